@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "memjournal",
+    products: [
+        .executable(name: "memjournal", targets: ["memjournal"]),
+        .library(name: "MemoryModel", targets: ["MemoryModel"]),
+        .library(name: "Memslots", targets: ["Memslots"]),
+        .library(name: "Scenarios", targets: ["Scenarios"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .target(name: "MemoryModel"),
+        .target(name: "Memslots", dependencies: ["MemoryModel"]),
+        .target(name: "Scenarios", dependencies: ["MemoryModel", "Memslots"]),
+        .executableTarget(
+            name: "memjournal",
+            dependencies: [
+                "MemoryModel", "Memslots", "Scenarios",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
