@@ -12,10 +12,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(name: "MemoryModel"),
-        .target(name: "Memslots", dependencies: ["MemoryModel"]),
+        .target(
+            name: "Memslots",
+            dependencies: ["MemoryModel", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .target(name: "Scenarios", dependencies: ["MemoryModel", "Memslots"]),
         .executableTarget(
             name: "memjournal",
@@ -26,6 +30,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
+        .testTarget(name: "MemslotsTests", dependencies: ["Memslots", "MemoryModel"]),
+        .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Memslots", "MemoryModel"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,177 @@
+import Synchronization
+
+/// Something that can force a vCPU out of `KVM_RUN` (a signal plus
+/// `immediate_exit` on KVM, a flag on the simulated backend).
+public protocol VCPUKicker: Sendable {
+    func kick(vcpu: Int)
+}
+
+/// The accelerator blocker: lets an inhibitor stop all vCPU and VM ioctls so that
+/// a batch of memslot changes looks atomic to running vCPUs.
+///
+/// Every vCPU ioctl (`KVM_RUN`) is bracketed by `beginVCPU`/`endVCPU`, every VM
+/// ioctl made outside the topology lock by `beginVM`/`endVM`. `inhibitBegin` locks
+/// all counters, kicks the vCPUs that are inside an ioctl and waits until none is;
+/// `inhibitEnd` lets them in again. A thread that holds the topology lock (the
+/// inhibitor itself) bypasses the counters, as QEMU's BQL holder does.
+///
+/// The caller's topology-lock state must not change between a begin and its end.
+public final class IoctlBlocker: Sendable {
+    public let vcpuCount: Int
+    public let strategy: WaitStrategy
+    private let vcpus: [LockCount]
+    private let vm = LockCount()
+    private let topologyLock: TopologyLock?
+    /// Guards the two conditions; held by an inhibitor between re-checking the
+    /// counts and waiting, and by a decrementer when it signals, so a wake-up
+    /// cannot fall between the check and the wait.
+    private let gate = PlainMutex()
+    /// Signalled when a count reaches 0 while locked (the inhibitor's event).
+    private let quiesced = PlainMutex.Condition()
+    /// Broadcast when the inhibit ends (threads refused an increment wait here).
+    private let released = PlainMutex.Condition()
+    /// Serialises inhibitors: the counters have one lock bit, so one inhibitor at a time.
+    private let inhibitors = PlainMutex()
+    /// Who to kick. Set once the vCPUs exist; read by the inhibitor only.
+    private let kicker = Mutex<(any VCPUKicker)?>(nil)
+
+    /// A fallback re-kick period while waiting on the event: a kick is idempotent,
+    /// and re-sending it bounds the cost of a kick that raced with a vCPU entering
+    /// `KVM_RUN` without `immediate_exit` support. It is not a poll: the event
+    /// wakes the inhibitor as soon as the last ioctl ends.
+    private static let rekickNs: UInt64 = 20_000_000
+    /// The seed's spin period.
+    private static let spinSleepNs: UInt64 = 100_000
+
+    public init(vcpus: Int, strategy: WaitStrategy = .event, topologyLock: TopologyLock? = nil) {
+        vcpuCount = vcpus
+        self.strategy = strategy
+        self.vcpus = (0..<vcpus).map { _ in LockCount() }
+        self.topologyLock = topologyLock
+    }
+
+    public func setKicker(_ kicker: any VCPUKicker) {
+        self.kicker.withLock { $0 = kicker }
+    }
+
+    private var bypass: Bool { topologyLock?.isHeldByCurrentThread ?? false }
+
+    // MARK: ioctl side
+
+    /// Enters a vCPU ioctl, waiting while an inhibit is in progress.
+    public func beginVCPU(_ index: Int) {
+        guard !bypass else { return }
+        enter(vcpus[index])
+    }
+
+    /// Enters a vCPU ioctl for a simulated vCPU stepped on the driving thread:
+    /// refused (rather than waiting, which would never end) while an inhibit is in
+    /// progress, and never bypassed — the stepped vCPU stands for another thread
+    /// even though the topology-lock holder runs it. Pair with `endSteppedVCPU`.
+    public func tryBeginSteppedVCPU(_ index: Int) -> Bool {
+        vcpus[index].tryIncrement()
+    }
+
+    public func endSteppedVCPU(_ index: Int) {
+        leave(vcpus[index])
+    }
+
+    public func endVCPU(_ index: Int) {
+        guard !bypass else { return }
+        leave(vcpus[index])
+    }
+
+    public func beginVM() {
+        guard !bypass else { return }
+        enter(vm)
+    }
+
+    public func endVM() {
+        guard !bypass else { return }
+        leave(vm)
+    }
+
+    /// Runs `body` as a vCPU ioctl.
+    public func withVCPUIoctl<R>(_ index: Int, _ body: () throws -> R) rethrows -> R {
+        beginVCPU(index)
+        defer { endVCPU(index) }
+        return try body()
+    }
+
+    /// Runs `body` as a VM ioctl.
+    public func withVMIoctl<R>(_ body: () throws -> R) rethrows -> R {
+        beginVM()
+        defer { endVM() }
+        return try body()
+    }
+
+    private func enter(_ counter: LockCount) {
+        while !counter.tryIncrement() {
+            gate.lock()
+            while counter.isBlocking { released.wait(gate) }
+            gate.unlock()
+        }
+    }
+
+    private func leave(_ counter: LockCount) {
+        if counter.decrement() {
+            gate.withLock { quiesced.signal() }
+        }
+    }
+
+    // MARK: inhibitor side
+
+    /// Proof of an inhibit in progress, returned by `inhibitBegin`.
+    public struct Inhibit: Sendable {
+        let startNs: UInt64
+        public let drainNs: UInt64
+        public let vcpusKicked: Int
+    }
+
+    /// Blocks new ioctls, kicks the vCPUs inside one, and waits until none is in flight.
+    public func inhibitBegin() -> Inhibit {
+        inhibitors.lock()
+        let start = MonotonicClock.now()
+        for counter in vcpus { counter.lock() }
+        vm.lock()
+        let kicker = self.kicker.withLock { $0 }
+        var kicked = Set<Int>()
+        // Kicks every vCPU still inside an ioctl; true when anything is in flight.
+        func kickBusy() -> Bool {
+            var busy = false
+            for (index, counter) in vcpus.enumerated() where counter.count != 0 {
+                busy = true
+                kicked.insert(index)
+                kicker?.kick(vcpu: index)
+            }
+            return busy || vm.count != 0
+        }
+        switch strategy {
+        case .event:
+            gate.lock()
+            while kickBusy() {
+                quiesced.wait(gate, nanoseconds: Self.rekickNs)
+            }
+            gate.unlock()
+        case .spin:
+            while kickBusy() {
+                MonotonicClock.sleep(nanoseconds: Self.spinSleepNs)
+            }
+        }
+        return Inhibit(startNs: start, drainNs: MonotonicClock.now() - start, vcpusKicked: kicked.count)
+    }
+
+    /// Lets ioctls in again; returns the whole inhibit's duration in nanoseconds.
+    @discardableResult
+    public func inhibitEnd(_ inhibit: Inhibit) -> UInt64 {
+        vm.unlock()
+        for counter in vcpus { counter.unlock() }
+        gate.withLock { released.broadcast() }
+        let total = MonotonicClock.now() - inhibit.startNs
+        inhibitors.unlock()
+        return total
+    }
+
+    /// Ioctls in flight now (for tests and diagnostics).
+    public var inFlight: (vcpus: [UInt64], vm: UInt64) { (vcpus.map(\.count), vm.count) }
+}

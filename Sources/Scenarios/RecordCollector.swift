@@ -1,0 +1,24 @@
+import Memslots
+
+/// Keeps every record and fault a run produces (and forwards them, e.g. to a
+/// journal recorder).
+public final class RecordCollector: TransactionObserver {
+    private let state = PlainLocked<(records: [TransactionRecord], faults: [SpuriousFault])>(([], []))
+    private let next: (any TransactionObserver)?
+
+    public init(forwardingTo next: (any TransactionObserver)? = nil) { self.next = next }
+
+    public func transactionCommitted(_ record: TransactionRecord) {
+        state.withLock { $0.records.append(record) }
+        next?.transactionCommitted(record)
+    }
+
+    public func spuriousFault(_ fault: SpuriousFault) {
+        state.withLock { $0.faults.append(fault) }
+        next?.spuriousFault(fault)
+    }
+
+    public var records: [TransactionRecord] { state.withLock { $0.records } }
+    public var faults: [SpuriousFault] { state.withLock { $0.faults } }
+    public var recordCount: Int { state.withLock { $0.records.count } }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Memslots
+import Scenarios
+
+extension ScenarioKind: ExpressibleByArgument {}
+extension WaitStrategy: ExpressibleByArgument {}
+extension RunConfiguration.VCPUMode: ExpressibleByArgument {}
+
+/// Options that describe a scenario run, shared by `record` and `demo`.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Scenario: \(ScenarioKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var scenario: ScenarioKind = .pam
+
+    @Option(help: "Backend: sim (kvm arrives with the KVM backend).")
+    var backend: String = "sim"
+
+    @Option(help: "Number of vCPUs touching memory while the topology changes.")
+    var vcpus: Int = 2
+
+    @Option(help: "Transactions to record.")
+    var transactions: Int = 1000
+
+    @Option(help: "Seed for the scenario's choices and for vCPU stepping.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Apply overlapping transactions without inhibiting ioctls (reproduces the bug).")
+    var noInhibit = false
+
+    @Option(help: "How the inhibitor waits: event, or the seed's spin with 100 µs sleeps.")
+    var wait: WaitStrategy = .event
+
+    @Option(help: "Simulated vCPUs: threads, or deterministic seeded stepping.")
+    var vcpuMode: RunConfiguration.VCPUMode = .threads
+
+    @Option(help: "Guest RAM size in MiB.")
+    var memory: UInt64 = 128
+
+    @Option(help: "Slots for the scale scenario.")
+    var slots: Int = 4096
+
+    @Option(help: "Simulated duration of one memslot operation, in µs.")
+    var opDelayUs: UInt64 = 20
+
+    func validate() throws {
+        guard backend == "sim" else { throw ValidationError("--backend \(backend): only 'sim' exists so far") }
+        guard (1...64).contains(vcpus) else { throw ValidationError("--vcpus must be between 1 and 64") }
+        guard transactions >= 1 else { throw ValidationError("--transactions must be at least 1") }
+        guard (1...(1 << 20)).contains(memory) else { throw ValidationError("--memory must be 1 MiB to 1 TiB") }
+        guard (2...32_700).contains(slots) else { throw ValidationError("--slots must be 2 to 32,700") }
+    }
+
+    var configuration: RunConfiguration {
+        RunConfiguration(
+            scenario: scenario, options: ScenarioOptions(memory: memory << 20, slots: slots), vcpus: vcpus,
+            transactions: transactions, seed: seed, inhibit: !noInhibit, wait: wait, vcpuMode: vcpuMode,
+            operationDelayNs: opDelayUs * 1000)
+    }
+}
+
+/// Runs a scenario and reports what happened.
+func runScenario(_ configuration: RunConfiguration) throws -> RunSummary {
+    let runner = try ScenarioRunner(configuration)
+    let start = MonotonicClock.now()
+    try runner.run()
+    let elapsed = MonotonicClock.now() - start
+    return RunSummary(
+        configuration: configuration, records: runner.records, statistics: runner.vcpus.statistics,
+        elapsedNs: elapsed)
+}
+
+struct RecordCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Run a scenario and report its transactions, inhibits and spurious faults.",
+        discussion: "Example: memjournal record --scenario split --vcpus 2 --transactions 1000 --no-inhibit"
+    )
+
+    @OptionGroup var options: RunOptions
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() throws {
+        let summary = try runScenario(options.configuration)
+        print(json ? try summary.json() : summary.text)
+        if summary.inhibit && summary.spuriousFaults > 0 { throw ExitStatus.found }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Histogram
+import Memslots
+import Scenarios
+
+/// What a run amounted to: counts and inhibit percentiles, printable as text or JSON.
+struct RunSummary: Encodable {
+    var scenario: String
+    var backend: String
+    var vcpus: Int
+    var inhibit: Bool
+    var wait: String
+    var transactions: Int
+    var overlapping: Int
+    var inhibited: Int
+    var slotOperations: Int
+    var failedOperations: Int
+    var spuriousFaults: Int
+    var vcpuAccesses: Int
+    var inhibitNs: Percentiles?
+    var drainNs: Percentiles?
+    var elapsedMs: Double
+
+    struct Percentiles: Encodable {
+        var p50: UInt64
+        var p90: UInt64
+        var p99: UInt64
+        var max: UInt64
+
+        init?(_ values: [UInt64]) {
+            guard !values.isEmpty else { return nil }
+            var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+            for value in values { _ = histogram.record(Swift.max(value, 1)) }
+            p50 = histogram.valueAtPercentile(50)
+            p90 = histogram.valueAtPercentile(90)
+            p99 = histogram.valueAtPercentile(99)
+            max = histogram.max
+        }
+
+        var text: String {
+            "p50 \(micros(p50))  p90 \(micros(p90))  p99 \(micros(p99))  max \(micros(max))"
+        }
+    }
+
+    init(configuration: RunConfiguration, records: [TransactionRecord], statistics: VCPUStatistics, elapsedNs: UInt64) {
+        scenario = configuration.scenario.rawValue
+        backend = "sim"
+        vcpus = configuration.vcpus
+        inhibit = configuration.inhibit
+        wait = configuration.wait.rawValue
+        transactions = records.count
+        overlapping = records.count { $0.decision.overlaps }
+        let inhibitedRecords = records.filter(\.timing.inhibited)
+        inhibited = inhibitedRecords.count
+        slotOperations = records.reduce(0) { $0 + $1.slotOps.count }
+        failedOperations = records.reduce(0) { $0 + $1.failedOps.count }
+        spuriousFaults = statistics.spuriousFaults
+        vcpuAccesses = statistics.accesses
+        inhibitNs = Percentiles(inhibitedRecords.map(\.timing.inhibitNs))
+        drainNs = Percentiles(inhibitedRecords.map(\.timing.drainNs))
+        elapsedMs = Double(elapsedNs) / 1e6
+    }
+
+    var text: String {
+        var lines = [
+            "scenario \(scenario) on \(backend), \(vcpus) vCPU(s), inhibit \(inhibit ? "on (\(wait) wait)" : "OFF")",
+            "  transactions      \(transactions) (\(overlapping) overlapping, \(inhibited) inhibited)",
+            "  slot operations   \(slotOperations) (\(failedOperations) failed)",
+            "  spurious faults   \(spuriousFaults) in \(vcpuAccesses) vCPU accesses",
+        ]
+        if let inhibitNs { lines.append("  inhibit           \(inhibitNs.text)") }
+        if let drainNs { lines.append("  drain             \(drainNs.text)") }
+        lines.append(String(format: "  elapsed           %.1f ms", elapsedMs))
+        return lines.joined(separator: "\n")
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+func micros(_ ns: UInt64) -> String { String(format: "%.1f µs", Double(ns) / 1000) }
