@@ -38,7 +38,14 @@ public final class SimulatedBackend: MemslotBackend {
     private let dirtyPages = PlainLocked<[SlotID: Set<UInt64>]>([:])
     /// Called after every memslot operation (deterministic stepping runs simulated
     /// vCPU accesses here, between any two operations).
-    private let interleaver = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Boxed so that reading it through the mutex's `inout` access does not wrap
+    /// the closure in one more reabstraction thunk on every call.
+    private let interleaver = Mutex<Hook?>(nil)
+
+    private final class Hook: Sendable {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
 
     public init(capabilities: BackendCapabilities = .x86KVM, operationDelayNs: UInt64 = 0) {
         self.capabilities = capabilities
@@ -48,7 +55,8 @@ public final class SimulatedBackend: MemslotBackend {
 
     /// Installs the hook run after each memslot operation.
     public func setInterleaver(_ hook: (@Sendable () -> Void)?) {
-        interleaver.withLock { $0 = hook }
+        let boxed = hook.map(Hook.init)
+        interleaver.withLock { $0 = boxed }
     }
 
     public func createBacking(_ backing: BackingDescriptor) -> Result<Void, Errno> {
@@ -63,7 +71,7 @@ public final class SimulatedBackend: MemslotBackend {
     public func setUserMemoryRegion(_ region: UserMemoryRegion) -> Result<Void, Errno> {
         let result = apply(region)
         MonotonicClock.sleep(nanoseconds: operationDelayNs)
-        if let hook = interleaver.withLock({ $0 }) { hook() }
+        if let hook = interleaver.withLock({ $0 }) { hook.run() }
         return result
     }
 
@@ -94,7 +102,7 @@ public final class SimulatedBackend: MemslotBackend {
         let slot = Memslot(id: region.slot, range: range, host: region.host, flags: region.flags)
         return kernel.write { k in
             guard let old = k.slot(region.slot) else {
-                guard !k.overlaps(range, addressSpace: region.slot.addressSpace, ignoring: nil)
+                guard !k.overlaps(range, addressSpace: region.slot.addressSpace)
                 else { return .failure(.fileExists) }
                 k.insert(slot)
                 if slot.flags.contains(.logDirtyPages) { resetDirty(slot.id) }
@@ -103,12 +111,12 @@ public final class SimulatedBackend: MemslotBackend {
             guard old.host == slot.host, old.range.size == slot.range.size,
                   old.flags.contains(.readOnly) == slot.flags.contains(.readOnly)
             else { return .failure(.invalidArgument) }
-            if old.range.start != slot.range.start {
-                guard !k.overlaps(range, addressSpace: region.slot.addressSpace, ignoring: slot.id)
-                else { return .failure(.fileExists) }
-            }
             guard old != slot else { return .success(()) }
             k.remove(slot.id)
+            if old.range.start != slot.range.start, k.overlaps(range, addressSpace: region.slot.addressSpace) {
+                k.insert(old)
+                return .failure(.fileExists)
+            }
             k.insert(slot)
             if slot.flags.contains(.logDirtyPages) && !old.flags.contains(.logDirtyPages) { resetDirty(slot.id) }
             return .success(())
@@ -159,61 +167,42 @@ public final class SimulatedBackend: MemslotBackend {
     }
 }
 
-/// The installed slots of every address space, by id and sorted by address.
+/// The installed slots of every address space, by id and ordered by address.
 struct KernelSlots: Sendable {
     private var byID: [SlotID: Memslot] = [:]
-    /// Per address space, slots sorted by start address (disjoint).
-    private var sorted: [[Memslot]]
+    private var ordered: [OrderedSlotMap]
 
     init(addressSpaces: Int) {
-        sorted = Array(repeating: [], count: addressSpaces)
+        ordered = Array(repeating: OrderedSlotMap(), count: addressSpaces)
     }
 
     func slot(_ id: SlotID) -> Memslot? { byID[id] }
 
     func slots(addressSpace: UInt16) -> [Memslot] {
-        Int(addressSpace) < sorted.count ? sorted[Int(addressSpace)] : []
-    }
-
-    /// Index of the first slot whose last address is at or above `address`.
-    private func lowerBound(_ address: UInt64, in list: [Memslot]) -> Int {
-        var low = 0, high = list.count
-        while low < high {
-            let mid = (low + high) / 2
-            if list[mid].range.last < address { low = mid + 1 } else { high = mid }
-        }
-        return low
+        Int(addressSpace) < ordered.count ? ordered[Int(addressSpace)].ascending : []
     }
 
     func slot(containing gpa: UInt64, addressSpace: UInt16) -> Memslot? {
-        let list = sorted[Int(addressSpace)]
-        let i = lowerBound(gpa, in: list)
-        return i < list.count && list[i].range.contains(gpa) ? list[i] : nil
+        guard let slot = ordered[Int(addressSpace)].floor(gpa), slot.range.contains(gpa) else { return nil }
+        return slot
     }
 
-    func overlaps(_ range: GuestRange, addressSpace: UInt16, ignoring: SlotID?) -> Bool {
-        let list = sorted[Int(addressSpace)]
-        var i = lowerBound(range.start, in: list)
-        while i < list.count, list[i].range.start <= range.last {
-            if list[i].id != ignoring { return true }
-            i += 1
-        }
-        return false
+    /// Slots are disjoint, so a range overlaps one iff the last slot starting at or
+    /// below its end reaches its start.
+    func overlaps(_ range: GuestRange, addressSpace: UInt16) -> Bool {
+        guard let slot = ordered[Int(addressSpace)].floor(range.last) else { return false }
+        return slot.range.last >= range.start
     }
 
     mutating func insert(_ slot: Memslot) {
         byID[slot.id] = slot
-        let space = Int(slot.id.addressSpace)
-        let i = lowerBound(slot.range.start, in: sorted[space])
-        sorted[space].insert(slot, at: i)
+        ordered[Int(slot.id.addressSpace)].insert(slot)
     }
 
     @discardableResult
     mutating func remove(_ id: SlotID) -> Memslot? {
         guard let slot = byID.removeValue(forKey: id) else { return nil }
-        let space = Int(id.addressSpace)
-        let i = lowerBound(slot.range.start, in: sorted[space])
-        sorted[space].remove(at: i)
+        ordered[Int(id.addressSpace)].remove(start: slot.range.start)
         return slot
     }
 }
