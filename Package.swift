@@ -20,7 +20,12 @@ let package = Package(
             name: "Memslots",
             dependencies: ["MemoryModel", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .target(name: "Scenarios", dependencies: ["MemoryModel", "Memslots"]),
+        .target(name: "CKVM"),
+        .target(
+            name: "KVMBackend",
+            dependencies: ["CKVM", "Memslots", "MemoryModel", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .target(name: "Scenarios", dependencies: ["MemoryModel", "Memslots", "KVMBackend"]),
         .executableTarget(
             name: "memjournal",
             dependencies: [
@@ -31,6 +36,11 @@ let package = Package(
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
         .testTarget(name: "MemslotsTests", dependencies: ["Memslots", "MemoryModel"]),
+        .testTarget(
+            name: "KVMBackendTests",
+            dependencies: ["KVMBackend", "Memslots", "MemoryModel", "Scenarios",
+                           .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Memslots", "MemoryModel"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import KVMBackend
 import MemoryModel
 import Memslots
 
@@ -10,7 +11,16 @@ public struct RunConfiguration: Sendable, Hashable {
         case stepping
     }
 
+    /// Which backend runs the VM.
+    public enum Backend: String, Sendable, CaseIterable {
+        /// The deterministic model of KVM's memslot rules.
+        case sim
+        /// A real VM from `/dev/kvm` with vCPU threads running guest code.
+        case kvm
+    }
+
     public var scenario: ScenarioKind
+    public var backend: Backend
     public var options: ScenarioOptions
     public var vcpus: Int
     public var transactions: Int
@@ -22,11 +32,12 @@ public struct RunConfiguration: Sendable, Hashable {
     public var operationDelayNs: UInt64
 
     public init(
-        scenario: ScenarioKind, options: ScenarioOptions = ScenarioOptions(), vcpus: Int = 2,
+        scenario: ScenarioKind, backend: Backend = .sim, options: ScenarioOptions = ScenarioOptions(), vcpus: Int = 2,
         transactions: Int = 100, seed: UInt64 = 1, inhibit: Bool = true, wait: WaitStrategy = .event,
         vcpuMode: VCPUMode = .threads, operationDelayNs: UInt64 = 20_000
     ) {
         self.scenario = scenario
+        self.backend = backend
         self.options = options
         self.vcpus = vcpus
         self.transactions = transactions
@@ -38,21 +49,37 @@ public struct RunConfiguration: Sendable, Hashable {
     }
 }
 
-/// A scenario on a fresh simulated machine with its vCPUs.
+/// A scenario on a fresh machine (simulated or KVM) with its vCPUs.
 public final class ScenarioRunner {
     public let configuration: RunConfiguration
     public let machine: Machine
     public let scenario: any Scenario
-    public let backend: SimulatedBackend
-    public let vcpus: SimulatedVCPUs
+    public let vcpus: any VCPUDriver
+    /// The simulated vCPUs, which alone can be stepped.
+    private let simulated: SimulatedVCPUs?
     public let collector: RecordCollector
     private var rng: SeededRandom
     private var steps = 0
 
+    public enum Failure: Error, CustomStringConvertible {
+        case steppingNeedsSimulation
+
+        public var description: String {
+            "--vcpu-mode stepping needs the simulated backend: real vCPUs cannot be stepped"
+        }
+    }
+
     public init(_ configuration: RunConfiguration, observer: (any TransactionObserver)? = nil) throws {
         self.configuration = configuration
-        let delay = configuration.vcpuMode == .stepping ? 0 : configuration.operationDelayNs
-        backend = SimulatedBackend(operationDelayNs: delay)
+        let backend: any MemslotBackend
+        switch configuration.backend {
+        case .sim:
+            let delay = configuration.vcpuMode == .stepping ? 0 : configuration.operationDelayNs
+            backend = SimulatedBackend(operationDelayNs: delay)
+        case .kvm:
+            guard configuration.vcpuMode == .threads else { throw Failure.steppingNeedsSimulation }
+            backend = try KVMBackend()
+        }
         collector = RecordCollector(forwardingTo: observer)
         scenario = configuration.scenario.make(configuration.options)
         machine = Machine(
@@ -62,9 +89,21 @@ public final class ScenarioRunner {
                 maxSlotSize: scenario.maxSlotSize),
             observer: collector)
         try scenario.build(on: machine)
-        vcpus = SimulatedVCPUs(
-            count: configuration.vcpus, backend: backend, machine: machine, targets: scenario.vcpuTargets,
-            observer: collector)
+        if let sim = backend as? SimulatedBackend {
+            let stepped = SimulatedVCPUs(
+                count: configuration.vcpus, backend: sim, machine: machine, targets: scenario.vcpuTargets,
+                observer: collector)
+            simulated = stepped
+            vcpus = stepped
+        } else if let kvm = backend as? KVMBackend {
+            let code = try KVMVCPUs.attachGuestCode(to: machine)
+            vcpus = try KVMVCPUs(
+                count: configuration.vcpus, backend: kvm, machine: machine, codeRegion: code,
+                targets: scenario.vcpuTargets, observer: collector)
+            simulated = nil
+        } else {
+            preconditionFailure("unknown backend \(backend.name)")
+        }
         rng = SeededRandom(seed: configuration.seed)
     }
 
@@ -75,7 +114,7 @@ public final class ScenarioRunner {
     public func step() throws {
         try scenario.step(steps, on: machine, rng: &rng)
         steps += 1
-        if configuration.vcpuMode == .stepping { vcpus.step() }
+        simulated?.step()
     }
 
     /// Steps until `transactions` more records were committed (or 4× as many steps
@@ -83,11 +122,9 @@ public final class ScenarioRunner {
     /// each step's index.
     public func run(afterStep: ((Int) throws -> Void)? = nil) throws {
         let target = collector.recordCount + configuration.transactions
-        switch configuration.vcpuMode {
-        case .threads: vcpus.start()
-        case .stepping: vcpus.installStepping(seed: configuration.seed ^ 0x5eed)
-        }
-        defer { if configuration.vcpuMode == .threads { vcpus.stop() } }
+        let threaded = configuration.vcpuMode == .threads
+        if threaded { vcpus.start() } else { simulated?.installStepping(seed: configuration.seed ^ 0x5eed) }
+        defer { if threaded { vcpus.stop() } }
         var budget = configuration.transactions * 4 + 16
         while collector.recordCount < target, budget > 0 {
             try step()

@@ -5,14 +5,15 @@ import Scenarios
 extension ScenarioKind: ExpressibleByArgument {}
 extension WaitStrategy: ExpressibleByArgument {}
 extension RunConfiguration.VCPUMode: ExpressibleByArgument {}
+extension RunConfiguration.Backend: ExpressibleByArgument {}
 
 /// Options that describe a scenario run, shared by `record` and `demo`.
 struct RunOptions: ParsableArguments {
     @Option(help: "Scenario: \(ScenarioKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var scenario: ScenarioKind = .pam
 
-    @Option(help: "Backend: sim (kvm arrives with the KVM backend).")
-    var backend: String = "sim"
+    @Option(help: "Backend: sim (simulated KVM) or kvm (a real VM from /dev/kvm).")
+    var backend: RunConfiguration.Backend = .sim
 
     @Option(help: "Number of vCPUs touching memory while the topology changes.")
     var vcpus: Int = 2
@@ -42,7 +43,9 @@ struct RunOptions: ParsableArguments {
     var opDelayUs: UInt64 = 20
 
     func validate() throws {
-        guard backend == "sim" else { throw ValidationError("--backend \(backend): only 'sim' exists so far") }
+        if backend == .kvm && vcpuMode == .stepping {
+            throw ValidationError("--vcpu-mode stepping needs --backend sim: real vCPUs cannot be stepped")
+        }
         guard (1...64).contains(vcpus) else { throw ValidationError("--vcpus must be between 1 and 64") }
         guard transactions >= 1 else { throw ValidationError("--transactions must be at least 1") }
         guard (1...(1 << 20)).contains(memory) else { throw ValidationError("--memory must be 1 MiB to 1 TiB") }
@@ -51,7 +54,7 @@ struct RunOptions: ParsableArguments {
 
     var configuration: RunConfiguration {
         RunConfiguration(
-            scenario: scenario, options: ScenarioOptions(memory: memory << 20, slots: slots), vcpus: vcpus,
+            scenario: scenario, backend: backend, options: ScenarioOptions(memory: memory << 20, slots: slots), vcpus: vcpus,
             transactions: transactions, seed: seed, inhibit: !noInhibit, wait: wait, vcpuMode: vcpuMode,
             operationDelayNs: opDelayUs * 1000)
     }

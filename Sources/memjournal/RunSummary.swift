@@ -19,6 +19,8 @@ struct RunSummary: Encodable {
     var vcpuAccesses: Int
     var inhibitNs: Percentiles?
     var drainNs: Percentiles?
+    var applyNs: Percentiles?
+    var slotOperationNs: Percentiles?
     var elapsedMs: Double
 
     struct Percentiles: Encodable {
@@ -44,7 +46,7 @@ struct RunSummary: Encodable {
 
     init(configuration: RunConfiguration, records: [TransactionRecord], statistics: VCPUStatistics, elapsedNs: UInt64) {
         scenario = configuration.scenario.rawValue
-        backend = "sim"
+        backend = configuration.backend.rawValue
         vcpus = configuration.vcpus
         inhibit = configuration.inhibit
         wait = configuration.wait.rawValue
@@ -58,6 +60,8 @@ struct RunSummary: Encodable {
         vcpuAccesses = statistics.accesses
         inhibitNs = Percentiles(inhibitedRecords.map(\.timing.inhibitNs))
         drainNs = Percentiles(inhibitedRecords.map(\.timing.drainNs))
+        applyNs = Percentiles(records.map(\.timing.applyNs))
+        slotOperationNs = Percentiles(records.flatMap { $0.slotOps.map(\.durationNs) })
         elapsedMs = Double(elapsedNs) / 1e6
     }
 
@@ -70,6 +74,8 @@ struct RunSummary: Encodable {
         ]
         if let inhibitNs { lines.append("  inhibit           \(inhibitNs.text)") }
         if let drainNs { lines.append("  drain             \(drainNs.text)") }
+        if let applyNs { lines.append("  apply             \(applyNs.text)") }
+        if let slotOperationNs { lines.append("  slot operation    \(slotOperationNs.text)") }
         lines.append(String(format: "  elapsed           %.1f ms", elapsedMs))
         return lines.joined(separator: "\n")
     }

@@ -1,34 +1,74 @@
 import MemoryModel
 
-/// The committed flat views, published after every outermost topology commit so
-/// that vCPU threads can tell a spurious fault (the address is memory in the
-/// committed view) from a genuine MMIO access.
+/// The committed flat views, for vCPU threads to tell a spurious fault from a
+/// genuine MMIO access.
+///
+/// A spurious fault is an exit at an address that is memory before *and* after
+/// the transaction in progress: while a transaction's slot operations run, an
+/// address counts as memory only if both the committed view and the incoming
+/// one say so. (An address that stops or starts being memory may legitimately
+/// exit while it changes.)
 public final class CommittedMemoryMap: Sendable {
-    private let views = ReadWriteLocked<[UInt16: [MemorySection]]>([:])
+    private struct Views: Sendable {
+        var committed: [MemorySection] = []
+        /// The view being applied, between a listener begin and the publish.
+        var incoming: [MemorySection]?
+    }
+
+    private let views = ReadWriteLocked<[UInt16: Views]>([:])
 
     public init() {}
 
+    /// A new view is about to be applied to the slots.
+    func beginChange(addressSpace: UInt16, incoming: [MemorySection]) {
+        views.write { $0[addressSpace, default: Views()].incoming = incoming }
+    }
+
+    /// The view is committed.
     func publish(addressSpace: UInt16, sections: [MemorySection]) {
-        views.write { $0[addressSpace] = sections }
+        views.write { $0[addressSpace] = Views(committed: sections, incoming: nil) }
+    }
+
+    private static func find(_ gpa: UInt64, in list: [MemorySection]) -> MemorySection? {
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid].range.last < gpa { low = mid + 1 } else { high = mid }
+        }
+        return low < list.count && list[low].range.contains(gpa) ? list[low] : nil
+    }
+
+    private static func serves(_ section: MemorySection?, isWrite: Bool) -> Bool {
+        guard let section, section.isSlotEligible else { return false }
+        return !(isWrite && section.isReadOnlyMemory)
     }
 
     /// The committed section containing `gpa`, if any.
     public func section(containing gpa: UInt64, addressSpace: UInt16) -> MemorySection? {
-        views.read { all -> MemorySection? in
-            guard let list = all[addressSpace] else { return nil }
-            var low = 0, high = list.count
-            while low < high {
-                let mid = (low + high) / 2
-                if list[mid].range.last < gpa { low = mid + 1 } else { high = mid }
-            }
-            return low < list.count && list[low].range.contains(gpa) ? list[low] : nil
-        }
+        views.read { all in all[addressSpace].flatMap { Self.find(gpa, in: $0.committed) } }
     }
 
-    /// Whether a memslot should serve this access according to the committed view.
+    /// Whether a memslot should serve this access before and after the change in progress.
     public func isMemory(gpa: UInt64, addressSpace: UInt16, isWrite: Bool) -> Bool {
-        guard let section = section(containing: gpa, addressSpace: addressSpace), section.isSlotEligible
-        else { return false }
-        return !(isWrite && section.isReadOnlyMemory)
+        views.read { all in
+            guard let views = all[addressSpace], Self.serves(Self.find(gpa, in: views.committed), isWrite: isWrite)
+            else { return false }
+            guard let incoming = views.incoming else { return true }
+            return Self.serves(Self.find(gpa, in: incoming), isWrite: isWrite)
+        }
     }
+}
+
+/// Registered on an address space ahead of its memslot listener: tells the map
+/// which view is coming before any slot operation for it is issued.
+final class IncomingViewPublisher: MemoryListener {
+    private let space: AddressSpace
+    private let map: CommittedMemoryMap
+
+    init(space: AddressSpace, map: CommittedMemoryMap) {
+        self.space = space
+        self.map = map
+    }
+
+    func begin() { map.beginChange(addressSpace: space.id, incoming: space.sections) }
 }

@@ -88,6 +88,7 @@ public final class Machine {
                 addressSpace: id, backend: backend, blocker: blocker, sequencer: sequencer, observer: observer,
                 maxSlotSize: configuration.maxSlotSize, inhibitOverlapping: configuration.inhibit)
             listeners[id] = listener
+            space.register(IncomingViewPublisher(space: space, map: committedMap))
             space.register(listener)
             committedMap.publish(addressSpace: id, sections: space.sections)
             return space

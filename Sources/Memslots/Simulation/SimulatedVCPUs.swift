@@ -23,6 +23,13 @@ public struct VCPUStatistics: Hashable, Sendable {
     public var mmioExits: Int
     /// Steps in which a vCPU could not enter because an inhibit was in progress.
     public var blockedEntries: Int
+
+    public init(accesses: Int, spuriousFaults: Int, mmioExits: Int, blockedEntries: Int) {
+        self.accesses = accesses
+        self.spuriousFaults = spuriousFaults
+        self.mmioExits = mmioExits
+        self.blockedEntries = blockedEntries
+    }
 }
 
 /// Simulated vCPUs over the simulated backend: each "`KVM_RUN`" enters through the
@@ -35,7 +42,7 @@ public struct VCPUStatistics: Hashable, Sendable {
 /// - **stepping** (`installStepping`): no threads; after every slot operation a
 ///   seeded generator decides which vCPUs make an access, so an access can fall
 ///   between any two operations and every run of a seed is identical.
-public final class SimulatedVCPUs: VCPUKicker {
+public final class SimulatedVCPUs: VCPUDriver, VCPUKicker {
     public let count: Int
     private let backend: SimulatedBackend
     private let blocker: IoctlBlocker

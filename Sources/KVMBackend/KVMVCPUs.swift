@@ -1,0 +1,254 @@
+import CKVM
+import Memslots
+import MemoryModel
+import Synchronization
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real vCPU threads running `GuestProgram` on a `KVMBackend` VM.
+///
+/// Every `KVM_RUN` goes through the ioctl blocker. A kick is `SIGUSR1`
+/// (installed without `SA_RESTART`) plus `immediate_exit = 1`. After an MMIO exit
+/// the vCPU always re-enters `KVM_RUN` before it may park — with
+/// `immediate_exit` set by a kick, that entry completes the pending emulation and
+/// returns at once — so a parked vCPU never leaves an access half-done. vCPUs
+/// park on the blocker's plain mutex/condition variable, never on
+/// `Synchronization.Mutex`.
+///
+/// An MMIO exit at an address that is memory in the committed view is a spurious
+/// fault: counted, reported to the observer and completed from the backing memory
+/// so the guest carries on. Any other MMIO exit is answered by a trivial device
+/// (reads 0, writes ignored).
+public final class KVMVCPUs: VCPUDriver, VCPUKicker {
+    public static let kickSignal = SIGUSR1
+
+    private final class VCPU: Sendable {
+        let descriptor: KVMVCPUDescriptor
+        /// The shared `kvm_run` page. Touched by this vCPU's thread, by its kick
+        /// handler (`immediate_exit`, atomically in C) and by kickers (the same).
+        nonisolated(unsafe) let run: UnsafeMutablePointer<kvm_run>
+        let runSize: Int
+        /// pthread id once the thread has started (0 before), for `pthread_kill`.
+        let thread = Atomic<UInt>(0)
+        init(descriptor: KVMVCPUDescriptor, run: UnsafeMutablePointer<kvm_run>, runSize: Int) {
+            self.descriptor = descriptor
+            self.run = run
+            self.runSize = runSize
+        }
+        deinit { _ = ckvm_unmap_run(run, runSize) }
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case tooManyVCPUs(Int)
+        case ioctl(String, Errno)
+        case codeRegion
+
+        public var description: String {
+            switch self {
+            case .tooManyVCPUs(let n): "\(n) vCPUs requested; the guest program supports at most \(GuestProgram.maxVCPUs)"
+            case .ioctl(let name, let e): "\(name) failed: \(e)"
+            case .codeRegion: "the guest code region is not mapped"
+            }
+        }
+    }
+
+    private let vcpus: [VCPU]
+    private let backend: KVMBackend
+    private let blocker: IoctlBlocker
+    private let map: CommittedMemoryMap
+    private let sequencer: TransactionSequencer
+    private let observer: (any TransactionObserver)?
+    /// Host address of the guest code region (progress counters live there).
+    nonisolated(unsafe) private let code: UnsafeMutableRawPointer
+    /// Relaxed counters: summed only after the threads are joined.
+    private let faults = Atomic<Int>(0)
+    private let mmioExits = Atomic<Int>(0)
+    /// Set to make the threads return; each thread counts itself out in `finished`.
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Atomic<Int>(0)
+    /// First fatal exit (e.g. an internal error), if any; reported by `stop`.
+    private let fatal = PlainLocked<String?>(nil)
+    private let threads = PlainLocked<[OSThread]>([])
+    /// Genuine MMIO exits per guest address (the slow path only).
+    private let exitAddresses = PlainLocked<[UInt64: Int]>([:])
+
+    private static let handlerInstalled: Bool = ckvm_install_kick_handler(kickSignal) == 0
+
+    /// Creates `count` vCPUs in flat protected mode, the guest program mapped at
+    /// `GuestProgram.base` (see `attachGuestCode`), each looping over the reachable targets.
+    public init(
+        count: Int, backend: KVMBackend, machine: Machine, codeRegion: BackingLocation, targets: [VCPUTarget],
+        observer: (any TransactionObserver)?
+    ) throws(Failure) {
+        guard count <= GuestProgram.maxVCPUs, count == machine.blocker.vcpuCount else { throw .tooManyVCPUs(count) }
+        guard Self.handlerInstalled else { throw .ioctl("sigaction", Errno(rawValue: errno)) }
+        guard let code = backend.hostAddress(codeRegion, size: GuestProgram.regionSize) else { throw .codeRegion }
+        let runSize: Int32
+        switch backend.device.vcpuMmapSize() {
+        case .success(let size): runSize = size
+        case .failure(let e): throw .ioctl("KVM_GET_VCPU_MMAP_SIZE", e)
+        }
+        let reachable = GuestProgram.reachable(targets)
+        // Each vCPU starts at a different point of the list so they do not move in lockstep.
+        let perVCPU = (0..<count).map { vcpu in
+            reachable.isEmpty ? [] : Array(reachable[(vcpu % reachable.count)...] + reachable[..<(vcpu % reachable.count)])
+        }
+        GuestProgram.install(at: code, targets: perVCPU)
+        var created: [VCPU] = []
+        for id in 0..<count {
+            let descriptor: KVMVCPUDescriptor
+            switch backend.vm.createVCPU(id: id) {
+            case .success(let d): descriptor = d
+            case .failure(let e): throw .ioctl("KVM_CREATE_VCPU", e)
+            }
+            guard let run = ckvm_map_run(descriptor.fd, Int(runSize)) else { throw .ioctl("mmap kvm_run", Errno(rawValue: errno)) }
+            if case .failure(let e) = descriptor.setupFlatProtectedMode(
+                entry: UInt32(GuestProgram.base), esi: UInt32(GuestProgram.base + GuestProgram.block(id))) {
+                throw .ioctl("KVM_SET_SREGS/REGS", e)
+            }
+            created.append(VCPU(descriptor: descriptor, run: run, runSize: Int(runSize)))
+        }
+        vcpus = created
+        self.backend = backend
+        blocker = machine.blocker
+        map = machine.committedMap
+        sequencer = machine.sequencer
+        self.observer = observer
+        self.code = code
+        machine.blocker.setKicker(self)
+    }
+
+    /// Maps the guest code region at `GuestProgram.base` in address space 0, above
+    /// every scenario region; returns its backing for `init`.
+    public static func attachGuestCode(to machine: Machine) throws -> BackingLocation {
+        let backing = try machine.addBacking(size: GuestProgram.regionSize)
+        guard let root = machine.topology.addressSpace(id: AddressSpace.memoryID)?.root else {
+            throw Failure.codeRegion
+        }
+        try machine.transaction {
+            try root.addSubregion(.ram("guest.code", size: GuestProgram.regionSize, at: backing),
+                                  at: GuestProgram.base, priority: 100)
+        }
+        return backing
+    }
+
+    public func kick(vcpu index: Int) {
+        let vcpu = vcpus[index]
+        ckvm_run_set_immediate_exit(vcpu.run, 1)
+        let thread = vcpu.thread.load(ordering: .acquiring)
+        if thread != 0 { pthread_kill(pthread_t(thread), Self.kickSignal) }
+    }
+
+    /// Guest accesses so far: the sum of the guest's own progress counters.
+    public func progress(vcpu: Int) -> UInt32 {
+        code.load(fromByteOffset: Int(GuestProgram.block(vcpu)), as: UInt32.self)
+    }
+
+    public var statistics: VCPUStatistics {
+        VCPUStatistics(
+            accesses: (0..<vcpus.count).reduce(0) { $0 + Int(progress(vcpu: $1)) },
+            spuriousFaults: faults.load(ordering: .relaxed), mmioExits: mmioExits.load(ordering: .relaxed),
+            blockedEntries: 0)
+    }
+
+    /// Genuine (non-spurious) MMIO exits so far, by guest address.
+    public var mmioExitAddresses: [UInt64: Int] { exitAddresses.withLock { $0 } }
+
+    /// The first fatal vCPU exit, if one stopped a thread.
+    public var fatalExit: String? { fatal.withLock { $0 } }
+
+    public func start() {
+        stopping.store(false, ordering: .relaxed)
+        finished.store(0, ordering: .relaxed)
+        let started = vcpus.indices.map { index in OSThread { [self] in run(index) } }
+        threads.withLock { $0 = started }
+    }
+
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        let running = threads.withLock { t -> [OSThread] in defer { t = [] }; return t }
+        // A kick can land between a thread's stop check and its clearing of
+        // immediate_exit; re-kick until every thread has counted itself out.
+        while finished.load(ordering: .acquiring) < running.count {
+            for index in vcpus.indices { kick(vcpu: index) }
+            MonotonicClock.sleep(nanoseconds: 200_000)
+        }
+        for thread in running { thread.join() }
+    }
+
+    private func run(_ index: Int) {
+        let vcpu = vcpus[index]
+        ckvm_set_thread_run(vcpu.run)
+        _ = ckvm_unblock_signal(Self.kickSignal)
+        vcpu.thread.store(UInt(pthread_self()), ordering: .releasing)
+        defer {
+            ckvm_set_thread_run(nil)
+            finished.add(1, ordering: .releasing)
+        }
+        while !stopping.load(ordering: .relaxed) {
+            // Clear before entering: only a kick after this point matters, and the
+            // inhibitor kicks only vCPUs that have entered.
+            ckvm_run_set_immediate_exit(vcpu.run, 0)
+            blocker.beginVCPU(index)
+            let keepGoing = runUntilKicked(index, vcpu)
+            blocker.endVCPU(index)
+            if !keepGoing { return }
+        }
+    }
+
+    /// Runs the guest until a kick; false after a fatal exit.
+    private func runUntilKicked(_ index: Int, _ vcpu: VCPU) -> Bool {
+        while true {
+            switch vcpu.descriptor.run() {
+            case .failure(.interrupted):
+                return true
+            case .failure(let errno):
+                fatal.withLock { $0 = $0 ?? "vCPU \(index): KVM_RUN failed: \(errno)" }
+                return false
+            case .success:
+                break
+            }
+            let reason = ckvm_run_exit_reason(vcpu.run)
+            switch reason {
+            case UInt32(KVM_EXIT_MMIO):
+                handleMMIO(index, vcpu.run)
+            case UInt32(KVM_EXIT_IO), UInt32(KVM_EXIT_INTR):
+                continue
+            default:
+                let detail = reason == UInt32(KVM_EXIT_INTERNAL_ERROR)
+                    ? " suberror \(ckvm_run_internal_suberror(vcpu.run))" : ""
+                fatal.withLock { $0 = $0 ?? "vCPU \(index): unexpected exit reason \(reason)\(detail)" }
+                return false
+            }
+        }
+    }
+
+    private func handleMMIO(_ index: Int, _ run: UnsafeMutablePointer<kvm_run>) {
+        let gpa = ckvm_run_mmio_phys_addr(run)
+        let length = Int(min(ckvm_run_mmio_len(run), 8))
+        let isWrite = ckvm_run_mmio_is_write(run) != 0
+        let data = ckvm_run_mmio_data(run)!
+        if map.isMemory(gpa: gpa, addressSpace: AddressSpace.memoryID, isWrite: isWrite),
+           let section = map.section(containing: gpa, addressSpace: AddressSpace.memoryID),
+           let backing = section.backing,
+           let host = backend.hostAddress(
+               BackingLocation(backing: backing.backing, offset: backing.offset + (gpa - section.range.start)),
+               size: UInt64(length)) {
+            faults.add(1, ordering: .relaxed)
+            observer?.spuriousFault(SpuriousFault(
+                vcpu: index, gpa: gpa, isWrite: isWrite, timeNs: MonotonicClock.now(),
+                transactionInFlight: sequencer.transactionInFlight))
+            if isWrite {
+                host.copyMemory(from: data, byteCount: length)
+            } else {
+                UnsafeMutableRawPointer(data).copyMemory(from: host, byteCount: length)
+            }
+        } else {
+            mmioExits.add(1, ordering: .relaxed)
+            exitAddresses.withLock { $0[gpa, default: 0] += 1 }
+            if !isWrite { data.initialize(repeating: 0, count: length) }
+        }
+    }
+}
