@@ -29,7 +29,7 @@ let package = Package(
         .executableTarget(
             name: "memjournal",
             dependencies: [
-                "MemoryModel", "Memslots", "Scenarios",
+                "MemoryModel", "Memslots", "Scenarios", "KVMBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

@@ -30,6 +30,9 @@ public struct RunConfiguration: Sendable, Hashable {
     public var vcpuMode: VCPUMode
     /// Simulated duration of each memslot operation.
     public var operationDelayNs: UInt64
+    /// Pause between transactions in threaded mode, so vCPUs are back inside
+    /// `KVM_RUN` when the next inhibit kicks them (0: back to back).
+    public var intervalNs: UInt64 = 0
 
     public init(
         scenario: ScenarioKind, backend: Backend = .sim, options: ScenarioOptions = ScenarioOptions(), vcpus: Int = 2,
@@ -129,6 +132,7 @@ public final class ScenarioRunner {
         while collector.recordCount < target, budget > 0 {
             try step()
             try afterStep?(steps - 1)
+            if threaded { MonotonicClock.sleep(nanoseconds: configuration.intervalNs) }
             budget -= 1
         }
     }

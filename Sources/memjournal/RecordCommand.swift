@@ -42,6 +42,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Simulated duration of one memslot operation, in µs.")
     var opDelayUs: UInt64 = 20
 
+    @Option(help: "Pause between transactions in µs, so vCPUs are running when the next one kicks them.")
+    var intervalUs: UInt64 = 100
+
     func validate() throws {
         if backend == .kvm && vcpuMode == .stepping {
             throw ValidationError("--vcpu-mode stepping needs --backend sim: real vCPUs cannot be stepped")
@@ -53,10 +56,12 @@ struct RunOptions: ParsableArguments {
     }
 
     var configuration: RunConfiguration {
-        RunConfiguration(
+        var configuration = RunConfiguration(
             scenario: scenario, backend: backend, options: ScenarioOptions(memory: memory << 20, slots: slots), vcpus: vcpus,
             transactions: transactions, seed: seed, inhibit: !noInhibit, wait: wait, vcpuMode: vcpuMode,
             operationDelayNs: opDelayUs * 1000)
+        configuration.intervalNs = intervalUs * 1000
+        return configuration
     }
 }
 

@@ -22,6 +22,8 @@ struct RunSummary: Encodable {
     var applyNs: Percentiles?
     var slotOperationNs: Percentiles?
     var elapsedMs: Double
+    /// The first failed slot operation, described, if any failed.
+    var firstFailure: String?
 
     struct Percentiles: Encodable {
         var p50: UInt64
@@ -63,6 +65,7 @@ struct RunSummary: Encodable {
         applyNs = Percentiles(records.map(\.timing.applyNs))
         slotOperationNs = Percentiles(records.flatMap { $0.slotOps.map(\.durationNs) })
         elapsedMs = Double(elapsedNs) / 1e6
+        firstFailure = records.lazy.compactMap { r in r.failedOps.first.map { "transaction \(r.sequence): \($0)" } }.first
     }
 
     var text: String {
@@ -76,6 +79,7 @@ struct RunSummary: Encodable {
         if let drainNs { lines.append("  drain             \(drainNs.text)") }
         if let applyNs { lines.append("  apply             \(applyNs.text)") }
         if let slotOperationNs { lines.append("  slot operation    \(slotOperationNs.text)") }
+        if let firstFailure { lines.append("  first failure     \(firstFailure)") }
         lines.append(String(format: "  elapsed           %.1f ms", elapsedMs))
         return lines.joined(separator: "\n")
     }

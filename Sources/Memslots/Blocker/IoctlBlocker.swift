@@ -161,13 +161,16 @@ public final class IoctlBlocker: Sendable {
         return Inhibit(startNs: start, drainNs: MonotonicClock.now() - start, vcpusKicked: kicked.count)
     }
 
-    /// Lets ioctls in again; returns the whole inhibit's duration in nanoseconds.
+    /// Lets ioctls in again; returns the inhibit's duration in nanoseconds, from
+    /// locking the counters to unlocking them. Waking the parked vCPUs comes after
+    /// the measurement: with more runnable threads than cores, the woken vCPUs can
+    /// preempt the inhibitor for a scheduler tick, which is not inhibit time.
     @discardableResult
     public func inhibitEnd(_ inhibit: Inhibit) -> UInt64 {
         vm.unlock()
         for counter in vcpus { counter.unlock() }
-        gate.withLock { released.broadcast() }
         let total = MonotonicClock.now() - inhibit.startNs
+        gate.withLock { released.broadcast() }
         inhibitors.unlock()
         return total
     }

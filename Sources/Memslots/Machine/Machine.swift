@@ -79,18 +79,22 @@ public final class Machine {
     }
 
     /// Adds an address space and its memslot listener (which receives the
-    /// current view at once).
+    /// current view at once). An address space the backend does not have (e.g.
+    /// SMM on a KVM without `KVM_CAP_MULTI_ADDRESS_SPACE` > 1) gets no memslot
+    /// listener, as in QEMU, which registers its SMRAM listener only when KVM
+    /// supports SMM.
     @discardableResult
     public func addAddressSpace(id: UInt16, name: String, root: MemoryRegion) throws -> AddressSpace {
         try topologyLock.withLock {
             let space = try topology.addAddressSpace(id: id, name: name, root: root)
+            space.register(IncomingViewPublisher(space: space, map: committedMap))
+            committedMap.publish(addressSpace: id, sections: space.sections)
+            guard Int(id) < backend.capabilities.addressSpaces else { return space }
             let listener = MemslotListener(
                 addressSpace: id, backend: backend, blocker: blocker, sequencer: sequencer, observer: observer,
                 maxSlotSize: configuration.maxSlotSize, inhibitOverlapping: configuration.inhibit)
             listeners[id] = listener
-            space.register(IncomingViewPublisher(space: space, map: committedMap))
             space.register(listener)
-            committedMap.publish(addressSpace: id, sections: space.sections)
             return space
         }
     }
