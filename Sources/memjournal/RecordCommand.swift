@@ -1,4 +1,5 @@
 import ArgumentParser
+import Journal
 import Memslots
 import Scenarios
 
@@ -77,9 +78,13 @@ struct RecordCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
     @Flag(help: "Print the summary as JSON.") var json = false
+    @Option(name: .shortAndLong, help: "Write a journal to this file (never overwritten).") var output: String?
+    @Option(help: "Journal durability: normal (survives a crash of this process) or full (also a host crash).")
+    var durability: Durability = .normal
 
     func run() throws {
-        let summary = try runScenario(options.configuration)
+        let summary = try output.map { try runScenario(options.configuration, journal: $0, durability: durability) }
+            ?? runScenario(options.configuration)
         print(json ? try summary.json() : summary.text)
         if summary.inhibit && summary.spuriousFaults > 0 { throw ExitStatus.found }
     }

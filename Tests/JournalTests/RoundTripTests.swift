@@ -59,6 +59,11 @@ struct RoundTripTests {
         #expect(try reader.record(recorded[3].sequence) == recorded[3])
         #expect(try reader.records(from: 10, to: 19).map(\.sequence) == Array(10...19))
         #expect(try reader.recorderStatistics()?.lastSequence == recorded.last?.sequence)
+        // The slot table rebuilt from the journal's slot operations matches the recorded digest.
+        for sequence in stride(from: UInt64(1), through: UInt64(recorded.count), by: 37) {
+            let map = try #require(try reader.memoryMap(at: sequence))
+            #expect(map.digestMatches, "slot table rebuilt after \(sequence) differs from the recorded digest")
+        }
     }
 
     @Test("faults of a run without the inhibit are journaled")
