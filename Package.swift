@@ -32,6 +32,8 @@ let package = Package(
             dependencies: ["MemoryModel", "Memslots", "CSQLite"],
             plugins: ["EmbedMigrations"]
         ),
+        // Recorder throughput and commit-path cost: swift run -c release journal-bench
+        .executableTarget(name: "journal-bench", dependencies: ["Journal", "Memslots", "Scenarios"], path: "Sources/JournalBench"),
         .executableTarget(
             name: "memjournal",
             dependencies: [

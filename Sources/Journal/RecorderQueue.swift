@@ -42,6 +42,9 @@ final class RecorderQueue: @unchecked Sendable {
     private var head = 0
     private var closing = false
     private var paused = false
+    /// True while the writer is parked in `take`; producers signal only then,
+    /// sparing a futex wake per item while the writer is busy writing.
+    private var writerWaiting = false
     /// Items accepted so far, and items the writer has finished with (written or
     /// counted as lost); `done <= pushed` always.
     private var pushed = 0
@@ -74,7 +77,7 @@ final class RecorderQueue: @unchecked Sendable {
         case .fault: statistics.faultsEnqueued += 1
         case .configuration: break
         }
-        notEmpty.signal()
+        if writerWaiting { notEmpty.signal() }
     }
 
     /// Takes up to `max` items for the writer, waiting for at least one; nil once
@@ -83,7 +86,11 @@ final class RecorderQueue: @unchecked Sendable {
     func take(max: Int) -> (batch: [RecorderItem], statistics: RecorderStatistics)? {
         mutex.lock()
         defer { mutex.unlock() }
-        while (items.count == head || paused) && !closing { notEmpty.wait(mutex) }
+        while (items.count == head || paused) && !closing {
+            writerWaiting = true
+            notEmpty.wait(mutex)
+            writerWaiting = false
+        }
         guard items.count > head else { return nil }
         let end = min(items.count, head + max)
         let batch = Array(items[head..<end])

@@ -67,9 +67,14 @@ struct OpeningTests {
         let path = try makeJournal(dir)
         let pipe = popen("sqlite3 '\(path)' 'SELECT count(*) FROM transaction_summary; SELECT count(*) FROM cut_off_transactions;' 2>&1", "r")
         try #require(pipe != nil)
-        var output = ""
-        var buffer = [CChar](repeating: 0, count: 256)
-        while fgets(&buffer, 256, pipe) != nil { output += String(cString: buffer) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, pipe)
+            bytes += buffer[0..<n]
+            if n < buffer.count { break }
+        }
+        let output = String(decoding: bytes, as: UTF8.self)
         #expect(pclose(pipe) == 0, "\(output)")
         let reader = try JournalReader(path: path)
         #expect(output == "\(try reader.summary().transactions)\n0\n")
