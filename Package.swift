@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "MemoryModel", targets: ["MemoryModel"]),
         .library(name: "Memslots", targets: ["Memslots"]),
         .library(name: "Scenarios", targets: ["Scenarios"]),
+        .library(name: "Journal", targets: ["Journal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,10 +27,20 @@ let package = Package(
             dependencies: ["CKVM", "Memslots", "MemoryModel", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "Scenarios", dependencies: ["MemoryModel", "Memslots", "KVMBackend"]),
+        // libsqlite3 (Debian: libsqlite3-dev) with a C shim for the variadic calls.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // Generates Swift from migrations/*.sql at build time (see Plugins/EmbedMigrations).
+        .executableTarget(name: "EmbedMigrationsTool"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["EmbedMigrationsTool"]),
+        .target(
+            name: "Journal",
+            dependencies: ["MemoryModel", "Memslots", "CSQLite"],
+            plugins: ["EmbedMigrations"]
+        ),
         .executableTarget(
             name: "memjournal",
             dependencies: [
-                "MemoryModel", "Memslots", "Scenarios", "KVMBackend",
+                "MemoryModel", "Memslots", "Scenarios", "KVMBackend", "Journal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -42,6 +53,10 @@ let package = Package(
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Memslots", "MemoryModel"]),
+        .testTarget(
+            name: "JournalTests",
+            dependencies: ["Journal", "Scenarios", "Memslots", "MemoryModel", "CSQLite"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

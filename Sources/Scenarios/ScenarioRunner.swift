@@ -72,17 +72,25 @@ public final class ScenarioRunner {
         }
     }
 
-    public init(_ configuration: RunConfiguration, observer: (any TransactionObserver)? = nil) throws {
-        self.configuration = configuration
-        let backend: any MemslotBackend
+    /// A fresh backend of the configured kind (a new VM on KVM).
+    public static func makeBackend(for configuration: RunConfiguration) throws -> any MemslotBackend {
         switch configuration.backend {
         case .sim:
             let delay = configuration.vcpuMode == .stepping ? 0 : configuration.operationDelayNs
-            backend = SimulatedBackend(operationDelayNs: delay)
+            return SimulatedBackend(operationDelayNs: delay)
         case .kvm:
             guard configuration.vcpuMode == .threads else { throw Failure.steppingNeedsSimulation }
-            backend = try KVMBackend()
+            return try KVMBackend()
         }
+    }
+
+    /// Builds the scenario on `backend` (or a fresh one from `makeBackend`).
+    public init(
+        _ configuration: RunConfiguration, backend: (any MemslotBackend)? = nil,
+        observer: (any TransactionObserver)? = nil
+    ) throws {
+        self.configuration = configuration
+        let backend = try backend ?? Self.makeBackend(for: configuration)
         collector = RecordCollector(forwardingTo: observer)
         scenario = configuration.scenario.make(configuration.options)
         machine = Machine(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Journal
 import Memslots
 import Scenarios
 
@@ -65,17 +66,6 @@ struct RunOptions: ParsableArguments {
     }
 }
 
-/// Runs a scenario and reports what happened.
-func runScenario(_ configuration: RunConfiguration) throws -> RunSummary {
-    let runner = try ScenarioRunner(configuration)
-    let start = MonotonicClock.now()
-    try runner.run()
-    let elapsed = MonotonicClock.now() - start
-    return RunSummary(
-        configuration: configuration, records: runner.records, statistics: runner.vcpus.statistics,
-        elapsedNs: elapsed)
-}
-
 struct RecordCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record",
@@ -85,9 +75,13 @@ struct RecordCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
     @Flag(help: "Print the summary as JSON.") var json = false
+    @Option(name: .shortAndLong, help: "Write a journal to this file (never overwritten).") var output: String?
+    @Option(help: "Journal durability: normal (survives a crash of this process) or full (also a host crash).")
+    var durability: Durability = .normal
 
     func run() throws {
-        let summary = try runScenario(options.configuration)
+        let summary = try runScenario(
+            options.configuration, journal: output.map { JournalTarget(path: $0, durability: durability) })
         print(json ? try summary.json() : summary.text)
         if summary.inhibit && summary.spuriousFaults > 0 { throw ExitStatus.found }
     }

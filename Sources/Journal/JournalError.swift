@@ -1,0 +1,75 @@
+/// Why a journal could not be created, opened or read — each case names the
+/// file, says what is wrong and what to do, and maps to a documented exit code.
+public enum JournalError: Error, CustomStringConvertible, Sendable {
+    /// The file does not exist or is not a regular file.
+    case missing(path: String)
+    /// It exists but cannot be read (permissions, I/O).
+    case unreadable(path: String, reason: String)
+    /// Zero bytes: not a journal (perhaps a recording that never started).
+    case empty(path: String)
+    /// Not an SQLite database at all.
+    case notSQLite(path: String)
+    /// An SQLite database, but not a journal (another `application_id`).
+    case foreign(path: String, applicationID: Int32)
+    /// Written by a newer memjournal than this one.
+    case newerSchema(path: String, found: Int, supported: Int)
+    /// An older schema, and migration was not allowed.
+    case olderSchema(path: String, found: Int, supported: Int)
+    /// Shorter than its own header says, or failing SQLite's integrity check.
+    case damaged(path: String, detail: String)
+    /// A row holds a value outside its documented domain.
+    case badData(path: String, detail: String)
+    /// Creating a journal over an existing file is refused.
+    case exists(path: String)
+    /// SQLite failed while reading or writing.
+    case io(path: String, SQLiteError)
+
+    /// The documented exit code: 65 bad input data, 66 input missing, 74 I/O error.
+    public var exitCode: Int32 {
+        switch self {
+        case .missing, .unreadable: 66
+        case .empty, .notSQLite, .foreign, .newerSchema, .olderSchema, .damaged, .badData: 65
+        case .exists, .io: 74
+        }
+    }
+
+    public var path: String {
+        switch self {
+        case .missing(let p), .unreadable(let p, _), .empty(let p), .notSQLite(let p), .foreign(let p, _),
+             .newerSchema(let p, _, _), .olderSchema(let p, _, _), .damaged(let p, _), .badData(let p, _),
+             .exists(let p), .io(let p, _):
+            p
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .missing(let p):
+            "\(p): no such journal file; check the path (journals are written by `memjournal record -o FILE`)"
+        case .unreadable(let p, let reason):
+            "\(p): cannot read the journal: \(reason); check its permissions"
+        case .empty(let p):
+            "\(p): empty file (0 bytes), not a journal; the recording that should have written it never started — record again"
+        case .notSQLite(let p):
+            "\(p): not a journal: not an SQLite database at all; check that you passed the journal file and not something else"
+        case .foreign(let p, let id):
+            "\(p): not a journal: an SQLite database with application_id \(hexID(id)), journals have \(hexID(Migrations.applicationID)) (\"MJRN\"); nothing was changed"
+        case .newerSchema(let p, let found, let supported):
+            "\(p): journal schema \(found) is newer than this memjournal understands (schema \(supported)); use a newer memjournal. The file was not changed"
+        case .olderSchema(let p, let found, let supported):
+            "\(p): journal schema \(found) is older than this memjournal's (schema \(supported)); allow migration (a migrated copy is made unless --in-place)"
+        case .damaged(let p, let detail):
+            "\(p): journal is damaged: \(detail); it cannot be read safely — use an intact copy or record again"
+        case .badData(let p, let detail):
+            "\(p): journal holds invalid data: \(detail)"
+        case .exists(let p):
+            "\(p): already exists; journals are never overwritten — remove it or choose another path"
+        case .io(let p, let error):
+            "\(p): I/O error: \(error)"
+        }
+    }
+}
+
+private func hexID(_ id: Int32) -> String {
+    "0x" + String(UInt32(bitPattern: id), radix: 16, uppercase: true)
+}

@@ -1,0 +1,190 @@
+import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Creating and opening journal files, with the checks that keep a wrong or
+/// hostile file from being misread or modified.
+///
+/// Opening for reading never writes to the input: the file is examined with
+/// plain reads, then opened by SQLite read-only with defensive settings. A file
+/// that is refused — missing, empty, not SQLite, another application's database,
+/// a newer schema, damaged — is left byte-identical. An older schema is migrated
+/// on a copy unless in-place migration is asked for.
+public enum JournalFile {
+    /// What to do with a journal written by an older schema.
+    public enum MigrationPolicy: Sendable, Equatable {
+        /// Refuse it (`JournalError.olderSchema`).
+        case refuse
+        /// Copy it to `destination` (which must not exist), migrate the copy and read that.
+        case onCopy(destination: String)
+        /// Migrate the file itself.
+        case inPlace
+    }
+
+    /// A journal opened for reading.
+    public struct Opened {
+        public let database: Database
+        /// The file asked for.
+        public let path: String
+        /// The file actually read: `path`, or the migrated copy.
+        public let readPath: String
+        /// The schema the file had before any migration.
+        public let originalVersion: Int
+        public var migrated: Bool { originalVersion != Migrations.current }
+    }
+
+    // MARK: Creating
+
+    /// Creates a new journal at `path` (refusing to overwrite anything) with the
+    /// current schema, in WAL mode with the given durability, and writes `header`.
+    public static func create(at path: String, header: JournalHeader) throws(JournalError) -> Database {
+        var st = stat()
+        guard lstat(path, &st) != 0 else { throw .exists(path: path) }
+        do {
+            let database = try Database(path: path, mode: .create)
+            // The schema is written in rollback-journal mode, so the main file's
+            // own header carries application_id and user_version from the start
+            // (in WAL mode page 1 would live only in the -wal until a checkpoint).
+            try Migrations.migrate(database, from: 0)
+            try configureForWriting(database, durability: header.durability)
+            try JournalRows.insertHeader(header, into: database)
+            return database
+        } catch let error as SQLiteError {
+            throw .io(path: path, error)
+        } catch {
+            throw .io(path: path, SQLiteError(code: SQLITE_ERROR, message: "\(error)", path: path))
+        }
+    }
+
+    /// Foreign keys on, WAL, and `synchronous` set explicitly (Debian builds
+    /// SQLite with WAL defaulting to FULL; we want NORMAL unless asked).
+    static func configureForWriting(_ database: Database, durability: Durability) throws {
+        try database.execute("PRAGMA foreign_keys = ON")
+        let mode = try database.texts("PRAGMA journal_mode = WAL").first
+        guard mode == "wal" else {
+            throw SQLiteError(code: SQLITE_ERROR, message: "cannot enable WAL (journal_mode is \(mode ?? "?"))", path: database.path)
+        }
+        try database.execute(durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+    }
+
+    // MARK: Opening
+
+    /// Opens a journal for reading (inspection, replay, export).
+    public static func openForReading(_ path: String, migration: MigrationPolicy = .refuse) throws(JournalError) -> Opened {
+        try precheck(path)
+        let database = try openChecked(path)
+        let version: Int
+        do {
+            version = Int(try database.scalar("PRAGMA user_version") ?? 0)
+        } catch {
+            throw classify(error, path: path)
+        }
+        if version == Migrations.current {
+            return Opened(database: database, path: path, readPath: path, originalVersion: version)
+        }
+        switch migration {
+        case .refuse:
+            throw .olderSchema(path: path, found: version, supported: Migrations.current)
+        case .onCopy(let destination):
+            do {
+                try database.backup(to: destination)
+            } catch {
+                throw .io(path: destination, error)
+            }
+            try migrate(destination, from: version)
+            return Opened(database: try openChecked(destination), path: path, readPath: destination, originalVersion: version)
+        case .inPlace:
+            try migrate(path, from: version)
+            return Opened(database: try openChecked(path), path: path, readPath: path, originalVersion: version)
+        }
+    }
+
+    private static func migrate(_ path: String, from version: Int) throws(JournalError) {
+        do {
+            let database = try Database(path: path, mode: .readWrite)
+            try database.execute("PRAGMA foreign_keys = ON")
+            try Migrations.migrate(database, from: version)
+        } catch let error as SQLiteError {
+            throw .io(path: path, error)
+        } catch {
+            throw .io(path: path, SQLiteError(code: SQLITE_ERROR, message: "\(error)", path: path))
+        }
+    }
+
+    /// Opens read-only and checks identity, schema version and integrity.
+    private static func openChecked(_ path: String) throws(JournalError) -> Database {
+        do {
+            let database = try Database(path: path, mode: .readOnly)
+            let applicationID = Int32(truncatingIfNeeded: try database.scalar("PRAGMA application_id") ?? 0)
+            guard applicationID == Migrations.applicationID else {
+                throw JournalError.foreign(path: path, applicationID: applicationID)
+            }
+            let version = Int(try database.scalar("PRAGMA user_version") ?? 0)
+            guard version <= Migrations.current else {
+                throw JournalError.newerSchema(path: path, found: version, supported: Migrations.current)
+            }
+            let check = try database.texts("PRAGMA quick_check")
+            guard check == ["ok"] else {
+                throw JournalError.damaged(path: path, detail: "quick_check: " + check.prefix(3).joined(separator: "; "))
+            }
+            return database
+        } catch {
+            throw classify(error, path: path)
+        }
+    }
+
+    private static func classify(_ error: any Error, path: String) -> JournalError {
+        if let error = error as? JournalError { return error }
+        guard let error = error as? SQLiteError else {
+            return .io(path: path, SQLiteError(code: SQLITE_ERROR, message: "\(error)", path: path))
+        }
+        switch error.primaryCode {
+        case SQLITE_NOTADB: return .notSQLite(path: path)
+        case SQLITE_CORRUPT: return .damaged(path: path, detail: error.message)
+        case SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH: return .unreadable(path: path, reason: error.message)
+        default: return .io(path: path, error)
+        }
+    }
+
+    /// Plain-read checks before SQLite sees the file: exists, regular, not
+    /// empty, starts with SQLite's magic, and is as long as its header says.
+    static func precheck(_ path: String) throws(JournalError) {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let e = errno
+            if e == ENOENT || e == ENOTDIR { throw .missing(path: path) }
+            throw .unreadable(path: path, reason: String(cString: strerror(e)))
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw .unreadable(path: path, reason: "not a regular file")
+        }
+        guard st.st_size > 0 else { throw .empty(path: path) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 100)
+        let n = read(fd, &header, 100)
+        guard n >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        let magic = Array("SQLite format 3\0".utf8)
+        guard n == 100, Array(header[0..<16]) == magic else { throw .notSQLite(path: path) }
+        func be32(_ at: Int) -> UInt32 {
+            header[at..<(at + 4)].reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        let rawPageSize = UInt32(header[16]) << 8 | UInt32(header[17])
+        let pageSize = rawPageSize == 1 ? 65536 : Int64(rawPageSize)
+        guard pageSize >= 512, pageSize & (pageSize - 1) == 0 else {
+            throw .damaged(path: path, detail: "invalid page size \(rawPageSize) in the SQLite header")
+        }
+        let size = Int64(st.st_size)
+        // The in-header page count is valid when the change counter (offset 24)
+        // equals the version-valid-for number (offset 92).
+        let pages = Int64(be32(28))
+        if be32(24) == be32(92), pages > 0, size < pages * pageSize {
+            throw .damaged(path: path, detail: "truncated: the file has \(size) bytes, its header says \(pages) pages of \(pageSize) bytes (\(pages * pageSize))")
+        }
+        guard size % pageSize == 0 else {
+            throw .damaged(path: path, detail: "truncated: \(size) bytes is not a whole number of \(pageSize)-byte pages")
+        }
+    }
+}

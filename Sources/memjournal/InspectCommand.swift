@@ -1,0 +1,356 @@
+import ArgumentParser
+import Journal
+import MemoryModel
+import Memslots
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `memjournal inspect J [summary | list | show N | map --at N | faults]`: reads a
+/// journal read-only (defensive SQLite settings) through `JournalReader`.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Inspect a journal: summary, list, show N, map --at N, faults.",
+        discussion: """
+            Examples:
+              memjournal inspect run.journal
+              memjournal inspect run.journal list --inhibited --min-inhibit 50us
+              memjournal inspect run.journal list --gpa 0xc0000-0xfffff --from 10 --to 200
+              memjournal inspect run.journal show 42 --json
+              memjournal inspect run.journal map --at 42
+            A journal written by an older schema is migrated on a temporary copy
+            (or in place with --in-place). Exit codes: 65 not a journal, damaged or
+            too new; 66 missing; 74 I/O error.
+            """)
+
+    @Argument(help: "The journal file.") var journal: String
+    @Argument(help: "summary, list, show, map or faults.") var view: String = "summary"
+    @Argument(help: "Transaction sequence (for show).") var number: UInt64?
+    @Option(help: "Sequence for map: the memory map after this transaction.") var at: UInt64?
+    @Option(help: "First sequence (list).") var from: UInt64?
+    @Option(help: "Last sequence (list).") var to: UInt64?
+    @Option(help: "Guest-physical address or range (ADDR, START-LAST or START+SIZE) a transaction must touch (list, faults).")
+    var gpa: String?
+    @Flag(help: "Only transactions that inhibited ioctls (list).") var inhibited = false
+    @Option(help: "Only transactions whose inhibit took at least this long: 1500, 1500ns, 50us, 2ms (list).")
+    var minInhibit: String?
+    @Flag(help: "Migrate an older journal in place instead of on a temporary copy.") var inPlace = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard ["summary", "list", "show", "map", "faults"].contains(view) else {
+            throw ValidationError("unknown view '\(view)': use summary, list, show N, map --at N or faults")
+        }
+        if view == "show", number == nil { throw ValidationError("show needs a transaction number: inspect J show N") }
+        if view == "map", at == nil, number == nil { throw ValidationError("map needs --at N") }
+        if let gpa, parseRange(gpa) == nil { throw ValidationError("--gpa \(gpa): expected ADDR, START-LAST or START+SIZE") }
+        if let minInhibit, parseDuration(minInhibit) == nil {
+            throw ValidationError("--min-inhibit \(minInhibit): expected a duration such as 1500, 50us or 2ms")
+        }
+    }
+
+    func run() throws {
+        try withJournalErrors {
+            var copy: String?
+            var policy = JournalFile.MigrationPolicy.inPlace
+            if !inPlace {
+                let temporary = "/tmp/memjournal-inspect-\(getpid()).journal"
+                copy = temporary
+                policy = .onCopy(destination: temporary)
+            }
+            defer { if let copy { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(copy + suffix) } } }
+            let reader = try JournalReader(path: journal, migration: policy)
+            if reader.originalVersion != Migrations.current, !json {
+                print("(journal schema \(reader.originalVersion) migrated to \(Migrations.current) on \(reader.readPath == journal ? "the file itself" : "a temporary copy"))")
+            }
+            switch view {
+            case "list": try list(reader)
+            case "show": try show(reader, number!)
+            case "map": try map(reader, at ?? number!)
+            case "faults": try faults(reader)
+            default: try summary(reader)
+            }
+        }
+    }
+
+    // MARK: Views
+
+    func summary(_ reader: JournalReader) throws {
+        let header = try reader.header()
+        let s = try reader.summary()
+        let inhibit = RunSummary.Percentiles(s.inhibitNs)
+        let stats = try reader.recorderStatistics()
+        if json {
+            var fields: [(String, JSON)] = [
+                ("journal", .string(journal)), ("schema", .int(Int64(reader.originalVersion))),
+                ("backend", .string(header.backend)), ("scenario", header.scenario.map(JSON.string) ?? .null),
+                ("vcpus", .int(Int64(header.vcpus))), ("inhibit", .bool(header.inhibit)),
+                ("wait", .string(header.wait.rawValue)), ("clean_close", .bool(s.cleanClose)),
+                ("transactions", .int(Int64(s.transactions))), ("complete", .int(Int64(s.complete))),
+                ("cut_off", .int(Int64(s.cutOff))), ("gaps", .int(Int64(s.gaps))),
+                ("overlapping", .int(Int64(s.overlapping))), ("inhibited", .int(Int64(s.inhibited))),
+                ("slot_operations", .int(Int64(s.slotOperations))), ("failed_operations", .int(Int64(s.failedOperations))),
+                ("spurious_faults", .int(Int64(s.faults))),
+            ]
+            fields.append(("inhibit_ns", inhibit.map {
+                .object([("p50", .u64($0.p50)), ("p90", .u64($0.p90)), ("p99", .u64($0.p99)), ("max", .u64($0.max))])
+            } ?? .null))
+            fields.append(("queue_stalls", stats?.stalls.map { .int(Int64($0)) } ?? .null))
+            print(JSON.object(fields).text)
+            return
+        }
+        let share = s.transactions == 0 ? 0 : Double(s.inhibited) / Double(s.transactions) * 100
+        var lines = [
+            "journal \(journal) (schema \(reader.originalVersion)), \(header.backend) backend, tool \(header.toolVersion)",
+            "  run               \(header.scenario ?? "-") seed \(header.seed.map(String.init) ?? "-"), \(header.vcpus) vCPU(s), inhibit \(header.inhibit ? "on (\(header.wait.rawValue) wait)" : "OFF")",
+            "  host              \(header.hostKernel)",
+            "  closed            \(s.cleanClose ? "cleanly" : "NOT cleanly: the recording was cut short; transactions after \(s.lastSequence.map(String.init) ?? "the start") may be missing")",
+            "  transactions      \(s.transactions) (\(s.complete) complete, \(s.cutOff) cut off, \(s.gaps) missing in between)",
+            "  overlapping       \(s.overlapping), inhibited \(s.inhibited) (\(String(format: "%.1f", share))%)",
+            "  slot operations   \(s.slotOperations) (\(s.failedOperations) failed, in \(s.failedTransactions) transaction(s))",
+            "  spurious faults   \(s.faults)",
+        ]
+        if let inhibit { lines.append("  inhibit           \(inhibit.text)") }
+        if let stalls = stats?.stalls, stalls > 0 {
+            lines.append("  recorder          \(stalls) queue-full stall(s), \(micros(stats?.stallNs ?? 0)) in total")
+        }
+        print(lines.joined(separator: "\n"))
+    }
+
+    func list(_ reader: JournalReader) throws {
+        let range = gpa.flatMap(parseRange)
+        let minimum = minInhibit.flatMap(parseDuration)
+        let records = try reader.records(from: from, to: to).filter { r in
+            if inhibited && !r.timing.inhibited { return false }
+            if let minimum, r.timing.inhibitNs < minimum { return false }
+            if let range, !touches(r, range) { return false }
+            return true
+        }
+        let cut = try reader.cutOffTransactions().filter { c in
+            (from.map { c.sequence >= $0 } ?? true) && (to.map { c.sequence <= $0 } ?? true) && !inhibited
+                && minimum == nil && (range.map { r in c.sections.contains { $0.section.range.overlaps(r) } } ?? true)
+        }
+        if json {
+            print(JSON.array(records.map(listJSON) + cut.map(cutJSON)).text)
+            return
+        }
+        print("  seq  as  outcome  overlap  inhibit         del  add  ops  failed")
+        for r in records {
+            let inhibit = r.timing.inhibited ? micros(r.timing.inhibitNs) : "-"
+            print(pad(r.sequence, 5) + pad(r.addressSpace, 4) + "  " + (r.failedOps.isEmpty ? "ok     " : "FAILED ")
+                  + (r.decision.overlaps ? "  yes    " : "  no     ") + inhibit.padding(16)
+                  + pad(r.deletes.count, 3) + pad(r.adds.count, 5) + pad(r.slotOps.count, 5) + pad(r.failedOps.count, 8))
+        }
+        for c in cut { print(pad(c.sequence, 5) + pad(c.addressSpace, 4) + "  CUT OFF: intent recorded, outcome lost in a crash") }
+        print("\(records.count + cut.count) transaction(s)")
+    }
+
+    func show(_ reader: JournalReader, _ sequence: UInt64) throws {
+        guard let r = try reader.record(sequence) else {
+            if let c = try reader.cutOffTransactions().first(where: { $0.sequence == sequence }) {
+                if json { print(cutJSON(c).text); return }
+                print("transaction \(sequence) (as \(c.addressSpace)): CUT OFF — its intent reached the journal, its outcome did not")
+                for (i, s) in c.sections.enumerated() { print("  section \(i): \(s)") }
+                return
+            }
+            throw JournalError.badData(path: journal, detail: "no transaction \(sequence) in this journal")
+        }
+        if json { print(fullJSON(r).text); return }
+        print("transaction \(r.sequence), address space \(r.addressSpace), \(micros(r.commitNs - r.beginNs)) from begin to commit")
+        print("  sections:")
+        for (i, s) in r.sections.enumerated() { print("    \(i): \(s)") }
+        if let pair = r.decision.pair {
+            print("  overlap: delete #\(pair.deleteIndex) \(pair.deleted) overlaps add #\(pair.addIndex) \(pair.added)")
+        } else {
+            print("  overlap: none")
+        }
+        let t = r.timing
+        print(t.inhibited
+              ? "  inhibit: \(micros(t.inhibitNs)) (drain \(micros(t.drainNs)), apply \(micros(t.applyNs))), \(t.vcpusKicked) vCPU(s) kicked"
+              : "  not inhibited; apply \(micros(t.applyNs))")
+        print("  slot operations:")
+        for (i, op) in r.slotOps.enumerated() { print("    \(i): \(op) in \(micros(op.durationNs))") }
+        print("  slot table after: \(r.digest)")
+    }
+
+    func map(_ reader: JournalReader, _ sequence: UInt64) throws {
+        guard let m = try reader.memoryMap(at: sequence) else {
+            throw JournalError.badData(path: journal, detail: "no complete transaction \(sequence) in this journal")
+        }
+        if json {
+            print(JSON.object([
+                ("sequence", .u64(m.sequence)), ("digest_matches", .bool(m.digestMatches)),
+                ("views", .object(m.views.sorted { $0.key < $1.key }.map { ("\($0.key)", .array($0.value.map(sectionJSON))) })),
+                ("slots", .object(m.slots.sorted { $0.key < $1.key }.map { ("\($0.key)", .array($0.value.map(slotJSON))) })),
+            ]).text)
+            return
+        }
+        print("memory map after transaction \(sequence)")
+        for (space, sections) in m.views.sorted(by: { $0.key < $1.key }) {
+            print("  address space \(space):")
+            for s in sections { print("    \(s)") }
+        }
+        for (space, slots) in m.slots.sorted(by: { $0.key < $1.key }) {
+            print("  slot table, address space \(space): \(slots.count) slot(s)")
+            for slot in slots { print("    \(slot)") }
+        }
+        print(m.digestMatches
+              ? "  rebuilt slot table matches the recorded digest \(m.rebuiltDigest)"
+              : "  MISMATCH: rebuilt \(m.rebuiltDigest), recorded \(m.recordedDigest.map { "\($0)" } ?? "none")")
+    }
+
+    func faults(_ reader: JournalReader) throws {
+        let range = gpa.flatMap(parseRange)
+        let faults = try reader.faults().filter { f in range.map { $0.contains(f.gpa) } ?? true }
+        if json {
+            print(JSON.array(faults.map { f in
+                .object([("vcpu", .int(Int64(f.vcpu))), ("gpa", .string(hex(f.gpa))), ("write", .bool(f.isWrite)),
+                         ("time_ns", .u64(f.timeNs)), ("transaction_in_flight", f.transactionInFlight.map(JSON.u64) ?? .null)])
+            }).text)
+            return
+        }
+        for f in faults {
+            print("vCPU \(f.vcpu) \(f.isWrite ? "write" : "read ") \(hex(f.gpa)) at \(f.timeNs) ns, transaction in flight: \(f.transactionInFlight.map(String.init) ?? "none")")
+        }
+        print("\(faults.count) spurious fault(s)")
+    }
+
+    // MARK: Helpers
+
+    func touches(_ r: TransactionRecord, _ range: GuestRange) -> Bool {
+        r.sections.contains { $0.section.range.overlaps(range) } || r.slotOps.contains { $0.range.overlaps(range) }
+    }
+
+    func listJSON(_ r: TransactionRecord) -> JSON {
+        .object([
+            ("sequence", .u64(r.sequence)), ("as", .int(Int64(r.addressSpace))),
+            ("outcome", .string(r.failedOps.isEmpty ? "ok" : "failed")), ("overlaps", .bool(r.decision.overlaps)),
+            ("inhibited", .bool(r.timing.inhibited)), ("inhibit_ns", .u64(r.timing.inhibitNs)),
+            ("deletes", .int(Int64(r.deletes.count))), ("adds", .int(Int64(r.adds.count))),
+            ("slot_ops", .int(Int64(r.slotOps.count))), ("failed_ops", .int(Int64(r.failedOps.count))),
+        ])
+    }
+
+    func cutJSON(_ c: CutOffTransaction) -> JSON {
+        .object([("sequence", .u64(c.sequence)), ("as", .int(Int64(c.addressSpace))), ("outcome", .string("cut_off")),
+                 ("overlaps", .bool(c.decision.overlaps)), ("sections", .array(c.sections.map(changeJSON)))])
+    }
+
+    func fullJSON(_ r: TransactionRecord) -> JSON {
+        .object([
+            ("sequence", .u64(r.sequence)), ("as", .int(Int64(r.addressSpace))), ("begin_ns", .u64(r.beginNs)),
+            ("commit_ns", .u64(r.commitNs)), ("sections", .array(r.sections.map(changeJSON))),
+            ("overlap", r.decision.pair.map { p in
+                .object([("delete_index", .int(Int64(p.deleteIndex))), ("add_index", .int(Int64(p.addIndex))),
+                         ("deleted", rangeJSON(p.deleted)), ("added", rangeJSON(p.added))])
+            } ?? .null),
+            ("slot_ops", .array(r.slotOps.map { op in
+                .object([("kind", .string(op.kind.rawValue)), ("slot", .int(Int64(op.slot.rawValue))),
+                         ("range", rangeJSON(op.range)), ("backing", .int(Int64(op.host.backing))),
+                         ("offset", .string(hex(op.host.offset))), ("flags", .int(Int64(op.flags.rawValue))),
+                         ("errno", .int(Int64(op.errno))), ("duration_ns", .u64(op.durationNs))])
+            })),
+            ("timing", .object([("inhibited", .bool(r.timing.inhibited)), ("drain_ns", .u64(r.timing.drainNs)),
+                                ("apply_ns", .u64(r.timing.applyNs)), ("inhibit_ns", .u64(r.timing.inhibitNs)),
+                                ("vcpus_kicked", .int(Int64(r.timing.vcpusKicked)))])),
+            ("digest", .object([("count", .int(Int64(r.digest.count))), ("hash", .string(hex(r.digest.hash)))])),
+        ])
+    }
+
+    func changeJSON(_ c: SectionChange) -> JSON {
+        var fields = sectionFields(c.section)
+        fields.insert(("kind", .string(c.kind.rawValue)), at: 0)
+        return .object(fields)
+    }
+
+    func sectionJSON(_ s: MemorySection) -> JSON { .object(sectionFields(s)) }
+
+    func sectionFields(_ s: MemorySection) -> [(String, JSON)] {
+        [("range", rangeJSON(s.range)), ("region", .string(s.regionName)), ("region_kind", .string(s.kind.rawValue)),
+         ("backing", s.backing.map { .int(Int64($0.backing)) } ?? .null),
+         ("offset", s.backing.map { .string(hex($0.offset)) } ?? .null), ("read_only", .bool(s.readOnly)),
+         ("romd", .bool(s.romd)), ("dirty_log", .bool(s.dirtyLog))]
+    }
+
+    func slotJSON(_ s: Memslot) -> JSON {
+        .object([("slot", .int(Int64(s.id.rawValue))), ("range", rangeJSON(s.range)), ("backing", .int(Int64(s.host.backing))),
+                 ("offset", .string(hex(s.host.offset))), ("flags", .int(Int64(s.flags.rawValue)))])
+    }
+
+    func rangeJSON(_ r: GuestRange) -> JSON { .array([.string(hex(r.start)), .string(hex(r.last))]) }
+}
+
+/// ADDR, START-LAST or START+SIZE (hex with 0x, or decimal).
+func parseRange(_ text: String) -> GuestRange? {
+    func number(_ s: Substring) -> UInt64? {
+        let t = s.trimmingPrefix("0x")
+        return t.count < s.count ? UInt64(t, radix: 16) : UInt64(s)
+    }
+    if let dash = text.firstIndex(of: "-") {
+        guard let a = number(text[..<dash]), let b = number(text[text.index(after: dash)...]) else { return nil }
+        return try? GuestRange(start: a, last: b)
+    }
+    if let plus = text.firstIndex(of: "+") {
+        guard let a = number(text[..<plus]), let b = number(text[text.index(after: plus)...]) else { return nil }
+        return try? GuestRange(start: a, size: b)
+    }
+    return number(Substring(text)).flatMap { try? GuestRange(start: $0, size: 1) }
+}
+
+/// 1500, 1500ns, 50us, 2ms, 1s → nanoseconds.
+func parseDuration(_ text: String) -> UInt64? {
+    for (suffix, scale) in [("ns", UInt64(1)), ("us", 1000), ("µs", 1000), ("ms", 1_000_000), ("s", 1_000_000_000)]
+    where text.hasSuffix(suffix) {
+        guard let value = UInt64(text.dropLast(suffix.count)) else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : product
+    }
+    return UInt64(text)
+}
+
+private func pad<T: BinaryInteger>(_ value: T, _ width: Int) -> String {
+    let s = String(value)
+    return String(repeating: " ", count: max(0, width - s.count)) + s
+}
+
+extension String {
+    fileprivate func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
+}
+
+/// A JSON value with ordered object keys, for `--json` output.
+enum JSON {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case u64(UInt64)
+    case string(String)
+    case array([JSON])
+    case object([(String, JSON)])
+
+    var text: String {
+        switch self {
+        case .null: "null"
+        case .bool(let b): b ? "true" : "false"
+        case .int(let i): String(i)
+        case .u64(let u): String(u)
+        case .string(let s): JSON.quote(s)
+        case .array(let items): "[" + items.map(\.text).joined(separator: ",") + "]"
+        case .object(let fields): "{" + fields.map { JSON.quote($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case _ where scalar.value < 0x20: out += "\\u" + String(format: "%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

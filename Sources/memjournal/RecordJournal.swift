@@ -1,0 +1,78 @@
+import ArgumentParser
+import Journal
+import KVMBackend
+import MemoryModel
+import Memslots
+import Scenarios
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Durability: ExpressibleByArgument {}
+
+/// Where `record -o` writes its journal.
+struct JournalTarget {
+    var path: String
+    var durability: Durability
+}
+
+/// The journal header for a run on `backend`: the run configuration plus what
+/// the backend (and, on KVM, `/dev/kvm`) reported.
+func journalHeader(_ configuration: RunConfiguration, backend: any MemslotBackend, durability: Durability)
+    -> JournalHeader
+{
+    var kvm: JournalHeader.KVMCapabilities?
+    if let real = backend as? KVMBackend {
+        kvm = JournalHeader.KVMCapabilities(
+            apiVersion: Int(real.apiVersion), nrMemslots: Int(real.extensions[.nrMemslots] ?? 0),
+            readonlyMem: (real.extensions[.readonlyMem] ?? 0) > 0,
+            immediateExit: (real.extensions[.immediateExit] ?? 0) > 0,
+            multiAddressSpace: Int(real.extensions[.multiAddressSpace] ?? 0))
+    }
+    return JournalHeader(
+        backend: backend.name, kvm: kvm, capabilities: backend.capabilities,
+        maxSlotSize: configuration.scenario.make(configuration.options).maxSlotSize, vcpus: configuration.vcpus,
+        wait: configuration.wait, inhibit: configuration.inhibit, scenario: configuration.scenario.rawValue,
+        seed: configuration.seed, durability: durability)
+}
+
+/// Runs a scenario and reports what happened; with a journal target, a
+/// `JournalRecorder` writes every transaction and fault to it as they happen.
+func runScenario(_ configuration: RunConfiguration, journal: JournalTarget? = nil) throws -> RunSummary {
+    try withJournalErrors {
+        let backend = try ScenarioRunner.makeBackend(for: configuration)
+        let recorder = try journal.map {
+            try JournalRecorder(path: $0.path, header: journalHeader(configuration, backend: backend, durability: $0.durability))
+        }
+        let runner = try ScenarioRunner(configuration, backend: backend, observer: recorder)
+        recorder?.recordConfiguration(
+            backings: runner.machine.backings,
+            regions: Dictionary(uniqueKeysWithValues: runner.machine.topology.addressSpaces.map { ($0.id, $0.sections) }))
+        let start = MonotonicClock.now()
+        try runner.run()
+        let elapsed = MonotonicClock.now() - start
+        _ = try recorder?.close()
+        return RunSummary(
+            configuration: configuration, records: runner.records, statistics: runner.vcpus.statistics,
+            elapsedNs: elapsed)
+    }
+}
+
+/// Runs `body`, turning a `JournalError` into its message on stderr and its
+/// documented exit code.
+func withJournalErrors<R>(_ body: () throws -> R) throws -> R {
+    do {
+        return try body()
+    } catch let error as JournalError {
+        var standardError = StandardError()
+        print("memjournal: \(error)", to: &standardError)
+        throw ExitCode(error.exitCode)
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        let bytes = Array(string.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
