@@ -92,15 +92,24 @@ final class RecorderQueue: @unchecked Sendable {
             writerWaiting = false
         }
         guard items.count > head else { return nil }
-        let end = min(items.count, head + max)
-        let batch = Array(items[head..<end])
-        head = end
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > capacity {
-            items.removeFirst(head)
-            head = 0
+        let batch: [RecorderItem]
+        if head == 0, items.count <= max {
+            // The common case (the writer keeps up): hand over the whole buffer in
+            // O(1), so producers never wait behind a copy.
+            batch = items
+            items = []
+            items.reserveCapacity(batch.count)
+        } else {
+            let end = min(items.count, head + max)
+            batch = Array(items[head..<end])
+            head = end
+            if head == items.count {
+                items.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > capacity {
+                items.removeFirst(head)
+                head = 0
+            }
         }
         statistics.batches += 1
         statistics.maxBatch = Swift.max(statistics.maxBatch, batch.count)
