@@ -37,10 +37,14 @@ let package = Package(
             dependencies: ["MemoryModel", "Memslots", "CSQLite"],
             plugins: ["EmbedMigrations"]
         ),
+        .target(
+            name: "Replay",
+            dependencies: ["MemoryModel", "Memslots", "KVMBackend", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .executableTarget(
             name: "memjournal",
             dependencies: [
-                "MemoryModel", "Memslots", "Scenarios", "KVMBackend", "Journal",
+                "MemoryModel", "Memslots", "Scenarios", "KVMBackend", "Journal", "Replay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -53,6 +57,7 @@ let package = Package(
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Memslots", "MemoryModel"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Scenarios", "KVMBackend", "Memslots", "MemoryModel"]),
         .testTarget(
             name: "JournalTests",
             dependencies: ["Journal", "Scenarios", "Memslots", "MemoryModel", "CSQLite"]

@@ -12,10 +12,12 @@ import Memslots
 ///     +0  progress counter (u32, incremented by the guest)
 ///     +4  target count n ≥ 1
 ///     +8  n entries of { address: u32, flags: u32 (bit 0: write) }
-enum GuestProgram {
+public enum GuestProgram {
     /// Guest-physical base of the code region (outside every scenario's map).
-    static let base: UInt64 = 0xFF00_0000
-    static let regionSize: UInt64 = 0x10000
+    public static let base: UInt64 = 0xFF00_0000
+    public static let regionSize: UInt64 = 0x10000
+    /// The name of the region that holds it in a recorded topology.
+    public static let regionName = "guest.code"
     static let maxVCPUs = 8
     static let maxTargets = 500
 

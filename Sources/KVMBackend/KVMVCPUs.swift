@@ -128,7 +128,7 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
             throw Failure.codeRegion
         }
         try machine.transaction {
-            try root.addSubregion(.ram("guest.code", size: GuestProgram.regionSize, at: backing),
+            try root.addSubregion(.ram(GuestProgram.regionName, size: GuestProgram.regionSize, at: backing),
                                   at: GuestProgram.base, priority: 100)
         }
         return backing

@@ -51,16 +51,7 @@ struct InspectCommand: ParsableCommand {
     }
 
     func run() throws {
-        try withJournalErrors {
-            var copy: String?
-            var policy = JournalFile.MigrationPolicy.inPlace
-            if !inPlace {
-                let temporary = "/tmp/memjournal-inspect-\(getpid()).journal"
-                copy = temporary
-                policy = .onCopy(destination: temporary)
-            }
-            defer { if let copy { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(copy + suffix) } } }
-            let reader = try JournalReader(path: journal, migration: policy)
+        try withReadableJournal(journal, inPlace: inPlace) { reader in
             if reader.originalVersion != Migrations.current, !json {
                 print("(journal schema \(reader.originalVersion) migrated to \(Migrations.current) on \(reader.readPath == journal ? "the file itself" : "a temporary copy"))")
             }

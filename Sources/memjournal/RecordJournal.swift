@@ -57,22 +57,3 @@ func runScenario(_ configuration: RunConfiguration, journal: JournalTarget? = ni
             elapsedNs: elapsed)
     }
 }
-
-/// Runs `body`, turning a `JournalError` into its message on stderr and its
-/// documented exit code.
-func withJournalErrors<R>(_ body: () throws -> R) throws -> R {
-    do {
-        return try body()
-    } catch let error as JournalError {
-        var standardError = StandardError()
-        print("memjournal: \(error)", to: &standardError)
-        throw ExitCode(error.exitCode)
-    }
-}
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        let bytes = Array(string.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-    }
-}

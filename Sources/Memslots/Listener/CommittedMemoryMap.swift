@@ -20,12 +20,12 @@ public final class CommittedMemoryMap: Sendable {
     public init() {}
 
     /// A new view is about to be applied to the slots.
-    func beginChange(addressSpace: UInt16, incoming: [MemorySection]) {
+    public func beginChange(addressSpace: UInt16, incoming: [MemorySection]) {
         views.write { $0[addressSpace, default: Views()].incoming = incoming }
     }
 
     /// The view is committed.
-    func publish(addressSpace: UInt16, sections: [MemorySection]) {
+    public func publish(addressSpace: UInt16, sections: [MemorySection]) {
         views.write { $0[addressSpace] = Views(committed: sections, incoming: nil) }
     }
 

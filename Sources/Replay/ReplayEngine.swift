@@ -1,0 +1,339 @@
+import KVMBackend
+import MemoryModel
+import Memslots
+import SystemPackage
+
+/// What replay needs from a journal (or any other source of records).
+public struct ReplaySource: Sendable {
+    public var name: String
+    public var backings: [BackingDescriptor]
+    public var records: [TransactionRecord]
+    /// Slot size bound the recording ran with.
+    public var maxSlotSize: UInt64
+    public var inhibit: Bool
+    public var wait: WaitStrategy
+
+    public init(name: String, backings: [BackingDescriptor], records: [TransactionRecord], maxSlotSize: UInt64,
+                inhibit: Bool, wait: WaitStrategy) {
+        self.name = name
+        self.backings = backings
+        self.records = records
+        self.maxSlotSize = maxSlotSize
+        self.inhibit = inhibit
+        self.wait = wait
+    }
+}
+
+/// Why a replay could not even start.
+public enum ReplayError: Error, CustomStringConvertible {
+    case backend(String)
+    case memoryLimit(requested: UInt64, limit: UInt64)
+    case backing(BackingDescriptor, Errno)
+    case noRoomForGuestCode
+    case badOptions(String)
+
+    public var description: String {
+        switch self {
+        case .backend(let why): "cannot create the replay backend: \(why)"
+        case .memoryLimit(let r, let l):
+            "the journal's backings total \(r) bytes, above the replay limit of \(l); refusing to map them"
+        case .backing(let b, let e): "cannot create backing \(b.id) (\(b.size) bytes): \(e)"
+        case .noRoomForGuestCode:
+            "--vcpus on KVM needs a free slot and a free 64 KiB below 4 GiB for the guest program; this journal uses them"
+        case .badOptions(let why): why
+        }
+    }
+}
+
+/// Re-applies recorded transactions to a fresh VM and stops at the first place
+/// where reality departs from the record.
+public enum ReplayEngine {
+    public static func run(_ source: ReplaySource, options: ReplayOptions) throws -> ReplayReport {
+        guard options.vcpus >= 0, options.vcpus <= 8 else { throw ReplayError.badOptions("--vcpus must be 0 to 8") }
+        let total = source.backings.reduce(UInt64(0)) { $0 &+ $1.size }
+        guard total <= options.memoryLimit, source.backings.allSatisfy({ $0.size <= options.memoryLimit }) else {
+            throw ReplayError.memoryLimit(requested: total, limit: options.memoryLimit)
+        }
+        let backend: any MemslotBackend
+        switch options.backend {
+        case .sim: backend = SimulatedBackend()
+        case .kvm:
+            do { backend = try KVMBackend(maxBackingSize: options.memoryLimit) } catch {
+                throw ReplayError.backend("\(error)")
+            }
+        }
+        for backing in source.backings {
+            if case .failure(let errno) = backend.createBacking(backing) { throw ReplayError.backing(backing, errno) }
+        }
+
+        let replay = Replay(source: source, options: options, backend: backend)
+        return try replay.run()
+    }
+}
+
+/// One replay in progress.
+private final class Replay {
+    let source: ReplaySource
+    let options: ReplayOptions
+    let backend: any MemslotBackend
+    let machine: Machine
+    let collector = LastRecord()
+    var listeners: [UInt16: MemslotListener] = [:]
+    var tracker = ViewTracker()
+    /// The slot replay added for its own guest program, left out of digests.
+    var ownSlot: SlotID?
+
+    /// Keeps the record the replay listener just produced.
+    final class LastRecord: TransactionObserver {
+        let last = PlainLocked<TransactionRecord?>(nil)
+        func transactionCommitted(_ record: TransactionRecord) { last.withLock { $0 = record } }
+        func spuriousFault(_ fault: SpuriousFault) {}
+        func take() -> TransactionRecord? { last.withLock { r in defer { r = nil }; return r } }
+    }
+
+    init(source: ReplaySource, options: ReplayOptions, backend: any MemslotBackend) {
+        self.source = source
+        self.options = options
+        self.backend = backend
+        machine = Machine(
+            backend: backend,
+            configuration: Machine.Configuration(
+                vcpus: max(options.vcpus, 1), wait: source.wait, inhibit: source.inhibit,
+                maxSlotSize: source.maxSlotSize),
+            observer: collector)
+    }
+
+    func listener(for addressSpace: UInt16) -> MemslotListener {
+        if let listener = listeners[addressSpace] { return listener }
+        let listener = MemslotListener(
+            addressSpace: addressSpace, backend: backend, blocker: machine.blocker, sequencer: machine.sequencer,
+            observer: collector, maxSlotSize: source.maxSlotSize, inhibitOverlapping: source.inhibit)
+        listeners[addressSpace] = listener
+        return listener
+    }
+
+    func run() throws -> ReplayReport {
+        let watchdog = ReplayWatchdog(deadlineNs: options.deadlineNs)
+        defer { watchdog.stop() }
+        let vcpus = try startVCPUs()
+        defer { vcpus?.driver.stop() }
+
+        var report = ReplayReport(
+            backend: options.backend, mode: options.mode, applied: 0, compared: 0, divergence: nil, digests: [],
+            vcpus: options.vcpus, vcpuTargets: vcpus?.targets ?? 0, statistics: nil, elapsedNs: 0)
+        let start = MonotonicClock.now()
+        for record in source.records {
+            watchdog.begin(record.sequence)
+            tracker.apply(record)
+            machine.committedMap.beginChange(addressSpace: record.addressSpace, incoming: tracker.view(record.addressSpace))
+            let divergence: Divergence?
+            let digest: SlotTableDigest
+            switch options.mode {
+            case .sections: (divergence, digest) = replaySections(record)
+            case .slotOps: (divergence, digest) = replaySlotOps(record)
+            }
+            machine.committedMap.publish(addressSpace: record.addressSpace, sections: tracker.view(record.addressSpace))
+            watchdog.end()
+            report.applied += 1
+            report.digests.append(digest)
+            if let start = vcpus?.startAfter, start == record.sequence { vcpus?.driver.start() }
+            if vcpus != nil { MonotonicClock.sleep(nanoseconds: options.intervalNs) }
+            guard options.inRange(record.sequence) else { continue }
+            report.compared += 1
+            report.firstCompared = report.firstCompared ?? record.sequence
+            report.lastCompared = record.sequence
+            if let divergence {
+                report.divergence = divergence
+                break
+            }
+        }
+        report.elapsedNs = MonotonicClock.now() - start
+        if let vcpus {
+            vcpus.driver.stop()
+            report.statistics = vcpus.driver.statistics
+            report.vcpuFailure = (vcpus.driver as? KVMVCPUs)?.fatalExit
+        }
+        return report
+    }
+
+    // MARK: sections mode
+
+    private func replaySections(_ record: TransactionRecord) -> (Divergence?, SlotTableDigest) {
+        let listener = listener(for: record.addressSpace)
+        machine.topologyLock.withLock {
+            listener.begin()
+            for change in record.sections {
+                switch change.kind {
+                case .delete: listener.regionDel(change.section)
+                case .add: listener.regionAdd(change.section)
+                case .nop: listener.regionNop(change.section)
+                case .logStart: listener.logStart(change.section)
+                case .logStop: listener.logStop(change.section)
+                }
+            }
+            listener.commit()
+        }
+        guard let actual = collector.take() else {
+            return (divergence(record, operation: nil, kind: .operation, expected: "a committed transaction",
+                               actual: "the listener committed nothing", near: nil), listener.digest)
+        }
+        if actual.decision.pair != record.decision.pair {
+            return (divergence(record, operation: nil, kind: .decision, expected: record.decision.pair.text,
+                               actual: actual.decision.pair.text, near: record.decision.pair?.deleted.start),
+                    actual.digest)
+        }
+        if let mismatch = compareOperations(expected: record.slotOps, actual: actual.slotOps, record: record) {
+            return (mismatch, actual.digest)
+        }
+        if actual.digest != record.digest {
+            return (divergence(record, operation: nil, kind: .digest, expected: "\(record.digest)",
+                               actual: "\(actual.digest)", near: nil), actual.digest)
+        }
+        return (nil, actual.digest)
+    }
+
+    private func compareOperations(expected: [SlotOperation], actual: [SlotOperation], record: TransactionRecord)
+        -> Divergence?
+    {
+        for index in 0..<max(expected.count, actual.count) {
+            guard index < expected.count else {
+                return divergence(record, operation: index, kind: .operation, expected: "no operation",
+                                  actual: "\(actual[index])", near: actual[index].range.start)
+            }
+            guard index < actual.count else {
+                return divergence(record, operation: index, kind: .operation, expected: "\(expected[index])",
+                                  actual: "no operation", near: expected[index].range.start)
+            }
+            var e = expected[index], a = actual[index]
+            e.durationNs = 0
+            a.durationNs = 0
+            guard e != a else { continue }
+            let onlyErrno = { () -> Bool in var x = e; x.errno = a.errno; return x == a }()
+            return divergence(record, operation: index, kind: onlyErrno ? .errno : .operation, expected: "\(e)",
+                              actual: "\(a)", near: e.range.start)
+        }
+        return nil
+    }
+
+    // MARK: slot-ops mode
+
+    private func replaySlotOps(_ record: TransactionRecord) -> (Divergence?, SlotTableDigest) {
+        let inhibit = options.atomic || record.timing.inhibited
+        var first: Divergence?
+        machine.topologyLock.withLock {
+            let ticket = inhibit ? machine.blocker.inhibitBegin() : nil
+            defer { if let ticket { machine.blocker.inhibitEnd(ticket) } }
+            for (index, op) in record.slotOps.enumerated() {
+                let errno: Int32
+                if op.slot.index == UInt16.max {
+                    // Refused by the listener itself (no free slot index); never issued.
+                    errno = op.errno
+                } else {
+                    let result = op.kind == .dirtyLog
+                        ? backend.getDirtyLog(slot: op.slot).map { _ in () }
+                        : backend.setUserMemoryRegion(op.request)
+                    if case .failure(let e) = result { errno = e.rawValue } else { errno = 0 }
+                }
+                if errno != op.errno, first == nil {
+                    var actual = op
+                    actual.errno = errno
+                    actual.durationNs = 0
+                    var expected = op
+                    expected.durationNs = 0
+                    first = divergence(record, operation: index, kind: .errno, expected: "\(expected)",
+                                       actual: "\(actual)", near: op.range.start)
+                }
+            }
+        }
+        let digest = SlotTableDigest(slots: replayedSlots(record.addressSpace))
+        if let first { return (first, digest) }
+        if digest != record.digest {
+            return (divergence(record, operation: nil, kind: .digest, expected: "\(record.digest)",
+                               actual: "\(digest)", near: nil), digest)
+        }
+        return (nil, digest)
+    }
+
+    private func divergence(_ record: TransactionRecord, operation: Int?, kind: Divergence.Kind, expected: String,
+                            actual: String, near address: UInt64?) -> Divergence {
+        let slots = replayedSlots(record.addressSpace)
+        let explanation = operation.flatMap { index in
+            index < record.slotOps.count
+                ? Divergence.explain(record.slotOps[index], on: backend.capabilities, backend: backend.name) : nil
+        }
+        return Divergence(
+            sequence: record.sequence, addressSpace: record.addressSpace, operation: operation, kind: kind,
+            expected: expected, actual: actual, slotsAround: Divergence.neighbourhood(of: address, in: slots),
+            explanation: explanation)
+    }
+
+    /// The backend's slots, without replay's own guest-code slot.
+    private func replayedSlots(_ addressSpace: UInt16) -> [Memslot] {
+        backend.installedSlots(addressSpace: addressSpace).filter { $0.id != ownSlot }
+    }
+
+    // MARK: vCPUs
+
+    struct RunningVCPUs {
+        let driver: any VCPUDriver
+        let targets: Int
+        /// Start the threads after this transaction (nil: they already run).
+        let startAfter: UInt64?
+    }
+
+    private func startVCPUs() throws -> RunningVCPUs? {
+        guard options.vcpus > 0 else { return nil }
+        var targets = ViewTracker.stayingMemory(source.records, options: options)
+        if let sim = backend as? SimulatedBackend {
+            let driver = SimulatedVCPUs(count: options.vcpus, backend: sim, machine: machine, targets: targets,
+                                        observer: nil)
+            driver.start()
+            return RunningVCPUs(driver: driver, targets: targets.count, startAfter: nil)
+        }
+        guard let kvm = backend as? KVMBackend else { return nil }
+        // Never let the guest write over its own program.
+        let code = try GuestRange(start: GuestProgram.base, size: GuestProgram.regionSize)
+        targets.removeAll { code.contains($0.gpa) }
+        // The guest program needs its own memory: the recorded code region if the
+        // journal was recorded on KVM, else a free slot and range of our own.
+        if let (sequence, location) = recordedGuestCode() {
+            let driver = try KVMVCPUs(count: options.vcpus, backend: kvm, machine: machine, codeRegion: location,
+                                      targets: targets, observer: nil)
+            return RunningVCPUs(driver: driver, targets: targets.count, startAfter: sequence)
+        }
+        let location = try mapOwnGuestCode(kvm)
+        let driver = try KVMVCPUs(count: options.vcpus, backend: kvm, machine: machine, codeRegion: location,
+                                  targets: targets, observer: nil)
+        driver.start()
+        return RunningVCPUs(driver: driver, targets: targets.count, startAfter: nil)
+    }
+
+    /// The transaction that mapped the recorded guest-code region, and its memory.
+    private func recordedGuestCode() -> (UInt64, BackingLocation)? {
+        for record in source.records where record.addressSpace == 0 {
+            for section in record.adds where section.regionName == GuestProgram.regionName
+                && section.range.start == GuestProgram.base {
+                if let backing = section.backing { return (record.sequence, backing) }
+            }
+        }
+        return nil
+    }
+
+    private func mapOwnGuestCode(_ kvm: KVMBackend) throws -> BackingLocation {
+        let index = UInt16(clamping: kvm.capabilities.maxSlots - 1)
+        let range = try GuestRange(start: GuestProgram.base, size: GuestProgram.regionSize)
+        let clash = source.records.contains { record in
+            record.slotOps.contains { $0.slot.index == index || ($0.slot.addressSpace == 0 && $0.range.overlaps(range)) }
+        }
+        guard !clash else { throw ReplayError.noRoomForGuestCode }
+        let id = (source.backings.map(\.id).max() ?? 0) + 1
+        let backing = BackingDescriptor(id: id, size: GuestProgram.regionSize)
+        if case .failure(let e) = kvm.createBacking(backing) { throw ReplayError.backing(backing, e) }
+        let location = BackingLocation(backing: id, offset: 0)
+        let request = UserMemoryRegion(slot: SlotID(index: index, addressSpace: 0), flags: [],
+                                       guestPhysAddr: range.start, memorySize: GuestProgram.regionSize, host: location)
+        if case .failure(let e) = kvm.setUserMemoryRegion(request) { throw ReplayError.backing(backing, e) }
+        ownSlot = request.slot
+        return location
+    }
+}

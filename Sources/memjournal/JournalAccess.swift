@@ -1,0 +1,41 @@
+import ArgumentParser
+import Journal
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Opens a journal for reading and runs `body` with it. A journal from an older
+/// schema is migrated on a temporary copy (removed afterwards) unless `inPlace`,
+/// so the file itself is never changed by reading it.
+func withReadableJournal<R>(_ path: String, inPlace: Bool = false, _ body: (JournalReader) throws -> R) throws -> R {
+    try withJournalErrors {
+        var copy: String?
+        var policy = JournalFile.MigrationPolicy.inPlace
+        if !inPlace {
+            let temporary = "/tmp/memjournal-read-\(getpid()).journal"
+            copy = temporary
+            policy = .onCopy(destination: temporary)
+        }
+        defer { if let copy { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(copy + suffix) } } }
+        return try body(try JournalReader(path: path, migration: policy))
+    }
+}
+
+/// Runs `body`, turning a `JournalError` into its message on stderr and its
+/// documented exit code.
+func withJournalErrors<R>(_ body: () throws -> R) throws -> R {
+    do {
+        return try body()
+    } catch let error as JournalError {
+        var standardError = StandardError()
+        print("memjournal: \(error)", to: &standardError)
+        throw ExitCode(error.exitCode)
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        let bytes = Array(string.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
