@@ -5,7 +5,7 @@ import Memslots
 /// moved by the guest re-programming the BAR (sometimes by less than its size, so
 /// the new range overlaps the old), and disabled.
 final class BARScenario: Scenario {
-    let kind = ScenarioKind.bar
+    let name = ScenarioKind.bar.rawValue
     private let options: ScenarioOptions
     private var base: PCBase!
     private var bar: MemoryRegion!

@@ -5,7 +5,7 @@ import Memslots
 /// updates), a logged framebuffer region is unmapped while logging (so its slot's
 /// dirty bitmap is fetched before the delete) and mapped again, and logging stops.
 final class DirtyLogScenario: Scenario {
-    let kind = ScenarioKind.dirtyLog
+    let name = ScenarioKind.dirtyLog.rawValue
     private let options: ScenarioOptions
     private var base: PCBase!
     private var framebuffer: MemoryRegion!

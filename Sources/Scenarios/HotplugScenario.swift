@@ -4,7 +4,7 @@ import Memslots
 /// Four 128 MiB DIMM slots above 4 GiB; each step plugs an empty one or unplugs a
 /// plugged one. Adds and deletes never overlap, so nothing is inhibited.
 final class HotplugScenario: Scenario {
-    let kind = ScenarioKind.hotplug
+    let name = ScenarioKind.hotplug.rawValue
     private let options: ScenarioOptions
     private var base: PCBase!
     private var dimms: [MemoryRegion] = []

@@ -8,7 +8,7 @@ import Memslots
 /// the RAM around it, so most switches delete and re-add big RAM ranges — exactly
 /// the overlap the atomic update exists for.
 final class PAMScenario: Scenario {
-    let kind = ScenarioKind.pam
+    let name = ScenarioKind.pam.rawValue
     private let options: ScenarioOptions
     private var base: PCBase!
     /// Per segment: the PCI, RAM and read-only RAM aliases; exactly one enabled.

@@ -5,7 +5,7 @@ import Memslots
 /// from a read-only slot) and MMIO mode (every access exits; no slot), as flash
 /// firmware does around each write/erase command.
 final class ROMDScenario: Scenario {
-    let kind = ScenarioKind.romd
+    let name = ScenarioKind.romd.rawValue
     private let options: ScenarioOptions
     private var base: PCBase!
     private var flash: MemoryRegion!

@@ -5,7 +5,7 @@ import Memslots
 /// moves, DIMM plugging, ROMD toggles, read-only toggles, dirty logging and SMRAM
 /// opening in a second (SMM) address space — for fuzz-like coverage.
 final class RandomScenario: Scenario {
-    let kind = ScenarioKind.random
+    let name = ScenarioKind.random.rawValue
     private let options: ScenarioOptions
     private var base: PCBase!
     private var smm: MemoryRegion!

@@ -5,7 +5,7 @@ import Memslots
 /// or a virtio-mem device) at 1 GiB growing and shrinking between 1 and 16 MiB
 /// inside its 16 MiB backing; its first page stays RAM throughout.
 final class ResizeScenario: Scenario {
-    let kind = ScenarioKind.resize
+    let name = ScenarioKind.resize.rawValue
     private let options: ScenarioOptions
     private var base: PCBase!
     private var block: MemoryRegion!

@@ -5,7 +5,7 @@ import Memslots
 /// bounded to 64 KiB, remapped whole by toggling a one-page MMIO hole at its start
 /// (which shifts every chunk boundary, so every slot is deleted and re-created).
 final class ScaleScenario: Scenario {
-    let kind = ScenarioKind.scale
+    let name = ScenarioKind.scale.rawValue
     private let options: ScenarioOptions
     private var system: MemoryRegion!
     private var ram: MemoryRegion!

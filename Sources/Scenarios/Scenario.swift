@@ -7,7 +7,8 @@ import Memslots
 /// memory throughout (so vCPUs can hammer them and any exit there is a spurious
 /// fault), and performs one topology transaction per step.
 public protocol Scenario: AnyObject {
-    var kind: ScenarioKind { get }
+    /// The name journals and fixtures carry.
+    var name: String { get }
     /// Builds backings, regions and address spaces on a fresh machine.
     func build(on machine: Machine) throws
     /// Addresses that are memory before and after every step.
@@ -77,6 +78,8 @@ final class PCBase {
     let system = MemoryRegion.container("system", size: .max)
     let ram: MemoryRegion
     let memory: UInt64
+    /// Runs once address space 0 exists (e.g. to add an SMM address space over it).
+    var afterFinish: ((Machine) throws -> Void)?
 
     init(machine: Machine, memory: UInt64) throws {
         self.memory = memory

@@ -84,15 +84,24 @@ public final class ScenarioRunner {
         }
     }
 
-    /// Builds the scenario on `backend` (or a fresh one from `makeBackend`).
-    public init(
+    /// Builds the configured scenario on `backend` (or a fresh one from `makeBackend`).
+    public convenience init(
         _ configuration: RunConfiguration, backend: (any MemslotBackend)? = nil,
+        observer: (any TransactionObserver)? = nil
+    ) throws {
+        try self.init(configuration, scenario: configuration.scenario.make(configuration.options), backend: backend,
+                      observer: observer)
+    }
+
+    /// Builds `scenario` (e.g. a fixture case) instead of the configured kind.
+    public init(
+        _ configuration: RunConfiguration, scenario: any Scenario, backend: (any MemslotBackend)? = nil,
         observer: (any TransactionObserver)? = nil
     ) throws {
         self.configuration = configuration
         let backend = try backend ?? Self.makeBackend(for: configuration)
         collector = RecordCollector(forwardingTo: observer)
-        scenario = configuration.scenario.make(configuration.options)
+        self.scenario = scenario
         machine = Machine(
             backend: backend,
             configuration: Machine.Configuration(

@@ -5,7 +5,7 @@ import Memslots
 /// each punch deletes the RAM slot and adds the two pieces around the hole; each
 /// close deletes the pieces and adds RAM whole.
 final class SplitScenario: Scenario {
-    let kind = ScenarioKind.split
+    let name = ScenarioKind.split.rawValue
     private let options: ScenarioOptions
     private var base: PCBase!
     private let hole = MemoryRegion.mmio("hole", size: 0x10000)
