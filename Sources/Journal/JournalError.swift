@@ -73,7 +73,7 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
         case .badData(let p, let detail):
             "\(p): journal holds invalid data: \(detail)"
         case .exists(let p):
-            "\(p): already exists; journals are never overwritten — remove it or choose another path"
+            "\(p): already exists; journals and their exports are never overwritten — remove it or choose another path"
         case .io(let p, let error):
             "\(p): I/O error: \(error)"
         case .malformed(let p, let line, let detail):

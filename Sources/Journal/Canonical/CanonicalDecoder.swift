@@ -65,10 +65,10 @@ extension CanonicalJSONL {
         // MARK: Header line
 
         private mutating func readHeader(_ value: JSONValue) throws(LineError) {
+            let notJSONL = LineError("not a memjournal JSONL file: line 1 must be the header {\"format\":\"\(formatName)\",\"version\":\(version),…}")
+            guard case .object = value else { throw notJSONL }
             var f = try JSONFields(value, context: "")
-            guard f.has("format"), (try? f.string("format", maxBytes: 64)) == formatName else {
-                throw LineError("not a memjournal JSONL file: line 1 must be the header {\"format\":\"\(formatName)\",\"version\":\(version),…}")
-            }
+            guard f.has("format"), (try? f.string("format", maxBytes: 64)) == formatName else { throw notJSONL }
             let v = try f.integer("version", in: Int64.min...Int64.max)
             guard v == Int64(version) else {
                 throw LineError("format version \(v) is not supported: this memjournal reads version \(version); use the memjournal that wrote the file")

@@ -269,7 +269,9 @@ struct JSONFields {
 
     init(_ value: JSONValue, context: String) throws(LineError) {
         guard case .object(let list) = value else {
-            throw LineError("\(context): expected an object, found \(value.typeName)")
+            throw LineError(context.isEmpty
+                ? "expected a JSON object on this line, found \(value.typeName)"
+                : "\(context): expected an object, found \(value.typeName)")
         }
         self.context = context
         var members: [String: JSONValue] = [:]
