@@ -23,13 +23,17 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
     case exists(path: String)
     /// SQLite failed while reading or writing.
     case io(path: String, SQLiteError)
+    /// A text form of a journal (canonical JSONL) is malformed at `line` (from 1).
+    case malformed(path: String, line: Int, detail: String)
+    /// Writing a file other than a journal (an export) failed.
+    case writeFailed(path: String, reason: String)
 
     /// The documented exit code: 65 bad input data, 66 input missing, 74 I/O error.
     public var exitCode: Int32 {
         switch self {
         case .missing, .unreadable: 66
-        case .empty, .notSQLite, .foreign, .newerSchema, .olderSchema, .damaged, .badData: 65
-        case .exists, .io: 74
+        case .empty, .notSQLite, .foreign, .newerSchema, .olderSchema, .damaged, .badData, .malformed: 65
+        case .exists, .io, .writeFailed: 74
         }
     }
 
@@ -37,9 +41,15 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .missing(let p), .unreadable(let p, _), .empty(let p), .notSQLite(let p), .foreign(let p, _),
              .newerSchema(let p, _, _), .olderSchema(let p, _, _), .damaged(let p, _), .badData(let p, _),
-             .exists(let p), .io(let p, _):
+             .exists(let p), .io(let p, _), .malformed(let p, _, _), .writeFailed(let p, _):
             p
         }
+    }
+
+    /// The line a `.malformed` error names, else nil.
+    public var line: Int? {
+        if case .malformed(_, let line, _) = self { return line }
+        return nil
     }
 
     public var description: String {
@@ -63,9 +73,13 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
         case .badData(let p, let detail):
             "\(p): journal holds invalid data: \(detail)"
         case .exists(let p):
-            "\(p): already exists; journals are never overwritten — remove it or choose another path"
+            "\(p): already exists; journals and their exports are never overwritten — remove it or choose another path"
         case .io(let p, let error):
             "\(p): I/O error: \(error)"
+        case .malformed(let p, let line, let detail):
+            "\(p):\(line): \(detail); this is not a valid memjournal JSONL file (see docs/jsonl-format.md) — fix that line, or export the journal again with `memjournal export`"
+        case .writeFailed(let p, let reason):
+            "\(p): cannot write: \(reason); check free space and permissions (nothing was left behind)"
         }
     }
 }

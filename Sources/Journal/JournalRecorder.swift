@@ -189,8 +189,7 @@ public final class JournalRecorder: TransactionObserver {
         do {
             try rows.updateStatistics(queue.snapshot, lastSequence: lastSequence)
             try rows.seal()
-            _ = try rows.database.texts("PRAGMA wal_checkpoint(TRUNCATE)")
-            _ = try rows.database.texts("PRAGMA journal_mode = DELETE")
+            try rows.checkpointToSingleFile()
         } catch {
             failure.withLock { if $0 == nil { $0 = .io(path: path, error) } }
         }

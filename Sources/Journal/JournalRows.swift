@@ -43,7 +43,7 @@ final class JournalRows {
             """)
         digest = try database.prepare("INSERT INTO slot_table_digests (sequence, slot_count, hash) VALUES (?, ?, ?)")
         fault = try database.prepare("""
-            INSERT INTO faults (vcpu, gpa, is_write, time_ns, transaction_in_flight) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO faults (id, vcpu, gpa, is_write, time_ns, transaction_in_flight) VALUES (?, ?, ?, ?, ?, ?)
             """)
         stats = try database.prepare("""
             UPDATE recorder_stats SET queue_capacity = ?, queue_stalls = ?, queue_stall_ns = ?, batches = ?,
@@ -90,9 +90,11 @@ final class JournalRows {
         try digest.run(.u64(record.sequence), .int(record.digest.count), .u64(record.digest.hash))
     }
 
-    func insertFault(_ f: SpuriousFault) throws(SQLiteError) {
+    /// Inserts a fault; `id` (its arrival order) is assigned by SQLite when nil,
+    /// and given explicitly when a journal is rebuilt from its text form.
+    func insertFault(_ f: SpuriousFault, id: Int64? = nil) throws(SQLiteError) {
         try fault.run(
-            .int(f.vcpu), .u64(f.gpa), .bool(f.isWrite), .u64(f.timeNs), .optional(f.transactionInFlight) { .u64($0) })
+            .optional(id) { .integer($0) }, .int(f.vcpu), .u64(f.gpa), .bool(f.isWrite), .u64(f.timeNs), .optional(f.transactionInFlight) { .u64($0) })
     }
 
     func updateStatistics(_ s: RecorderStatistics, lastSequence: UInt64?) throws(SQLiteError) {
@@ -142,10 +144,33 @@ final class JournalRows {
         }
     }
 
+    /// Stores recorder statistics as read from another journal (each may be NULL:
+    /// "not measured"), when a journal is rebuilt from its text form.
+    func writeStoredStatistics(_ s: StoredRecorderStatistics) throws(SQLiteError) {
+        try stats.run(
+            .optional(s.queueCapacity) { .int($0) }, .optional(s.stalls) { .int($0) },
+            .optional(s.stallNs) { .u64($0) }, .optional(s.batches) { .int($0) },
+            .optional(s.maxBatch) { .int($0) }, .optional(s.lastSequence) { .u64($0) })
+    }
+
     /// The clean-close mark: the last write of a recording.
     func seal() throws(SQLiteError) {
-        let statement = try database.prepare("UPDATE journal_header SET clean_close = 1, closed_unix_ns = ? WHERE id = 1")
-        try statement.run(.u64(wallClockNs()))
+        try setCloseState(clean: true, closedUnixNs: wallClockNs())
+    }
+
+    /// Sets the header's close state; `seal()` for a recording, or the state
+    /// read from a journal's text form when it is rebuilt (which may be a journal
+    /// that was cut short: clean = false).
+    func setCloseState(clean: Bool, closedUnixNs: UInt64?) throws(SQLiteError) {
+        let statement = try database.prepare("UPDATE journal_header SET clean_close = ?, closed_unix_ns = ? WHERE id = 1")
+        try statement.run(.bool(clean), .optional(closedUnixNs) { .u64($0) })
+    }
+
+    /// Checkpoints the WAL into the main file and leaves WAL mode, so the
+    /// finished journal is one self-contained file.
+    func checkpointToSingleFile() throws(SQLiteError) {
+        _ = try database.texts("PRAGMA wal_checkpoint(TRUNCATE)")
+        _ = try database.texts("PRAGMA journal_mode = DELETE")
     }
 }
 

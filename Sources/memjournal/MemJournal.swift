@@ -10,7 +10,10 @@ struct MemJournal: ParsableCommand {
             Exit codes: 0 success; 1 a check found something (e.g. spurious faults with the \
             inhibit on); 64 usage; 65 bad input data; 66 input missing; 74 I/O error.
             """,
-        subcommands: [DemoCommand.self, RecordCommand.self, ReplayCommand.self, InspectCommand.self]
+        subcommands: [
+            DemoCommand.self, RecordCommand.self, InspectCommand.self, ReplayCommand.self, ExportCommand.self,
+            ImportCommand.self,
+        ]
     )
 }
 
