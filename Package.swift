@@ -39,7 +39,7 @@ let package = Package(
         ),
         .target(
             name: "Replay",
-            dependencies: ["MemoryModel", "Memslots", "KVMBackend", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["MemoryModel", "Memslots", "KVMBackend", "Journal", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .executableTarget(
             name: "memjournal",
@@ -57,7 +57,9 @@ let package = Package(
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Memslots", "MemoryModel"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Scenarios", "KVMBackend", "Memslots", "MemoryModel"]),
+        .testTarget(
+            name: "ReplayTests", dependencies: ["Replay", "Journal", "Scenarios", "KVMBackend", "Memslots", "MemoryModel"]
+        ),
         .testTarget(
             name: "JournalTests",
             dependencies: ["Journal", "Scenarios", "Memslots", "MemoryModel", "CSQLite"]

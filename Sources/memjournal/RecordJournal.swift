@@ -18,8 +18,8 @@ struct JournalTarget {
 
 /// The journal header for a run on `backend`: the run configuration plus what
 /// the backend (and, on KVM, `/dev/kvm`) reported.
-func journalHeader(_ configuration: RunConfiguration, backend: any MemslotBackend, durability: Durability)
-    -> JournalHeader
+func journalHeader(_ configuration: RunConfiguration, scenario: any Scenario, backend: any MemslotBackend,
+                   durability: Durability) -> JournalHeader
 {
     var kvm: JournalHeader.KVMCapabilities?
     if let real = backend as? KVMBackend {
@@ -31,20 +31,24 @@ func journalHeader(_ configuration: RunConfiguration, backend: any MemslotBacken
     }
     return JournalHeader(
         backend: backend.name, kvm: kvm, capabilities: backend.capabilities,
-        maxSlotSize: configuration.scenario.make(configuration.options).maxSlotSize, vcpus: configuration.vcpus,
-        wait: configuration.wait, inhibit: configuration.inhibit, scenario: configuration.scenario.rawValue,
+        maxSlotSize: scenario.maxSlotSize, vcpus: configuration.vcpus,
+        wait: configuration.wait, inhibit: configuration.inhibit, scenario: scenario.name,
         seed: configuration.seed, durability: durability)
 }
 
 /// Runs a scenario and reports what happened; with a journal target, a
 /// `JournalRecorder` writes every transaction and fault to it as they happen.
-func runScenario(_ configuration: RunConfiguration, journal: JournalTarget? = nil) throws -> RunSummary {
+func runScenario(_ configuration: RunConfiguration, scenario: (any Scenario)? = nil, journal: JournalTarget? = nil)
+    throws -> RunSummary
+{
     try withJournalErrors {
+        let scenario = scenario ?? configuration.scenario.make(configuration.options)
         let backend = try ScenarioRunner.makeBackend(for: configuration)
         let recorder = try journal.map {
-            try JournalRecorder(path: $0.path, header: journalHeader(configuration, backend: backend, durability: $0.durability))
+            try JournalRecorder(path: $0.path, header: journalHeader(
+                configuration, scenario: scenario, backend: backend, durability: $0.durability))
         }
-        let runner = try ScenarioRunner(configuration, backend: backend, observer: recorder)
+        let runner = try ScenarioRunner(configuration, scenario: scenario, backend: backend, observer: recorder)
         recorder?.recordConfiguration(
             backings: runner.machine.backings,
             regions: Dictionary(uniqueKeysWithValues: runner.machine.topology.addressSpaces.map { ($0.id, $0.sections) }))
@@ -53,7 +57,7 @@ func runScenario(_ configuration: RunConfiguration, journal: JournalTarget? = ni
         let elapsed = MonotonicClock.now() - start
         _ = try recorder?.close()
         return RunSummary(
-            configuration: configuration, records: runner.records, statistics: runner.vcpus.statistics,
+            configuration: configuration, scenario: scenario.name, records: runner.records, statistics: runner.vcpus.statistics,
             elapsedNs: elapsed)
     }
 }

@@ -46,8 +46,9 @@ struct RunSummary: Encodable {
         }
     }
 
-    init(configuration: RunConfiguration, records: [TransactionRecord], statistics: VCPUStatistics, elapsedNs: UInt64) {
-        scenario = configuration.scenario.rawValue
+    init(configuration: RunConfiguration, scenario: String, records: [TransactionRecord], statistics: VCPUStatistics,
+         elapsedNs: UInt64) {
+        self.scenario = scenario
         backend = configuration.backend.rawValue
         vcpus = configuration.vcpus
         inhibit = configuration.inhibit

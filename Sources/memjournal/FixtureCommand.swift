@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Journal
+import Memslots
+import Replay
+import Scenarios
+
+/// Regression fixtures: small canonical journals replayed by the tests.
+struct FixtureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fixture",
+        abstract: "Check (or regenerate) the regression fixtures.",
+        subcommands: [FixtureCheckCommand.self, FixtureMakeCommand.self]
+    )
+}
+
+struct FixtureCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Replay every fixture in both modes, one line each; exit 1 if any diverges.",
+        discussion: """
+            A divergence explained by a known difference between backends (e.g. no SMM address \
+            space on this KVM) is printed as 'differs' and does not fail the check.
+            Example: memjournal fixture check fixtures --backend kvm
+            """
+    )
+
+    @Argument(help: "Directory of .jsonl fixtures.") var directory: String = "fixtures"
+    @Option(help: "Backend: sim or kvm.") var backend: ReplayOptions.Backend = .sim
+
+    func run() throws {
+        let paths: [String]
+        do { paths = try FixtureCheck.fixtures(in: directory) } catch {
+            var standardError = StandardError()
+            print("memjournal: \(directory): cannot list fixtures: \(error)", to: &standardError)
+            throw ExitStatus.noInput
+        }
+        guard !paths.isEmpty else {
+            var standardError = StandardError()
+            print("memjournal: \(directory): no .jsonl fixtures here", to: &standardError)
+            throw ExitStatus.noInput
+        }
+        var failures = 0
+        for path in paths {
+            let result = FixtureCheck.check(path, backend: backend)
+            print(result.line)
+            if result.failed { failures += 1 }
+        }
+        print("\(paths.count - failures) of \(paths.count) fixture(s) replay on \(backend.rawValue)")
+        if failures > 0 { throw ExitStatus.found }
+    }
+}
+
+struct FixtureMakeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "make",
+        abstract: "Record every scenario and edge case (seeded, simulated, stepping) as a canonical fixture.",
+        discussion: "Existing files are never overwritten. Example: memjournal fixture make /tmp/new-fixtures"
+    )
+
+    @Argument(help: "Directory to write the .jsonl fixtures into (created if missing).") var directory: String
+
+    func run() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var cases: [(String, RunConfiguration, any Scenario)] = []
+        for kind in ScenarioKind.allCases {
+            let configuration = fixtureConfiguration(kind, transactions: 150)
+            cases.append((kind.rawValue, configuration, kind.make(configuration.options)))
+        }
+        for edge in FixtureCase.allCases {
+            cases.append((edge.rawValue, fixtureConfiguration(.split, transactions: edge.steps), edge.make()))
+        }
+        for (name, configuration, scenario) in cases {
+            let journal = "\(directory)/.\(name).journal"
+            defer { for suffix in ["", "-wal", "-shm"] { unlink(journal + suffix) } }
+            _ = try runScenario(configuration, scenario: scenario,
+                                journal: JournalTarget(path: journal, durability: .normal))
+            try withJournalErrors { try CanonicalJSONL.export(journal: journal, to: "\(directory)/\(name).jsonl") }
+            print("wrote \(directory)/\(name).jsonl")
+        }
+    }
+
+    private func fixtureConfiguration(_ kind: ScenarioKind, transactions: Int) -> RunConfiguration {
+        RunConfiguration(
+            scenario: kind, options: ScenarioOptions(slots: 64), vcpus: 2, transactions: transactions, seed: 1,
+            vcpuMode: .stepping)
+    }
+}
