@@ -6,12 +6,12 @@ import Memslots
 import Glibc
 #endif
 
-/// `memjournal inspect J [summary | list | show N | map --at N | faults]`: reads a
+/// `memjournal inspect J [summary | list | show N | map --at N | faults | hazards]`: reads a
 /// journal read-only (defensive SQLite settings) through `JournalReader`.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Inspect a journal: summary, list, show N, map --at N, faults.",
+        abstract: "Inspect a journal: summary, list, show N, map --at N, faults, hazards.",
         discussion: """
             Examples:
               memjournal inspect run.journal
@@ -19,13 +19,15 @@ struct InspectCommand: ParsableCommand {
               memjournal inspect run.journal list --gpa 0xc0000-0xfffff --from 10 --to 200
               memjournal inspect run.journal show 42 --json
               memjournal inspect run.journal map --at 42
+              memjournal inspect boot.journal hazards --fail-on-hazard
             A journal written by an older schema is migrated on a temporary copy
             (or in place with --in-place). Exit codes: 65 not a journal, damaged or
-            too new; 66 missing; 74 I/O error.
+            too new; 66 missing; 74 I/O error; 1 with --fail-on-hazard when an
+            unprotected window exists.
             """)
 
     @Argument(help: "The journal file.") var journal: String
-    @Argument(help: "summary, list, show, map or faults.") var view: String = "summary"
+    @Argument(help: "summary, list, show, map, faults or hazards.") var view: String = "summary"
     @Argument(help: "Transaction sequence (for show).") var number: UInt64?
     @Option(help: "Sequence for map: the memory map after this transaction.") var at: UInt64?
     @Option(help: "First sequence (list).") var from: UInt64?
@@ -36,11 +38,12 @@ struct InspectCommand: ParsableCommand {
     @Option(help: "Only transactions whose inhibit took at least this long: 1500, 1500ns, 50us, 2ms (list).")
     var minInhibit: String?
     @Flag(help: "Migrate an older journal in place instead of on a temporary copy.") var inPlace = false
+    @Flag(help: "hazards: exit 1 when any window is not covered by an inhibit.") var failOnHazard = false
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        guard ["summary", "list", "show", "map", "faults"].contains(view) else {
-            throw ValidationError("unknown view '\(view)': use summary, list, show N, map --at N or faults")
+        guard ["summary", "list", "show", "map", "faults", "hazards"].contains(view) else {
+            throw ValidationError("unknown view '\(view)': use summary, list, show N, map --at N, faults or hazards")
         }
         if view == "show", number == nil { throw ValidationError("show needs a transaction number: inspect J show N") }
         if view == "map", at == nil, number == nil { throw ValidationError("map needs --at N") }
@@ -60,6 +63,7 @@ struct InspectCommand: ParsableCommand {
             case "show": try show(reader, number!)
             case "map": try map(reader, at ?? number!)
             case "faults": try faults(reader)
+            case "hazards": try hazards(reader)
             default: try summary(reader)
             }
         }
@@ -205,6 +209,40 @@ struct InspectCommand: ParsableCommand {
             print("vCPU \(f.vcpu) \(f.isWrite ? "write" : "read ") \(hex(f.gpa)) at \(f.timeNs) ns, transaction in flight: \(f.transactionInFlight.map(String.init) ?? "none")")
         }
         print("\(faults.count) spurious fault(s)")
+    }
+
+    /// Non-atomic windows: ranges mapped before and after a transaction but
+    /// unmapped between two of its operations.
+    func hazards(_ reader: JournalReader) throws {
+        let report = HazardAnalysis.analyse(try reader.records())
+        let window = { (ns: UInt64?) -> String in ns.map { String(format: "%.1f µs", Double($0) / 1000) } ?? "n/a" }
+        if json {
+            print(JSON.object([
+                ("windows", .int(Int64(report.windows))), ("unprotected", .int(Int64(report.unprotected))),
+                ("longest_ns", report.longestNs.map(JSON.u64) ?? .null),
+                ("transactions", .array(report.transactions.map { t in
+                    .object([("sequence", .u64(t.sequence)), ("as", .int(Int64(t.addressSpace))),
+                             ("inhibited", .bool(t.inhibited)),
+                             ("windows", .array(t.windows.map { w in
+                                 .object([("range", rangeJSON(w.range)), ("unmapped_after_op", .int(Int64(w.unmappedAfter))),
+                                          ("remapped_by_op", .int(Int64(w.remappedBy))),
+                                          ("duration_ns", w.durationNs.map(JSON.u64) ?? .null)])
+                             }))])
+                })),
+            ]).text)
+        } else {
+            for t in report.transactions {
+                let note = t.inhibited ? " — inhibited: no vCPU could run in these windows" : ""
+                print("transaction \(t.sequence) (as \(t.addressSpace)): \(t.windows.count) window(s)\(note)")
+                for w in t.windows {
+                    print("  \(w.range) unmapped after op \(w.unmappedAfter), mapped again by op \(w.remappedBy): \(window(w.durationNs))")
+                }
+            }
+            let protected = report.windows - report.unprotected
+            print("\(report.windows) window(s) in \(report.transactions.count) transaction(s): \(report.unprotected) "
+                + "where a running vCPU takes a spurious fault, \(protected) under the inhibit; longest \(window(report.longestNs))")
+        }
+        if failOnHazard && report.unprotected > 0 { throw ExitStatus.found }
     }
 
     // MARK: Helpers
