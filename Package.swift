@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "Memslots", targets: ["Memslots"]),
         .library(name: "Scenarios", targets: ["Scenarios"]),
         .library(name: "Journal", targets: ["Journal"]),
+        .library(name: "KVMBackend", targets: ["KVMBackend"]),
+        .library(name: "Replay", targets: ["Replay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

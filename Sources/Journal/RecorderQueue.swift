@@ -42,8 +42,8 @@ final class RecorderQueue: @unchecked Sendable {
     private var head = 0
     private var closing = false
     private var paused = false
-    /// True while the writer is parked in `take`; producers signal only then,
-    /// sparing a futex wake per item while the writer is busy writing.
+    /// True while the writer is parked in `take`; producers signal only then (and
+    /// only for a batch's worth), sparing a futex wake per item.
     private var writerWaiting = false
     /// Items accepted so far, and items the writer has finished with (written or
     /// counted as lost); `done <= pushed` always.
@@ -77,8 +77,16 @@ final class RecorderQueue: @unchecked Sendable {
         case .fault: statistics.faultsEnqueued += 1
         case .configuration: break
         }
-        if writerWaiting { notEmpty.signal() }
+        // Wake the writer only once a batch's worth has gathered: an idle writer
+        // polls every `idleWaitNs` anyway, so most enqueues make no syscall.
+        if writerWaiting && items.count - head >= Self.wakeThreshold { notEmpty.signal() }
     }
+
+    /// Items that make a producer wake an idle writer at once.
+    static let wakeThreshold = 64
+    /// How long an idle writer waits before looking again: the most a queued
+    /// transaction waits before the writer takes it (bounds what a `kill -9` can lose).
+    static let idleWaitNs: UInt64 = 2_000_000
 
     /// Takes up to `max` items for the writer, waiting for at least one; nil once
     /// the queue is closed and empty. Also returns the statistics to store with
@@ -88,7 +96,7 @@ final class RecorderQueue: @unchecked Sendable {
         defer { mutex.unlock() }
         while (items.count == head || paused) && !closing {
             writerWaiting = true
-            notEmpty.wait(mutex)
+            notEmpty.wait(mutex, nanoseconds: Self.idleWaitNs)
             writerWaiting = false
         }
         guard items.count > head else { return nil }

@@ -2,7 +2,7 @@ import Synchronization
 
 /// Something that can force a vCPU out of `KVM_RUN` (a signal plus
 /// `immediate_exit` on KVM, a flag on the simulated backend).
-public protocol VCPUKicker: Sendable {
+public protocol VCPUKicker: AnyObject, Sendable {
     func kick(vcpu: Int)
 }
 
@@ -32,8 +32,15 @@ public final class IoctlBlocker: Sendable {
     private let released = PlainMutex.Condition()
     /// Serialises inhibitors: the counters have one lock bit, so one inhibitor at a time.
     private let inhibitors = PlainMutex()
-    /// Who to kick. Set once the vCPUs exist; read by the inhibitor only.
-    private let kicker = Mutex<(any VCPUKicker)?>(nil)
+    /// Who to kick. Set once the vCPUs exist; read by the inhibitor only. Held
+    /// weakly: the vCPUs hold the blocker, and a strong reference back would keep
+    /// both — and a KVM VM with its memory — alive forever.
+    private let kicker = Mutex<WeakKicker>(WeakKicker(nil))
+
+    private struct WeakKicker: Sendable {
+        weak var kicker: (any VCPUKicker)?
+        init(_ kicker: (any VCPUKicker)?) { self.kicker = kicker }
+    }
 
     /// A fallback re-kick period while waiting on the event: a kick is idempotent,
     /// and re-sending it bounds the cost of a kick that raced with a vCPU entering
@@ -51,7 +58,7 @@ public final class IoctlBlocker: Sendable {
     }
 
     public func setKicker(_ kicker: any VCPUKicker) {
-        self.kicker.withLock { $0 = kicker }
+        self.kicker.withLock { $0 = WeakKicker(kicker) }
     }
 
     private var bypass: Bool { topologyLock?.isHeldByCurrentThread ?? false }
@@ -134,7 +141,7 @@ public final class IoctlBlocker: Sendable {
         let start = MonotonicClock.now()
         for counter in vcpus { counter.lock() }
         vm.lock()
-        let kicker = self.kicker.withLock { $0 }
+        let kicker = self.kicker.withLock { $0.kicker }
         var kicked = Set<Int>()
         // Kicks every vCPU still inside an ioctl; true when anything is in flight.
         func kickBusy() -> Bool {

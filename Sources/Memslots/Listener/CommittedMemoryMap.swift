@@ -62,7 +62,8 @@ public final class CommittedMemoryMap: Sendable {
 /// Registered on an address space ahead of its memslot listener: tells the map
 /// which view is coming before any slot operation for it is issued.
 final class IncomingViewPublisher: MemoryListener {
-    private let space: AddressSpace
+    /// Weak: the address space holds its listeners, this one included.
+    private weak var space: AddressSpace?
     private let map: CommittedMemoryMap
 
     init(space: AddressSpace, map: CommittedMemoryMap) {
@@ -70,5 +71,8 @@ final class IncomingViewPublisher: MemoryListener {
         self.map = map
     }
 
-    func begin() { map.beginChange(addressSpace: space.id, incoming: space.sections) }
+    func begin() {
+        guard let space else { return }
+        map.beginChange(addressSpace: space.id, incoming: space.sections)
+    }
 }

@@ -1,0 +1,12 @@
+import Benchmark
+
+/// Every benchmark of BENCHMARKS.md, each next to its reference point.
+let benchmarks: @Sendable () -> Void = {
+    inhibitLatencyBenchmarks()
+    atomicityBenchmarks()
+    recordingCostBenchmarks()
+    recorderThroughputBenchmarks()
+    scalingBenchmarks()
+    replayThroughputBenchmarks()
+    journalSizeBenchmarks()
+}

@@ -1,0 +1,68 @@
+import Benchmark
+import Foundation
+import Journal
+import KVMBackend
+import Memslots
+import Scenarios
+
+/// Whether `/dev/kvm` opens; KVM benchmarks are left out (with the reason printed) otherwise.
+let kvmAvailability: String? = {
+    switch KVMBackend.availability() {
+    case .success: return nil
+    case .failure(let errno): return "/dev/kvm cannot be opened (\(errno))"
+    }
+}()
+
+func skipNote(_ name: String) {
+    if let reason = kvmAvailability { print("skipping \(name): \(reason)") }
+}
+
+/// A whole-run benchmark: each iteration is one run that reports many samples
+/// through custom metrics, so a couple of iterations suffice.
+func runConfiguration(_ metrics: [BenchmarkMetric], iterations: Int = 1) -> Benchmark.Configuration {
+    .init(metrics: metrics, timeUnits: .microseconds, warmupIterations: 0, maxDuration: .seconds(120),
+          maxIterations: iterations)
+}
+
+extension BenchmarkMetric {
+    static let drainNs = BenchmarkMetric.custom("drain (ns)", polarity: .prefersSmaller, useScalingFactor: false)
+    static let inhibitNs = BenchmarkMetric.custom("inhibit (ns)", polarity: .prefersSmaller, useScalingFactor: false)
+    static let faultsPer1000 = BenchmarkMetric.custom("spurious faults per 1000 txns", polarity: .prefersSmaller,
+                                                      useScalingFactor: false)
+    static let transactionNs = BenchmarkMetric.custom("transaction incl. observer (ns)", polarity: .prefersSmaller,
+                                                      useScalingFactor: false)
+    static let enqueueNs = BenchmarkMetric.custom("enqueue (ns)", polarity: .prefersSmaller, useScalingFactor: false)
+    static let transactionsPerSecond = BenchmarkMetric.custom("transactions/s", polarity: .prefersLarger,
+                                                              useScalingFactor: false)
+    static let rowsPerSecond = BenchmarkMetric.custom("rows/s", polarity: .prefersLarger, useScalingFactor: false)
+    static let nsPerSlotOp = BenchmarkMetric.custom("commit ns per slot op", polarity: .prefersSmaller,
+                                                    useScalingFactor: false)
+    static let remapMs = BenchmarkMetric.custom("remap (ms)", polarity: .prefersSmaller, useScalingFactor: false)
+    static let bytesPerSlotOp = BenchmarkMetric.custom("journal bytes per slot op", polarity: .prefersSmaller,
+                                                       useScalingFactor: false)
+}
+
+/// A fresh path in a private temporary directory.
+func temporaryJournal(_ name: String) -> String {
+    let directory = NSTemporaryDirectory() + "/memjournal-bench-\(getpid())"
+    mkdir(directory, 0o700)
+    let path = "\(directory)/\(name)-\(UInt64.random(in: 0..<UInt64.max)).journal"
+    return path
+}
+
+func removeJournal(_ path: String) {
+    for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
+}
+
+/// Records of a seeded stepping run on the simulated backend, kept in memory.
+func simulatedRecords(_ kind: ScenarioKind, transactions: Int) throws -> ScenarioRunner {
+    let runner = try ScenarioRunner(RunConfiguration(
+        scenario: kind, vcpus: 2, transactions: transactions, seed: 1, vcpuMode: .stepping))
+    try runner.run()
+    return runner
+}
+
+func header(_ backend: String, scenario: String) -> JournalHeader {
+    JournalHeader(backend: backend, capabilities: .x86KVM, vcpus: 2, wait: .event, inhibit: true, scenario: scenario,
+                  seed: 1)
+}
