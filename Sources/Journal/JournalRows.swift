@@ -179,7 +179,8 @@ func jsonArray(_ strings: [String]) -> String {
     "[" + strings.map(jsonString).joined(separator: ",") + "]"
 }
 
-func jsonString(_ s: String) -> String {
+/// `s` as a JSON string literal — the one escaper every JSON the project writes uses.
+public func jsonString(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
         switch scalar {

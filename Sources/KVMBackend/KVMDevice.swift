@@ -27,31 +27,36 @@ public enum KVMCapability: Int, Sendable, CaseIterable {
     }
 }
 
+/// A file descriptor, closed with its last reference unless it is borrowed.
+final class FileDescriptor: Sendable {
+    let fd: Int32
+    private let owned: Bool
+
+    init(_ fd: Int32, owned: Bool) {
+        self.fd = fd
+        self.owned = owned
+    }
+
+    deinit { if owned { _ = ckvm_close(fd) } }
+}
+
 /// The `/dev/kvm` file descriptor: one method per system ioctl.
 public final class KVMDevice: Sendable {
-    public let fd: Int32
-    private let owned: Bool
+    private let descriptor: FileDescriptor
+    public var fd: Int32 { descriptor.fd }
 
     /// The API version every KVM since Linux 2.6.22 reports.
     public static let stableAPIVersion: Int32 = 12
 
     /// Opens `/dev/kvm` (or `path`).
     public static func open(_ path: String = "/dev/kvm") -> Result<KVMDevice, Errno> {
-        checked(ckvm_open(path)).map { KVMDevice(fd: $0, owned: true) }
+        checked(ckvm_open(path)).map { KVMDevice(FileDescriptor($0, owned: true)) }
     }
 
     /// Wraps a descriptor the caller keeps ownership of (tests use a bad one).
-    public init(borrowing fd: Int32) {
-        self.fd = fd
-        owned = false
-    }
+    public convenience init(borrowing fd: Int32) { self.init(FileDescriptor(fd, owned: false)) }
 
-    private init(fd: Int32, owned: Bool) {
-        self.fd = fd
-        self.owned = owned
-    }
-
-    deinit { if owned { _ = ckvm_close(fd) } }
+    private init(_ descriptor: FileDescriptor) { self.descriptor = descriptor }
 
     public func apiVersion() -> Result<Int32, Errno> { checked(ckvm_get_api_version(fd)) }
 
@@ -68,20 +73,13 @@ public final class KVMDevice: Sendable {
 
 /// A VM file descriptor: one method per VM ioctl.
 public final class KVMVMDescriptor: Sendable {
-    public let fd: Int32
-    private let owned: Bool
+    private let descriptor: FileDescriptor
+    public var fd: Int32 { descriptor.fd }
 
-    init(owning fd: Int32) {
-        self.fd = fd
-        owned = true
-    }
+    init(owning fd: Int32) { descriptor = FileDescriptor(fd, owned: true) }
 
-    public init(borrowing fd: Int32) {
-        self.fd = fd
-        owned = false
-    }
-
-    deinit { if owned { _ = ckvm_close(fd) } }
+    /// Wraps a descriptor the caller keeps ownership of (tests use a bad one).
+    public init(borrowing fd: Int32) { descriptor = FileDescriptor(fd, owned: false) }
 
     public func checkExtension(_ capability: KVMCapability) -> Result<Int32, Errno> {
         checked(ckvm_check_extension(fd, capability.rawValue))
@@ -105,20 +103,13 @@ public final class KVMVMDescriptor: Sendable {
 
 /// A vCPU file descriptor: one method per vCPU ioctl.
 public final class KVMVCPUDescriptor: Sendable {
-    public let fd: Int32
-    private let owned: Bool
+    private let descriptor: FileDescriptor
+    public var fd: Int32 { descriptor.fd }
 
-    init(owning fd: Int32) {
-        self.fd = fd
-        owned = true
-    }
+    init(owning fd: Int32) { descriptor = FileDescriptor(fd, owned: true) }
 
-    public init(borrowing fd: Int32) {
-        self.fd = fd
-        owned = false
-    }
-
-    deinit { if owned { _ = ckvm_close(fd) } }
+    /// Wraps a descriptor the caller keeps ownership of (tests use a bad one).
+    public init(borrowing fd: Int32) { descriptor = FileDescriptor(fd, owned: false) }
 
     /// `KVM_RUN`; `.failure(EINTR)` when a kick ended it.
     public func run() -> Result<Void, Errno> { checked(ckvm_run(fd)).map { _ in () } }

@@ -58,7 +58,8 @@ struct CrashTests {
             }
             // Every transaction row is either complete or flagged cut off, with no gap.
             #expect(Set(complete).isDisjoint(with: cutOff))
-            #expect((complete + cutOff).sorted() == Array(1...UInt64(complete.count + cutOff.count)))
+            let written = UInt64(complete.count + cutOff.count)
+            #expect((complete + cutOff).sorted() == Array(stride(from: 1, through: written, by: 1)))
             #expect(summary.cutOff == cutOff.count && summary.gaps == 0)
             // A cut-off transaction comes after every complete one (batches are ordered).
             if let firstCut = cutOff.first { #expect(firstCut > (complete.last ?? 0)) }

@@ -1,23 +1,28 @@
-import Foundation
 import KVMBackend
+import Memslots
 import Scenarios
 import Testing
 
-/// A finished run gives back its VM: no file descriptor (/dev/kvm, VM, vCPUs,
-/// memfds) outlives the runner. Reference cycles between the address space and
-/// its listeners, or the blocker and its vCPUs, once kept every VM alive.
+/// A finished run gives back its VM: once the runner is gone, so are its KVM
+/// backend (VM fd, guest memory) and its vCPUs (vCPU fds, kvm_run mappings).
+/// Reference cycles between the address space and its listeners, or the blocker
+/// and its vCPUs, once kept every VM alive.
 @Suite(.enabled(if: KVMHost.available, "/dev/kvm cannot be opened on this machine"), .serialized)
 struct ResourceReleaseTests {
-    @Test func runsReleaseTheirVMs() throws {
-        func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1 }
-        let before = openDescriptors()
-        for kind in [ScenarioKind.split, .dirtyLog] {
+    @Test(arguments: [ScenarioKind.split, .dirtyLog])
+    func runsReleaseTheirVMs(_ kind: ScenarioKind) throws {
+        weak var backend: KVMBackend?
+        weak var vcpus: KVMVCPUs?
+        try {
             var configuration = RunConfiguration(scenario: kind, backend: .kvm, vcpus: 2, transactions: 50)
             configuration.intervalNs = 0
             let runner = try ScenarioRunner(configuration)
             try runner.run()
-            #expect(openDescriptors() > before, "a live VM holds descriptors")
-        }
-        #expect(openDescriptors() == before)
+            backend = runner.machine.backend as? KVMBackend
+            vcpus = runner.vcpus as? KVMVCPUs
+            #expect(backend != nil && vcpus != nil)
+        }()
+        #expect(backend == nil, "the KVM backend (and its VM) outlived its runner")
+        #expect(vcpus == nil, "the vCPUs outlived their runner")
     }
 }
