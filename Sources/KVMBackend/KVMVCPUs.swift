@@ -26,8 +26,10 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
 
     private final class VCPU: Sendable {
         let descriptor: KVMVCPUDescriptor
-        /// The shared `kvm_run` page. Touched by this vCPU's thread, by its kick
-        /// handler (`immediate_exit`, atomically in C) and by kickers (the same).
+        /// The shared `kvm_run` page. `nonisolated(unsafe)` is sound because the
+        /// pointer itself never changes, and the page is read and written only by
+        /// this vCPU's thread between `KVM_RUN` calls, except `immediate_exit`, which
+        /// the kick handler and kickers set with an atomic store in C.
         nonisolated(unsafe) let run: UnsafeMutablePointer<kvm_run>
         let runSize: Int
         /// pthread id once the thread has started (0 before), for `pthread_kill`.
@@ -61,6 +63,10 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
     private let sequencer: TransactionSequencer
     private let observer: (any TransactionObserver)?
     /// Host address of the guest code region (progress counters live there).
+    /// `nonisolated(unsafe)` is sound: the pointer never changes; Swift writes the
+    /// region only in `init`, before any vCPU runs, and afterwards only reads the
+    /// aligned 32-bit counters the guest increments (a torn read cannot happen
+    /// on x86 for an aligned u32; a stale one only lowers a progress figure).
     nonisolated(unsafe) private let code: UnsafeMutableRawPointer
     /// Relaxed counters: summed only after the threads are joined.
     private let faults = Atomic<Int>(0)

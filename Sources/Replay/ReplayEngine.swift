@@ -85,6 +85,8 @@ private final class Replay {
 
     /// Keeps the record the replay listener just produced.
     final class LastRecord: TransactionObserver {
+        /// Written by the listener on the replaying thread, taken by the same thread
+        /// right after; the lock only satisfies the observer's thread-safety contract.
         let last = PlainLocked<TransactionRecord?>(nil)
         func transactionCommitted(_ record: TransactionRecord) { last.withLock { $0 = record } }
         func spuriousFault(_ fault: SpuriousFault) {}

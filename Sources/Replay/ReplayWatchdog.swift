@@ -16,6 +16,7 @@ final class ReplayWatchdog: Sendable {
     private let startedNs = Atomic<UInt64>(0)
     private let stopping = Atomic<Bool>(false)
     private let deadlineNs: UInt64
+    /// The watching thread, set once in `init` and joined in `stop`.
     private let thread: PlainLocked<OSThread?> = PlainLocked(nil)
 
     init(deadlineNs: UInt64) {

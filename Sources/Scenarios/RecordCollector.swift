@@ -3,6 +3,8 @@ import Memslots
 /// Keeps every record and fault a run produces (and forwards them, e.g. to a
 /// journal recorder).
 public final class RecordCollector: TransactionObserver {
+    /// Appended to by the committing thread (records) and vCPU threads (faults);
+    /// the lock keeps each append whole and each read a consistent copy.
     private let state = PlainLocked<(records: [TransactionRecord], faults: [SpuriousFault])>(([], []))
     private let next: (any TransactionObserver)?
 

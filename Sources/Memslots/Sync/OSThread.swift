@@ -5,6 +5,8 @@ import Glibc
 /// A joinable pthread running a closure — for vCPU threads, which must be real
 /// OS threads (they block in ioctls and receive kick signals), not tasks.
 public final class OSThread: Sendable {
+    /// The pthread until it is joined; the lock makes "take it and join" happen
+    /// once even if two threads call `join`.
     private let handle: PlainLocked<pthread_t?>
 
     private final class Box: Sendable {
