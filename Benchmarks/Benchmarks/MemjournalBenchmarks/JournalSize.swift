@@ -6,7 +6,7 @@ import Memslots
 /// 7. Bytes on disk per slot operation after sealing: 5,000 `random` records
 /// written through the recorder, closed (checkpointed), measured with stat.
 func journalSizeBenchmarks() {
-    Benchmark("7 journal size", configuration: runConfiguration([.bytesPerSlotOp])) { benchmark in
+    Benchmark("7 journal size", configuration: runConfiguration([.bytesPerSlotOp])) { benchmark in try reporting("7 journal size") {
         let records = try simulatedRecords(.random, transactions: 5000).records
         let path = temporaryJournal("size")
         defer { removeJournal(path) }
@@ -17,5 +17,5 @@ func journalSizeBenchmarks() {
         precondition(stat(path, &info) == 0, "cannot stat \(path)")
         let ops = records.reduce(0) { $0 + $1.slotOps.count }
         benchmark.measurement(.bytesPerSlotOp, Int(info.st_size) / max(ops, 1))
-    }
+    } }
 }

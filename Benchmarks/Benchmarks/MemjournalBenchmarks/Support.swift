@@ -66,3 +66,12 @@ func header(_ backend: String, scenario: String) -> JournalHeader {
     JournalHeader(backend: backend, capabilities: .x86KVM, vcpus: 2, wait: .event, inhibit: true, scenario: scenario,
                   seed: 1)
 }
+
+/// Runs a benchmark body and prints any error before rethrowing it: the
+/// benchmark runner otherwise drops a throwing benchmark's results silently.
+func reporting(_ name: String, _ body: () throws -> Void) throws {
+    do { try body() } catch {
+        print("benchmark \(name) failed: \(error)")
+        throw error
+    }
+}
