@@ -76,6 +76,9 @@ struct kvm_run *ckvm_map_run(int vcpu_fd, size_t size) {
 int ckvm_unmap_run(struct kvm_run *run, size_t size) { return result(munmap(run, size)); }
 
 uint32_t ckvm_run_exit_reason(const struct kvm_run *run) { return run->exit_reason; }
+// immediate_exit is written by the vCPU thread, its signal handler and kickers on
+// other threads, and read by the kernel at KVM_RUN entry: sequentially consistent
+// stores make a kicker's "1" visible before its pthread_kill can be handled.
 void ckvm_run_set_immediate_exit(struct kvm_run *run, uint8_t value) {
     __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
 }

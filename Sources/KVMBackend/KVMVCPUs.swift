@@ -32,7 +32,9 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
         /// the kick handler and kickers set with an atomic store in C.
         nonisolated(unsafe) let run: UnsafeMutablePointer<kvm_run>
         let runSize: Int
-        /// pthread id once the thread has started (0 before), for `pthread_kill`.
+        /// pthread id while the thread runs (0 otherwise), for `pthread_kill`. Stored
+        /// with release after the thread registered its `kvm_run` for the handler,
+        /// loaded with acquire by kickers, so a signal never precedes that registration.
         let thread = Atomic<UInt>(0)
         init(descriptor: KVMVCPUDescriptor, run: UnsafeMutablePointer<kvm_run>, runSize: Int) {
             self.descriptor = descriptor
@@ -73,9 +75,12 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
     private let mmioExits = Atomic<Int>(0)
     /// Set to make the threads return; each thread counts itself out in `finished`.
     private let stopping = Atomic<Bool>(false)
+    /// Threads that have returned. Incremented with release at the very end of a
+    /// thread; `stop` loads it with acquire before joining.
     private let finished = Atomic<Int>(0)
     /// First fatal exit (e.g. an internal error), if any; reported by `stop`.
     private let fatal = PlainLocked<String?>(nil)
+    /// The running threads, swapped out whole by `stop` so each is joined once.
     private let threads = PlainLocked<[OSThread]>([])
     /// Genuine MMIO exits per guest address (the slow path only).
     private let exitAddresses = PlainLocked<[UInt64: Int]>([:])
@@ -191,6 +196,8 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
         vcpu.thread.store(UInt(pthread_self()), ordering: .releasing)
         defer {
             ckvm_set_thread_run(nil)
+            // A joined pthread id may be reused: never signal it again.
+            vcpu.thread.store(0, ordering: .releasing)
             finished.add(1, ordering: .releasing)
         }
         while !stopping.load(ordering: .relaxed) {

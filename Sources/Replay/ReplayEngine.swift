@@ -118,7 +118,12 @@ private final class Replay {
         let watchdog = ReplayWatchdog(deadlineNs: options.deadlineNs)
         defer { watchdog.stop() }
         let vcpus = try startVCPUs()
-        defer { vcpus?.driver.stop() }
+        defer {
+            // Stopping waits for every vCPU to leave KVM_RUN: under the deadline too.
+            watchdog.begin(ReplayWatchdog.stoppingVCPUs)
+            vcpus?.driver.stop()
+            watchdog.end()
+        }
 
         var report = ReplayReport(
             backend: options.backend, mode: options.mode, applied: 0, compared: 0, divergence: nil, digests: [],
@@ -151,7 +156,9 @@ private final class Replay {
         }
         report.elapsedNs = MonotonicClock.now() - start
         if let vcpus {
+            watchdog.begin(ReplayWatchdog.stoppingVCPUs)
             vcpus.driver.stop()
+            watchdog.end()
             report.statistics = vcpus.driver.statistics
             report.vcpuFailure = (vcpus.driver as? KVMVCPUs)?.fatalExit
         }

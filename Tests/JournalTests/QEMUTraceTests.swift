@@ -40,6 +40,8 @@ func traceFile(_ text: String) throws -> String {
         ("kvm_set_user_memory Slot#1 flags=0x0 gpa=0x0 size=0x1000 ua=0x0 ret=99999999999", "ret="),
         ("kvm_set_user_memory Slot#99999999999 flags=0x0 gpa=0x0 size=0x1000 ua=0x0 ret=0", "bad slot"),
         ("garbage kvm_set_user_memory Slot#1 flags=0x0 gpa=0x0 size=0x1000 ua=0x0 ret=0", "unexpected text"),
+        ("kvm_set_user_memory Slot#1 flags=0x0 gpa=0x0 size=0x1000 ua=0xfffffffffffff000 ret=0", "user address space"),
+        ("kvm_set_user_memory Slot#1 flags=0x0 gpa=0x0 size=0x1800 ua=0x7ffffffffffff000 ret=0", "user address space"),
     ])
     func malformedEventLinesAreErrors(_ line: String, _ expected: String) {
         #expect { try QEMUTraceLine.parse(Substring(line), line: 1) } throws: { error in
@@ -103,6 +105,22 @@ func traceFile(_ text: String) throws -> String {
         #expect(windows.map(\.remappedBy) == [1, 2])
         #expect(windows.map(\.durationNs) == [30_000, 70_000])
         #expect(report.unprotected == 2)
+    }
+
+    /// Each address space has its own listener: a change of address space ends a
+    /// transaction even between two adds, and each keeps its own slot table.
+    @Test func addressSpacesFormSeparateTransactions() throws {
+        let path = try traceFile("""
+            kvm_set_user_memory Slot#0 flags=0x0 gpa=0x0 size=0x100000 ua=0x7f0000000000 ret=0
+            kvm_set_user_memory Slot#65536 flags=0x0 gpa=0x0 size=0x100000 ua=0x7f0000000000 ret=0
+            kvm_set_user_memory AddrSpace#1 Slot#1 flags=0x0 gpa=0xa0000 size=0x20000 ua=0x7f1000000000 ret=0
+
+            """)
+        defer { unlink(path) }
+        let records = try QEMUTraceImporter.read(path).contents.records
+        #expect(records.map(\.addressSpace) == [0, 1])
+        #expect(records.map(\.slotOps.count) == [1, 2])
+        #expect(records.map(\.digest.count) == [1, 2])
     }
 
     @Test func inhibitedJournalsHaveProtectedWindowsOnly() throws {

@@ -100,6 +100,19 @@ func makeMachine(maxSlotSize: UInt64? = nil, memory: UInt64 = 1 << 20)
         #expect(machine.listeners[0]?.installedSlots.count == 1)
     }
 
+    /// Without KVM_CAP_READONLY_MEM a ROM device in ROMD mode stays MMIO (no
+    /// writable slot that would swallow its command writes), as in QEMU.
+    @Test func romDeviceGetsNoSlotWithoutReadOnlyMemory() throws {
+        let records = Records()
+        let caps = BackendCapabilities(maxSlots: 32, maxSlotSize: 1 << 30, readOnlyMemory: false, addressSpaces: 1)
+        let machine = Machine(backend: SimulatedBackend(capabilities: caps), configuration: .init(vcpus: 1), observer: records)
+        let root = MemoryRegion.container("root", size: .max)
+        try root.addSubregion(.ram("ram", size: 0x10000, at: try machine.addBacking(size: 0x10000)), at: 0)
+        try root.addSubregion(.romDevice("flash", size: 0x20000, at: try machine.addBacking(size: 0x20000)), at: 0xFFFE0000)
+        try machine.addAddressSpace(id: 0, name: "memory", root: root)
+        #expect(machine.listeners[0]?.installedSlots.map(\.range.start) == [0])
+    }
+
     @Test func failedOperationIsRecordedWithItsErrno() throws {
         let (machine, root, _, records) = try makeMachine()
         // A region whose host range lies outside its backing: the backend refuses it.

@@ -221,6 +221,7 @@ extension CanonicalJSONL {
                 let kind = try o.choice("kind", SlotOperation.Kind.self)
                 let slot = SlotID(rawValue: try o.u32("slot"))
                 let range = try Self.range(try o.hex64("start"), try o.hex64("last"), context)
+                guard range.size != nil else { throw LineError("\(context): a slot cannot span all 2^64 bytes") }
                 let host = BackingLocation(backing: try o.u32("backing"), offset: try o.hex64("offset"))
                 let flags = SlotFlags(rawValue: try o.u32("flags"))
                 let errno = Int32(try o.integer("errno", in: Int64(Int32.min)...Int64(Int32.max)))

@@ -5,7 +5,8 @@ import Memslots
 /// Turns a QEMU `kvm_set_user_memory` trace into journal contents.
 ///
 /// - **Transactions**: QEMU's listener applies its delete pass before its add
-///   pass, so a new transaction starts wherever a delete follows an add.
+///   pass, so a new transaction starts wherever a delete follows an add — and
+///   wherever the address space changes (one listener per address space).
 /// - **Backings**: the connected ranges of host addresses (`ua`) become backings,
 ///   numbered from 1 in address order, and every address becomes (backing, offset),
 ///   so a replay can allocate them.
@@ -66,6 +67,9 @@ public enum QEMUTraceImporter {
             sawAdd = false
         }
         for event in events {
+            // Each address space has its own listener, so its ioctls form their own transactions.
+            let space = SlotID(rawValue: event.slot).addressSpace
+            if let first = current.first, SlotID(rawValue: first.slot).addressSpace != space { try flush() }
             if event.size == 0 && sawAdd { try flush() }
             if event.size != 0 { sawAdd = true }
             current.append(event)

@@ -84,11 +84,16 @@ public struct QEMUTraceLine: Hashable, Sendable {
             line: line, timeMicros: time, slot: slot | ((addressSpace ?? 0) << 16),
             flags: try hex("flags", as: UInt32.self), gpa: try hex("gpa", as: UInt64.self),
             size: try hex("size", as: UInt64.self), userspaceAddress: try hex("ua", as: UInt64.self), ret: ret)
-        guard parsed.size == 0 || (parsed.gpa.addingReportingOverflow(parsed.size - 1).overflow == false
-            && parsed.userspaceAddress.addingReportingOverflow(parsed.size - 1).overflow == false)
-        else { throw Failure(detail: "gpa or ua + size runs past 2^64") }
+        guard parsed.size == 0 || parsed.gpa.addingReportingOverflow(parsed.size - 1).overflow == false
+        else { throw Failure(detail: "gpa + size runs past 2^64") }
+        // Host addresses are user-space addresses (below 2^63 on every Linux), so
+        // later page rounding of ua + size cannot overflow.
+        guard parsed.userspaceAddress < Self.userSpaceLimit, parsed.size <= Self.userSpaceLimit - parsed.userspaceAddress
+        else { throw Failure(detail: "ua + size lies beyond the user address space") }
         return parsed
     }
+
+    static let userSpaceLimit: UInt64 = 1 << 63
 
     private static func pow10(_ n: Int) -> Int { (0..<n).reduce(1) { r, _ in r * 10 } }
 }

@@ -19,6 +19,8 @@ public protocol VCPUKicker: AnyObject, Sendable {
 public final class IoctlBlocker: Sendable {
     public let vcpuCount: Int
     public let strategy: WaitStrategy
+    /// One lock-count per vCPU (only that vCPU's thread enters it) and one for VM
+    /// ioctls; each keeps its own invariant (see `LockCount`).
     private let vcpus: [LockCount]
     private let vm = LockCount()
     private let topologyLock: TopologyLock?

@@ -15,6 +15,8 @@ public final class CommittedMemoryMap: Sendable {
         var incoming: [MemorySection]?
     }
 
+    /// Replaced whole by the topology-lock holder (exclusive), read by vCPU threads
+    /// on the fault path (shared), so a reader sees a view as published, never half.
     private let views = ReadWriteLocked<[UInt16: Views]>([:])
 
     public init() {}

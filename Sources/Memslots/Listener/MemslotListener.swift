@@ -130,6 +130,9 @@ public final class MemslotListener: MemoryListener {
     /// section gets no slot.
     private func slotExtent(_ section: MemorySection) -> (start: UInt64, size: UInt64, host: BackingLocation)? {
         guard section.isSlotEligible, let host = section.backing, let size = section.range.size else { return nil }
+        // Without KVM_CAP_READONLY_MEM a ROM device would get a writable slot and
+        // swallow its command writes; QEMU leaves it to MMIO instead.
+        if section.kind == .romDevice && !readOnlySlots { return nil }
         let mask = pageSize - 1
         let delta = (pageSize - (section.range.start & mask)) & mask
         guard delta < size else { return nil }

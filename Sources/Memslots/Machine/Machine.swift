@@ -102,12 +102,14 @@ public final class Machine {
     /// Changes the topology under the topology lock, as one transaction.
     public func transaction<R>(_ body: () throws -> R) rethrows -> R {
         topologyLock.lock()
-        defer { topologyLock.unlock() }
-        let result = try topology.transaction(body)
-        for space in topology.addressSpaces {
-            committedMap.publish(addressSpace: space.id, sections: space.sections)
+        defer {
+            // The transaction commits even when `body` throws, so publish in any case.
+            for space in topology.addressSpaces {
+                committedMap.publish(addressSpace: space.id, sections: space.sections)
+            }
+            topologyLock.unlock()
         }
-        return result
+        return try topology.transaction(body)
     }
 
     /// The slot-eligible, page-aligned parts of an address space's committed view —

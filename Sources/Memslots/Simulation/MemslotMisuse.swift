@@ -45,6 +45,8 @@ public struct MemslotMisuse: Sendable, CustomStringConvertible {
                       errno: .invalidArgument),
         MemslotMisuse(name: "address space beyond the maximum", setup: [],
                       request: region(0, 0, 0x1000, addressSpace: 2), errno: .invalidArgument),
+        MemslotMisuse(name: "range reaching 2^64", setup: [], request: region(0, 0xFFFF_FFFF_FFFF_F000, 0x1000),
+                      errno: .invalidArgument),
         MemslotMisuse(name: "unknown flag", setup: [], request: region(0, 0, 0x1000, flags: SlotFlags(rawValue: 1 << 7)),
                       errno: .invalidArgument),
     ]

@@ -10,7 +10,7 @@ import SystemPackage
 /// | unknown flag (or read-only without READONLY_MEM)         | EINVAL |
 /// | address-space id or slot index out of range              | EINVAL |
 /// | guest address, size or host offset not page-aligned      | EINVAL |
-/// | guest range wraps past 2^64                              | EINVAL |
+/// | guest range reaches or wraps past 2^64                   | EINVAL |
 /// | slot larger than the maximum slot size                   | EINVAL |
 /// | delete (size 0) of a slot that does not exist            | EINVAL |
 /// | resize, host-address change or read-only toggle of a slot| EINVAL |
@@ -93,7 +93,8 @@ public final class SimulatedBackend: MemslotBackend {
                 return .success(())
             }
         }
-        guard let range = try? GuestRange(start: region.guestPhysAddr, size: region.memorySize)
+        // KVM refuses gpa + size that wraps, including to exactly 0 (a slot ending at 2^64 - 1).
+        guard let range = try? GuestRange(start: region.guestPhysAddr, size: region.memorySize), range.end != nil
         else { return .failure(.invalidArgument) }
         guard let backing = backings.withLock({ $0[region.host.backing] }),
               region.host.offset <= backing.size, region.memorySize <= backing.size - region.host.offset

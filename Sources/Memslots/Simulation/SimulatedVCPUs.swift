@@ -65,6 +65,7 @@ public final class SimulatedVCPUs: VCPUDriver, VCPUKicker {
     private let blocked = Atomic<Int>(0)
     /// Set to stop the threads (relaxed: polled, and `join` orders the rest).
     private let stopping = Atomic<Bool>(false)
+    /// The running threads, swapped out whole by `stop` so each is joined once.
     private let threads = PlainLocked<[OSThread]>([])
     /// The stepping generator; taken by the single thread that drives the machine.
     private let stepper = PlainLocked<SeededRandom?>(nil)
@@ -152,7 +153,9 @@ public final class SimulatedVCPUs: VCPUDriver, VCPUKicker {
     /// operation (and `step` may be called between transactions).
     public func installStepping(seed: UInt64) {
         stepper.withLock { $0 = SeededRandom(seed: seed) }
-        backend.setInterleaver { [self] in step() }
+        // Weak: the backend outlives nothing here, and a strong capture would make
+        // vCPUs and backend keep each other (and every record) alive.
+        backend.setInterleaver { [weak self] in self?.step() }
     }
 
     /// A seeded burst of 0–2 accesses, each by a seeded vCPU entering through the

@@ -7,6 +7,7 @@ import Glibc
 /// big QEMU lock (BQL). It knows which thread holds it, so that the ioctl blocker
 /// can let that thread's own ioctls bypass the inhibit (the inhibitor holds it).
 public final class TopologyLock: Sendable {
+    /// Serialises topology changes; `owner` is valid only while it is held.
     private let mutex = PlainMutex()
     /// pthread id of the holder, 0 when free. Written only by the holder, right
     /// after acquiring and right before releasing; a thread comparing against its
