@@ -48,7 +48,10 @@ public enum ReplayError: Error, CustomStringConvertible {
 /// Re-applies recorded transactions to a fresh VM and stops at the first place
 /// where reality departs from the record.
 public enum ReplayEngine {
-    public static func run(_ source: ReplaySource, options: ReplayOptions) throws -> ReplayReport {
+    /// Replays `source`; `progress` (if any) hears (applied, total) after each transaction.
+    public static func run(
+        _ source: ReplaySource, options: ReplayOptions, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> ReplayReport {
         guard options.vcpus >= 0, options.vcpus <= 8 else { throw ReplayError.badOptions("--vcpus must be 0 to 8") }
         let total = source.backings.reduce(UInt64(0)) { $0 &+ $1.size }
         guard total <= options.memoryLimit, source.backings.allSatisfy({ $0.size <= options.memoryLimit }) else {
@@ -67,7 +70,7 @@ public enum ReplayEngine {
         }
 
         let replay = Replay(source: source, options: options, backend: backend)
-        return try replay.run()
+        return try replay.run(progress: progress)
     }
 }
 
@@ -114,7 +117,7 @@ private final class Replay {
         return listener
     }
 
-    func run() throws -> ReplayReport {
+    func run(progress: ((Int, Int) -> Void)?) throws -> ReplayReport {
         let watchdog = ReplayWatchdog(deadlineNs: options.deadlineNs)
         defer { watchdog.stop() }
         let vcpus = try startVCPUs()
@@ -143,6 +146,7 @@ private final class Replay {
             watchdog.end()
             report.applied += 1
             report.digests.append(digest)
+            progress?(report.applied, source.records.count)
             if let start = vcpus?.startAfter, start == record.sequence { vcpus?.driver.start() }
             if vcpus != nil { MonotonicClock.sleep(nanoseconds: options.intervalNs) }
             guard options.inRange(record.sequence) else { continue }

@@ -33,6 +33,8 @@ public struct RunConfiguration: Sendable, Hashable {
     /// Pause between transactions in threaded mode, so vCPUs are back inside
     /// `KVM_RUN` when the next inhibit kicks them (0: back to back).
     public var intervalNs: UInt64 = 0
+    /// Stop after this long even if fewer transactions were committed (nil: no limit).
+    public var durationNs: UInt64?
 
     public init(
         scenario: ScenarioKind, backend: Backend = .sim, options: ScenarioOptions = ScenarioOptions(), vcpus: Int = 2,
@@ -142,11 +144,12 @@ public final class ScenarioRunner {
     /// each step's index.
     public func run(afterStep: ((Int) throws -> Void)? = nil) throws {
         let target = collector.recordCount + configuration.transactions
+        let deadline = configuration.durationNs.map { MonotonicClock.now() + $0 }
         let threaded = configuration.vcpuMode == .threads
         if threaded { vcpus.start() } else { simulated?.installStepping(seed: configuration.seed ^ 0x5eed) }
         defer { if threaded { vcpus.stop() } }
         var budget = configuration.transactions * 4 + 16
-        while collector.recordCount < target, budget > 0 {
+        while collector.recordCount < target, budget > 0, deadline.map({ MonotonicClock.now() < $0 }) ?? true {
             try step()
             try afterStep?(steps - 1)
             if threaded { MonotonicClock.sleep(nanoseconds: configuration.intervalNs) }

@@ -40,6 +40,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Slots for the scale scenario.")
     var slots: Int = 4096
 
+    @Option(help: "Stop after this many seconds even if fewer transactions were recorded.")
+    var duration: Double?
+
     @Option(help: "Simulated duration of one memslot operation, in µs.")
     var opDelayUs: UInt64 = 20
 
@@ -52,6 +55,9 @@ struct RunOptions: ParsableArguments {
         }
         guard (1...64).contains(vcpus) else { throw ValidationError("--vcpus must be between 1 and 64") }
         guard transactions >= 1 else { throw ValidationError("--transactions must be at least 1") }
+        if let duration, !(duration > 0 && duration <= 86_400) {
+            throw ValidationError("--duration must be between 0 and 86400 seconds")
+        }
         guard (1...(1 << 20)).contains(memory) else { throw ValidationError("--memory must be 1 MiB to 1 TiB") }
         guard (2...32_700).contains(slots) else { throw ValidationError("--slots must be 2 to 32,700") }
     }
@@ -62,6 +68,7 @@ struct RunOptions: ParsableArguments {
             transactions: transactions, seed: seed, inhibit: !noInhibit, wait: wait, vcpuMode: vcpuMode,
             operationDelayNs: opDelayUs * 1000)
         configuration.intervalNs = intervalUs * 1000
+        configuration.durationNs = duration.map { UInt64($0 * 1e9) }
         return configuration
     }
 }
@@ -81,7 +88,8 @@ struct RecordCommand: ParsableCommand {
 
     func run() throws {
         let summary = try runScenario(
-            options.configuration, journal: output.map { JournalTarget(path: $0, durability: durability) })
+            options.configuration, journal: output.map { JournalTarget(path: $0, durability: durability) },
+            progress: ProgressLine(json: json))
         print(json ? try summary.json() : summary.text)
         if summary.inhibit && summary.spuriousFaults > 0 { throw ExitStatus.found }
     }

@@ -38,9 +38,10 @@ func journalHeader(_ configuration: RunConfiguration, scenario: any Scenario, ba
 
 /// Runs a scenario and reports what happened; with a journal target, a
 /// `JournalRecorder` writes every transaction and fault to it as they happen.
-func runScenario(_ configuration: RunConfiguration, scenario: (any Scenario)? = nil, journal: JournalTarget? = nil)
-    throws -> RunSummary
-{
+func runScenario(
+    _ configuration: RunConfiguration, scenario: (any Scenario)? = nil, journal: JournalTarget? = nil,
+    progress: ProgressLine? = nil
+) throws -> RunSummary {
     try withJournalErrors {
         let scenario = scenario ?? configuration.scenario.make(configuration.options)
         let backend = try ScenarioRunner.makeBackend(for: configuration)
@@ -53,7 +54,9 @@ func runScenario(_ configuration: RunConfiguration, scenario: (any Scenario)? = 
             backings: runner.machine.backings,
             regions: Dictionary(uniqueKeysWithValues: runner.machine.topology.addressSpaces.map { ($0.id, $0.sections) }))
         let start = MonotonicClock.now()
-        try runner.run()
+        let goal = configuration.transactions
+        try runner.run { _ in progress?.update("\(runner.collector.recordCount)/\(goal) transactions") }
+        progress?.finish()
         let elapsed = MonotonicClock.now() - start
         _ = try recorder?.close()
         return RunSummary(

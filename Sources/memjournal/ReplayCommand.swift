@@ -55,7 +55,13 @@ struct ReplayCommand: ParsableCommand {
             deadlineNs: deadline * 1_000_000_000)
         options.intervalNs = intervalUs * 1000
         let report: ReplayReport
-        do { report = try ReplayEngine.run(source, options: options) } catch let error as ReplayError {
+        let progressLine = ProgressLine(json: json)
+        do {
+            report = try ReplayEngine.run(source, options: options) { applied, total in
+                progressLine.update("\(applied)/\(total) transactions replayed")
+            }
+            progressLine.finish()
+        } catch let error as ReplayError {
             var standardError = StandardError()
             print("memjournal: \(journal): \(error)", to: &standardError)
             throw ExitStatus.dataError
