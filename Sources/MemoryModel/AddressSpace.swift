@@ -35,10 +35,6 @@ public final class AddressSpace {
         listener.commit()
     }
 
-    public func unregister(_ listener: any MemoryListener) {
-        listeners.removeAll { $0 === listener }
-    }
-
     /// Re-renders the view and tells the listeners what changed; does nothing
     /// (not even begin/commit) when the view is unchanged.
     func update() {

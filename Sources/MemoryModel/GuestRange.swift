@@ -65,14 +65,6 @@ public struct GuestRange: Hashable, Sendable, Comparable, CustomStringConvertibl
         return GuestRange(unchecked: max(start, other.start), last: min(last, other.last))
     }
 
-    /// The range moved by `delta` bytes up; fails on overflow.
-    public func shifted(up delta: UInt64) throws(Failure) -> GuestRange {
-        let (newStart, o1) = start.addingReportingOverflow(delta)
-        let (newLast, o2) = last.addingReportingOverflow(delta)
-        guard !o1, !o2 else { throw .overflow(start: start, size: delta) }
-        return GuestRange(unchecked: newStart, last: newLast)
-    }
-
     /// Whether `other` begins exactly one byte after this range ends.
     public func isImmediatelyFollowed(by other: GuestRange) -> Bool {
         end == other.start

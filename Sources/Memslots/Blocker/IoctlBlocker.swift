@@ -100,13 +100,6 @@ public final class IoctlBlocker: Sendable {
         leave(vm)
     }
 
-    /// Runs `body` as a vCPU ioctl.
-    public func withVCPUIoctl<R>(_ index: Int, _ body: () throws -> R) rethrows -> R {
-        beginVCPU(index)
-        defer { endVCPU(index) }
-        return try body()
-    }
-
     /// Runs `body` as a VM ioctl.
     public func withVMIoctl<R>(_ body: () throws -> R) rethrows -> R {
         beginVM()

@@ -23,6 +23,4 @@ public final class TransactionSequencer: Sendable {
         let value = inFlight.load(ordering: .acquiring)
         return value == 0 ? nil : value
     }
-
-    public var lastSequence: UInt64 { last.load(ordering: .relaxed) }
 }

@@ -111,18 +111,4 @@ public final class Machine {
         }
         return try topology.transaction(body)
     }
-
-    /// The slot-eligible, page-aligned parts of an address space's committed view —
-    /// what its slot table must cover, for invariant checks.
-    public func expectedSlotCoverage(addressSpace: UInt16) -> [GuestRange] {
-        guard let space = topology.addressSpace(id: addressSpace) else { return [] }
-        let page = backend.capabilities.pageSize
-        return space.sections.compactMap { section -> GuestRange? in
-            guard section.isSlotEligible, let size = section.range.size else { return nil }
-            let delta = (page - section.range.start % page) % page
-            guard delta < size else { return nil }
-            let aligned = (size - delta) / page * page
-            return aligned > 0 ? try? GuestRange(start: section.range.start + delta, size: aligned) : nil
-        }
-    }
 }
