@@ -98,7 +98,6 @@ public final class Statement {
     public struct Row {
         let statement: Statement
 
-        public var columnCount: Int { Int(sqlite3_column_count(statement.handle)) }
         public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement.handle, column) == SQLITE_NULL }
         public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement.handle, column) }
         public func int64OrNil(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
