@@ -73,15 +73,9 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
     /// Relaxed counters: summed only after the threads are joined.
     private let faults = Atomic<Int>(0)
     private let mmioExits = Atomic<Int>(0)
-    /// Set to make the threads return; each thread counts itself out in `finished`.
-    private let stopping = Atomic<Bool>(false)
-    /// Threads that have returned. Incremented with release at the very end of a
-    /// thread; `stop` loads it with acquire before joining.
-    private let finished = Atomic<Int>(0)
     /// First fatal exit (e.g. an internal error), if any; reported by `stop`.
     private let fatal = PlainLocked<String?>(nil)
-    /// The running threads, swapped out whole by `stop` so each is joined once.
-    private let threads = PlainLocked<[OSThread]>([])
+    private let threads = VCPUThreadGroup()
     /// Genuine MMIO exits per guest address (the slow path only).
     private let exitAddresses = PlainLocked<[UInt64: Int]>([:])
 
@@ -171,22 +165,13 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
     public var fatalExit: String? { fatal.withLock { $0 } }
 
     public func start() {
-        stopping.store(false, ordering: .relaxed)
-        finished.store(0, ordering: .relaxed)
-        let started = vcpus.indices.map { index in OSThread { [self] in run(index) } }
-        threads.withLock { $0 = started }
+        threads.start(count: vcpus.count) { [self] index in run(index) }
     }
 
     public func stop() {
-        stopping.store(true, ordering: .relaxed)
-        let running = threads.withLock { t -> [OSThread] in defer { t = [] }; return t }
         // A kick can land between a thread's stop check and its clearing of
-        // immediate_exit; re-kick until every thread has counted itself out.
-        while finished.load(ordering: .acquiring) < running.count {
-            for index in vcpus.indices { kick(vcpu: index) }
-            MonotonicClock.sleep(nanoseconds: 200_000)
-        }
-        for thread in running { thread.join() }
+        // immediate_exit; re-kick until every thread has returned.
+        threads.stop { for index in vcpus.indices { kick(vcpu: index) } }
     }
 
     private func run(_ index: Int) {
@@ -198,9 +183,8 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
             ckvm_set_thread_run(nil)
             // A joined pthread id may be reused: never signal it again.
             vcpu.thread.store(0, ordering: .releasing)
-            finished.add(1, ordering: .releasing)
         }
-        while !stopping.load(ordering: .relaxed) {
+        while !threads.isStopping {
             // Clear before entering: only a kick after this point matters, and the
             // inhibitor kicks only vCPUs that have entered.
             ckvm_run_set_immediate_exit(vcpu.run, 0)
@@ -243,8 +227,7 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
         let length = Int(min(ckvm_run_mmio_len(run), 8))
         let isWrite = ckvm_run_mmio_is_write(run) != 0
         let data = ckvm_run_mmio_data(run)!
-        if map.isMemory(gpa: gpa, addressSpace: AddressSpace.memoryID, isWrite: isWrite),
-           let section = map.section(containing: gpa, addressSpace: AddressSpace.memoryID),
+        if let section = map.memorySection(gpa: gpa, addressSpace: AddressSpace.memoryID, isWrite: isWrite),
            let backing = section.backing,
            let host = backend.hostAddress(
                BackingLocation(backing: backing.backing, offset: backing.offset + (gpa - section.range.start)),

@@ -10,11 +10,8 @@ extension ReplayOptions.Backend: ExpressibleByArgument {}
 /// What replay needs, read from a journal file.
 func replaySource(journal path: String) throws -> (ReplaySource, cutOff: Int) {
     try withReadableJournal(path) { reader in
-        let header = try reader.header()
-        let source = ReplaySource(
-            name: path, backings: try reader.backings(), records: try reader.records(), maxSlotSize: header.maxSlotSize,
-            inhibit: header.inhibit, wait: header.wait)
-        return (source, try reader.cutOffTransactions().count)
+        let contents = try reader.contents()
+        return (ReplaySource(contents, name: path), contents.cutOff.count)
     }
 }
 
@@ -73,7 +70,7 @@ struct ReplayCommand: ParsableCommand {
 }
 
 /// A replay report for people (text) and programs (JSON).
-struct ReplaySummary: Encodable {
+struct ReplaySummary: SortedJSONEncodable {
     var journal: String
     var backend: String
     var mode: String
@@ -152,9 +149,4 @@ struct ReplaySummary: Encodable {
         return lines.joined(separator: "\n")
     }
 
-    func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 }

@@ -4,7 +4,7 @@ import Memslots
 import Scenarios
 
 /// What a run amounted to: counts and inhibit percentiles, printable as text or JSON.
-struct RunSummary: Encodable {
+struct RunSummary: SortedJSONEncodable {
     var scenario: String
     var backend: String
     var vcpus: Int
@@ -85,6 +85,12 @@ struct RunSummary: Encodable {
         return lines.joined(separator: "\n")
     }
 
+}
+
+/// A report printed with `--json`: one line, keys sorted, so it diffs and parses stably.
+protocol SortedJSONEncodable: Encodable {}
+
+extension SortedJSONEncodable {
     func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

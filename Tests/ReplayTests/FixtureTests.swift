@@ -57,17 +57,12 @@ enum Fixtures {
     /// canonical text — makes replay name that transaction and that field.
     @Test func tamperedFixtureCopiesAreCaught() throws {
         let contents = try CanonicalJSONL.read("\(Fixtures.directory)/split.jsonl")
-        let victim = try #require(contents.records.lastIndex { $0.decision.overlaps })
-        let sequence = contents.records[victim].sequence
-        let create = try #require(contents.records[victim].slotOps.firstIndex { $0.kind == .create })
-
-        var moved = contents
-        let op = moved.records[victim].slotOps[create]
-        moved.records[victim].slotOps[create].range = try GuestRange(start: op.range.start + 0x1000, size: op.range.size! - 0x1000)
-        var errno = contents
-        errno.records[victim].slotOps[0].errno = 22
-        var decision = contents
-        decision.records[victim].decision = OverlapDecision(pair: nil)
+        let tampering = try Tampering(contents.records)
+        let sequence = tampering.sequence
+        var moved = contents, errno = contents, decision = contents
+        moved.records = tampering.moved
+        errno.records = tampering.errno
+        decision.records = tampering.decision
 
         for (tampered, mode, kind) in [
             (moved, ReplayOptions.Mode.sections, Divergence.Kind.operation), (moved, .slotOps, .digest),

@@ -55,17 +55,12 @@ enum KVMHost {
     /// transaction and that kind of divergence.
     @Test func tamperingIsCaught() throws {
         let source = try recorded(.split)
-        let victim = try #require(source.records.lastIndex { $0.decision.overlaps && $0.slotOps.count >= 2 })
-        let sequence = source.records[victim].sequence
-
-        let create = try #require(source.records[victim].slotOps.firstIndex { $0.kind == .create })
-        var range = source
-        let op = range.records[victim].slotOps[create]
-        range.records[victim].slotOps[create].range = try GuestRange(start: op.range.start + 0x1000, size: op.range.size! - 0x1000)
-        var errno = source
-        errno.records[victim].slotOps[0].errno = 22
-        var decision = source
-        decision.records[victim].decision = OverlapDecision(pair: nil)
+        let tampering = try Tampering(source.records)
+        let sequence = tampering.sequence, create = tampering.create
+        var range = source, errno = source, decision = source
+        range.records = tampering.moved
+        errno.records = tampering.errno
+        decision.records = tampering.decision
 
         for (tampered, mode, kind, operation) in [
             (range, ReplayOptions.Mode.sections, Divergence.Kind.operation, create as Int?),

@@ -45,19 +45,23 @@ public final class CommittedMemoryMap: Sendable {
         return !(isWrite && section.isReadOnlyMemory)
     }
 
-    /// The committed section containing `gpa`, if any.
-    public func section(containing gpa: UInt64, addressSpace: UInt16) -> MemorySection? {
-        views.read { all in all[addressSpace].flatMap { Self.find(gpa, in: $0.committed) } }
+    /// The committed section that should serve this access, if a memslot should
+    /// serve it both before and after the change in progress; nil otherwise.
+    public func memorySection(gpa: UInt64, addressSpace: UInt16, isWrite: Bool) -> MemorySection? {
+        views.read { all -> MemorySection? in
+            guard let views = all[addressSpace], let section = Self.find(gpa, in: views.committed),
+                  Self.serves(section, isWrite: isWrite)
+            else { return nil }
+            if let incoming = views.incoming, !Self.serves(Self.find(gpa, in: incoming), isWrite: isWrite) {
+                return nil
+            }
+            return section
+        }
     }
 
     /// Whether a memslot should serve this access before and after the change in progress.
     public func isMemory(gpa: UInt64, addressSpace: UInt16, isWrite: Bool) -> Bool {
-        views.read { all in
-            guard let views = all[addressSpace], Self.serves(Self.find(gpa, in: views.committed), isWrite: isWrite)
-            else { return false }
-            guard let incoming = views.incoming else { return true }
-            return Self.serves(Self.find(gpa, in: incoming), isWrite: isWrite)
-        }
+        memorySection(gpa: gpa, addressSpace: addressSpace, isWrite: isWrite) != nil
     }
 }
 

@@ -63,10 +63,7 @@ public final class SimulatedVCPUs: VCPUDriver, VCPUKicker {
     private let faults = Atomic<Int>(0)
     private let mmioExits = Atomic<Int>(0)
     private let blocked = Atomic<Int>(0)
-    /// Set to stop the threads (relaxed: polled, and `join` orders the rest).
-    private let stopping = Atomic<Bool>(false)
-    /// The running threads, swapped out whole by `stop` so each is joined once.
-    private let threads = PlainLocked<[OSThread]>([])
+    private let threads = VCPUThreadGroup()
     /// The stepping generator; taken by the single thread that drives the machine.
     private let stepper = PlainLocked<SeededRandom?>(nil)
 
@@ -119,27 +116,21 @@ public final class SimulatedVCPUs: VCPUDriver, VCPUKicker {
 
     /// Starts one thread per vCPU.
     public func start() {
-        stopping.store(false, ordering: .relaxed)
-        let started = (0..<count).map { vcpu in OSThread { [self] in run(vcpu: vcpu) } }
-        threads.withLock { $0 = started }
+        threads.start(count: count) { [self] vcpu in run(vcpu: vcpu) }
     }
 
-    /// Stops and joins the threads.
-    public func stop() {
-        stopping.store(true, ordering: .relaxed)
-        let running = threads.withLock { t -> [OSThread] in defer { t = [] }; return t }
-        for thread in running { thread.join() }
-    }
+    /// Stops and joins the threads (each checks the stop flag between accesses).
+    public func stop() { threads.stop() }
 
     private func run(vcpu: Int) {
         var n = vcpu
         let kick = kicks[vcpu]
-        while !stopping.load(ordering: .relaxed) {
+        while !threads.isStopping {
             // Clear before entering: a kick that lands after this point ends the run.
             kick.requested.store(false, ordering: .relaxed)
             blocker.beginVCPU(vcpu)
             for _ in 0..<Self.accessesPerRun {
-                if kick.requested.load(ordering: .relaxed) || stopping.load(ordering: .relaxed) { break }
+                if kick.requested.load(ordering: .relaxed) || threads.isStopping { break }
                 touch(vcpu: vcpu, n: n)
                 n &+= 1
             }
