@@ -18,7 +18,7 @@ public final class KVMBackend: MemslotBackend {
     let vm: KVMVMDescriptor
     let memory: HostMemory
     /// What KVM holds, mirrored from successful calls (KVM cannot list its slots).
-    private let installed = PlainLocked<[SlotID: Memslot]>([:])
+    private let installed = PlainLocked(MemslotMap())
 
     public enum Failure: Error, CustomStringConvertible {
         case open(Errno)
@@ -84,13 +84,7 @@ public final class KVMBackend: MemslotBackend {
             slot: region.slot.rawValue, flags: region.flags.rawValue, guestPhysAddr: region.guestPhysAddr,
             memorySize: region.memorySize, userspaceAddr: userspaceAddr)
         if case .success = result {
-            installed.withLock { slots in
-                if region.memorySize == 0 {
-                    slots[region.slot] = nil
-                } else if let range = try? GuestRange(start: region.guestPhysAddr, size: region.memorySize) {
-                    slots[region.slot] = Memslot(id: region.slot, range: range, host: region.host, flags: region.flags)
-                }
-            }
+            installed.withLock { _ = $0.apply(region) }
         }
         return result
     }
@@ -98,7 +92,7 @@ public final class KVMBackend: MemslotBackend {
     public func getDirtyLog(slot: SlotID) -> Result<[UInt64], Errno> {
         // The bitmap must cover the slot; size it from what KVM holds (ENOENT, as
         // KVM answers, for a slot it does not hold).
-        guard let installedSlot = installed.withLock({ $0[slot] }), let size = installedSlot.range.size
+        guard let installedSlot = installed.withLock({ $0.slot(slot) }), let size = installedSlot.range.size
         else { return .failure(.noSuchFileOrDirectory) }
         let pages = size / capabilities.pageSize
         var bitmap = [UInt64](repeating: 0, count: Int((pages + 63) / 64))
@@ -106,8 +100,7 @@ public final class KVMBackend: MemslotBackend {
     }
 
     public func installedSlots(addressSpace: UInt16) -> [Memslot] {
-        installed.withLock { $0.values.filter { $0.id.addressSpace == addressSpace } }
-            .sorted { $0.range.start < $1.range.start }
+        installed.withLock { $0.slots(addressSpace: addressSpace) }
     }
 
     /// Host memory for `size` bytes at `location` (spurious-fault completion).

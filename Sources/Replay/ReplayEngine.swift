@@ -82,7 +82,7 @@ private final class Replay {
     let machine: Machine
     let collector = LastRecord()
     var listeners: [UInt16: MemslotListener] = [:]
-    var tracker = ViewTracker()
+    var history = HistoryReducer()
     /// The slot replay added for its own guest program, left out of digests.
     var ownSlot: SlotID?
 
@@ -134,15 +134,16 @@ private final class Replay {
         let start = MonotonicClock.now()
         for record in source.records {
             watchdog.begin(record.sequence)
-            tracker.apply(record)
-            machine.committedMap.beginChange(addressSpace: record.addressSpace, incoming: tracker.view(record.addressSpace))
+            history.apply(record)
+            let view = history.view(record.addressSpace)
+            machine.committedMap.beginChange(addressSpace: record.addressSpace, incoming: view)
             let divergence: Divergence?
             let digest: SlotTableDigest
             switch options.mode {
             case .sections: (divergence, digest) = replaySections(record)
             case .slotOps: (divergence, digest) = replaySlotOps(record)
             }
-            machine.committedMap.publish(addressSpace: record.addressSpace, sections: tracker.view(record.addressSpace))
+            machine.committedMap.publish(addressSpace: record.addressSpace, sections: view)
             watchdog.end()
             report.applied += 1
             report.digests.append(digest)
@@ -296,7 +297,7 @@ private final class Replay {
 
     private func startVCPUs() throws -> RunningVCPUs? {
         guard options.vcpus > 0 else { return nil }
-        var targets = ViewTracker.stayingMemory(source.records, options: options)
+        var targets = VCPUTargets.stayingMemory(source.records, options: options)
         if let sim = backend as? SimulatedBackend {
             let driver = SimulatedVCPUs(count: options.vcpus, backend: sim, machine: machine, targets: targets,
                                         observer: nil)

@@ -32,52 +32,30 @@ public enum HazardAnalysis {
     }
 
     /// Analyses `records` in order, following each address space's slots through
-    /// their successful operations.
-    public static func analyse(_ records: [TransactionRecord]) -> Report {
-        var slots: [UInt16: [SlotID: Memslot]] = [:]
+    /// the history reducer.
+    public static func analyse<S: Sequence>(_ records: S) -> Report where S.Element == TransactionRecord {
+        var history = HistoryReducer()
         var result: [TransactionHazards] = []
         for record in records {
-            var table = slots[record.addressSpace] ?? [:]
-            let before = coverage(table.values)
-            // Where each range went unmapped (op index), and where it came back.
-            var opened = OpenGaps()
-            var pieces: [Window] = []
+            let before = history.coverage(addressSpace: record.addressSpace)
+            let effect = history.apply(record)
+            let pieces = effect.windows
+            guard !pieces.isEmpty else { continue }
+            let stable = intersect(before, history.coverage(addressSpace: record.addressSpace))
+            // Each operation's end time within the transaction, when the journal has times.
+            let timed = record.slotOps.contains { $0.durationNs > 0 }
             var endNs: [UInt64] = []
             var clock: UInt64 = 0
-            for (index, op) in record.slotOps.enumerated() {
+            for op in record.slotOps {
                 clock &+= op.durationNs
                 endNs.append(clock)
-                guard op.succeeded else { continue }
-                switch op.kind {
-                case .delete:
-                    if let old = table.removeValue(forKey: op.slot) { opened.add(old.range, op: index) }
-                case .create, .move:
-                    if let old = table[op.slot], old.range != op.range { opened.add(old.range, op: index) }
-                    table[op.slot] = Memslot(id: op.slot, range: op.range, host: op.host, flags: op.flags)
-                    for gap in opened.overlapping(op.range) where gap.op < index {
-                        if let piece = gap.range.intersection(op.range) {
-                            pieces.append(Window(range: piece, unmappedAfter: gap.op, remappedBy: index, durationNs: nil))
-                        }
-                    }
-                case .flags:
-                    if var old = table[op.slot] {
-                        old.flags = op.flags
-                        table[op.slot] = old
-                    }
-                case .dirtyLog:
-                    break
-                }
             }
-            slots[record.addressSpace] = table
-            let stable = intersect(before, coverage(table.values))
-            let timed = record.slotOps.contains { $0.durationNs > 0 }
             var windows: [Window] = []
             for piece in pieces {
                 for part in clip(piece.range, to: stable) {
-                    var window = piece
-                    window.range = part
-                    if timed { window.durationNs = endNs[piece.remappedBy] &- endNs[piece.unmappedAfter] }
-                    windows.append(window)
+                    windows.append(Window(
+                        range: part, unmappedAfter: piece.unmappedAfter, remappedBy: piece.remappedBy,
+                        durationNs: timed ? endNs[piece.remappedBy] &- endNs[piece.unmappedAfter] : nil))
                 }
             }
             if !windows.isEmpty {
@@ -87,50 +65,6 @@ public enum HazardAnalysis {
             }
         }
         return Report(transactions: result)
-    }
-
-    /// Ranges unmapped so far in a transaction, searchable by address. The listener
-    /// (and QEMU) issue all deletes before the adds, so sorting once when the adds
-    /// begin keeps a 32,000-slot remap linear-logarithmic.
-    struct OpenGaps {
-        private var gaps: [(range: GuestRange, op: Int)] = []
-        private var sorted = true
-        private var disjoint = true
-
-        mutating func add(_ range: GuestRange, op: Int) {
-            gaps.append((range, op))
-            sorted = false
-        }
-
-        mutating func overlapping(_ range: GuestRange) -> ArraySlice<(range: GuestRange, op: Int)> {
-            if !sorted {
-                gaps.sort { $0.range < $1.range }
-                disjoint = zip(gaps, gaps.dropFirst()).allSatisfy { $0.range.last < $1.range.start }
-                sorted = true
-            }
-            guard disjoint else { return gaps[...] }
-            var low = 0, high = gaps.count
-            while low < high {
-                let mid = (low + high) / 2
-                if gaps[mid].range.last < range.start { low = mid + 1 } else { high = mid }
-            }
-            var end = low
-            while end < gaps.count, gaps[end].range.start <= range.last { end += 1 }
-            return gaps[low..<end]
-        }
-    }
-
-    /// The union of slot ranges, sorted and merged.
-    static func coverage<S: Sequence>(_ slots: S) -> [GuestRange] where S.Element == Memslot {
-        var merged: [GuestRange] = []
-        for range in slots.map(\.range).sorted() {
-            if let last = merged.last, last.end.map({ range.start <= $0 }) ?? true {
-                if range.last > last.last { merged[merged.count - 1] = try! GuestRange(start: last.start, last: range.last) }
-            } else {
-                merged.append(range)
-            }
-        }
-        return merged
     }
 
     /// Intersection of two sorted, disjoint lists.

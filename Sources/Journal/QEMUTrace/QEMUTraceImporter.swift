@@ -54,14 +54,14 @@ public enum QEMUTraceImporter {
     static func build(_ events: [QEMUTraceLine], path: String) throws(JournalError) -> JournalContents {
         let name = (path as NSString).lastPathComponent
         let backings = Backings(events)
-        var slots: [UInt32: Memslot] = [:]
+        var history = HistoryReducer()
         var records: [TransactionRecord] = []
         var current: [QEMUTraceLine] = []
         var sawAdd = false
 
         func flush() throws(JournalError) {
             guard !current.isEmpty else { return }
-            records.append(try transaction(current, sequence: UInt64(records.count + 1), slots: &slots,
+            records.append(try transaction(current, sequence: UInt64(records.count + 1), history: &history,
                                            backings: backings, file: name, path: path))
             current.removeAll()
             sawAdd = false
@@ -87,7 +87,7 @@ public enum QEMUTraceImporter {
     /// One listener transaction: its operations in order, with sections derived
     /// from them and the slot table it leaves.
     private static func transaction(
-        _ events: [QEMUTraceLine], sequence: UInt64, slots: inout [UInt32: Memslot], backings: Backings, file: String,
+        _ events: [QEMUTraceLine], sequence: UInt64, history: inout HistoryReducer, backings: Backings, file: String,
         path: String
     ) throws(JournalError) -> TransactionRecord {
         var sections: [SectionChange] = []
@@ -103,16 +103,17 @@ public enum QEMUTraceImporter {
             let region = "\(file):\(event.line)"
             if event.size == 0 {
                 // The trace gives no size for a delete: it is the slot's own range.
-                let old = slots[event.slot]
+                let old = history.slots.slot(id)
                 // A slot never created in the trace: its range is unknown; record the address.
                 let range = try! old?.range ?? GuestRange(start: event.gpa, size: 1)  // size 1 cannot overflow
                 let host = old?.host ?? backings.location(event.userspaceAddress)
-                ops.append(SlotOperation(kind: .delete, slot: id, range: range, host: host, flags: old?.flags ?? flags,
-                                         errno: errno, durationNs: duration))
+                let op = SlotOperation(kind: .delete, slot: id, range: range, host: host, flags: old?.flags ?? flags,
+                                       errno: errno, durationNs: duration)
+                ops.append(op)
+                history.apply(op)
                 if old != nil {
                     sections.append(SectionChange(.delete, section(range, host: host, flags: old!.flags, name: region)))
                 }
-                if errno == 0 { slots[event.slot] = nil }
                 continue
             }
             guard let range = try? GuestRange(start: event.gpa, size: event.size) else {
@@ -120,28 +121,30 @@ public enum QEMUTraceImporter {
             }
             let host = backings.location(event.userspaceAddress)
             let kind: SlotOperation.Kind
-            if let old = slots[event.slot] {
+            if let old = history.slots.slot(id) {
                 kind = old.range.start != range.start ? .move : .flags
             } else {
                 kind = .create
             }
-            ops.append(SlotOperation(kind: kind, slot: id, range: range, host: host, flags: flags, errno: errno,
-                                     durationNs: duration))
+            let op = SlotOperation(kind: kind, slot: id, range: range, host: host, flags: flags, errno: errno,
+                                   durationNs: duration)
+            ops.append(op)
+            history.apply(op)
             if kind != .flags {
                 sections.append(SectionChange(.add, section(range, host: host, flags: flags, name: region)))
             }
-            if errno == 0 { slots[event.slot] = Memslot(id: id, range: range, host: host, flags: flags) }
         }
         let deletes = sections.filter { $0.kind == .delete }.map(\.section.range).sorted()
         let adds = sections.filter { $0.kind == .add }.map(\.section.range).sorted()
         let begin = (events.first?.timeMicros ?? 0) &* 1000
         let end = (events.last?.timeMicros ?? 0) &* 1000
         let addressSpace = SlotID(rawValue: events[0].slot).addressSpace
+        history.applySections(sections, addressSpace: addressSpace)
         return TransactionRecord(
             sequence: sequence, addressSpace: addressSpace, beginNs: begin, commitNs: end, sections: sections,
             decision: OverlapDecision.decide(deletes: deletes, adds: adds), slotOps: ops,
             timing: .notInhibited(applyNs: end &- begin),
-            digest: SlotTableDigest(slots: slots.values.filter { $0.id.addressSpace == addressSpace }))
+            digest: history.slots.digest(addressSpace: addressSpace))
     }
 
     private static func section(_ range: GuestRange, host: BackingLocation, flags: SlotFlags, name: String)

@@ -29,7 +29,7 @@ public final class SimulatedBackend: MemslotBackend {
 
     /// The "kernel" side: installed slots, read by vCPU threads under the shared
     /// lock and changed by memslot operations under the exclusive one.
-    private let kernel: ReadWriteLocked<KernelSlots>
+    private let kernel = ReadWriteLocked(MemslotMap())
     /// Backing sizes by id; written at setup, read on each create.
     private let backings = Mutex<[BackingID: BackingDescriptor]>([:])
     /// Dirty pages per logging slot (page indices within the slot). Written by vCPU
@@ -50,7 +50,6 @@ public final class SimulatedBackend: MemslotBackend {
     public init(capabilities: BackendCapabilities = .x86KVM, operationDelayNs: UInt64 = 0) {
         self.capabilities = capabilities
         self.operationDelayNs = operationDelayNs
-        kernel = ReadWriteLocked(KernelSlots(addressSpaces: capabilities.addressSpaces))
     }
 
     /// Installs the hook run after each memslot operation.
@@ -165,45 +164,5 @@ public final class SimulatedBackend: MemslotBackend {
             dirtyPages.withLock { _ = $0[slot.id, default: []].insert(page) }
         }
         return .memory
-    }
-}
-
-/// The installed slots of every address space, by id and ordered by address.
-struct KernelSlots: Sendable {
-    private var byID: [SlotID: Memslot] = [:]
-    private var ordered: [OrderedSlotMap]
-
-    init(addressSpaces: Int) {
-        ordered = Array(repeating: OrderedSlotMap(), count: addressSpaces)
-    }
-
-    func slot(_ id: SlotID) -> Memslot? { byID[id] }
-
-    func slots(addressSpace: UInt16) -> [Memslot] {
-        Int(addressSpace) < ordered.count ? ordered[Int(addressSpace)].ascending : []
-    }
-
-    func slot(containing gpa: UInt64, addressSpace: UInt16) -> Memslot? {
-        guard let slot = ordered[Int(addressSpace)].floor(gpa), slot.range.contains(gpa) else { return nil }
-        return slot
-    }
-
-    /// Slots are disjoint, so a range overlaps one iff the last slot starting at or
-    /// below its end reaches its start.
-    func overlaps(_ range: GuestRange, addressSpace: UInt16) -> Bool {
-        guard let slot = ordered[Int(addressSpace)].floor(range.last) else { return false }
-        return slot.range.last >= range.start
-    }
-
-    mutating func insert(_ slot: Memslot) {
-        byID[slot.id] = slot
-        ordered[Int(slot.id.addressSpace)].insert(slot)
-    }
-
-    @discardableResult
-    mutating func remove(_ id: SlotID) -> Memslot? {
-        guard let slot = byID.removeValue(forKey: id) else { return nil }
-        ordered[Int(id.addressSpace)].remove(start: slot.range.start)
-        return slot
     }
 }

@@ -1,0 +1,33 @@
+import Foundation
+import Journal
+import MemoryModel
+import Memslots
+import Testing
+
+/// `inspect map --at N` after a `log_stop`: the rebuilt flat view must agree with
+/// the slot table on dirty logging (the map rebuild once kept the `log_stop`
+/// section, which carries the old attribute).
+@Suite struct MapAfterLogStopTests {
+    @Test func dirtyLogAttributeFollowsTheSlotsAfterEveryTransaction() throws {
+        let contents = try CanonicalJSONL.read(Fixtures.directory + "/dirty-log.jsonl")
+        let dir = NSTemporaryDirectory() + "memjournal-logstop-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/j.journal"
+        try contents.writeJournal(to: path)
+        let reader = try JournalReader(path: path)
+        var stops = 0
+        for record in contents.records {
+            if record.sections.contains(where: { $0.kind == .logStop }) { stops += 1 }
+            let map = try #require(try reader.memoryMap(at: record.sequence))
+            for section in map.views[record.addressSpace] ?? [] where section.isSlotEligible {
+                let covering = (map.slots[record.addressSpace] ?? []).filter { section.range.contains($0.range.start) }
+                for slot in covering {
+                    #expect(slot.flags.contains(.logDirtyPages) == section.dirtyLog,
+                            "after \(record.sequence): \(section) vs \(slot)")
+                }
+            }
+        }
+        #expect(stops > 0, "the fixture must stop dirty logging at least once")
+    }
+}
