@@ -1,15 +1,23 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// One module per layer, each depending only on the layers above it (README: Architecture).
+let system = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
+
 let package = Package(
     name: "memjournal",
     products: [
         .executable(name: "memjournal", targets: ["memjournal"]),
+        .library(name: "Sync", targets: ["Sync"]),
         .library(name: "MemoryModel", targets: ["MemoryModel"]),
         .library(name: "Memslots", targets: ["Memslots"]),
-        .library(name: "Scenarios", targets: ["Scenarios"]),
-        .library(name: "Journal", targets: ["Journal"]),
         .library(name: "KVMBackend", targets: ["KVMBackend"]),
+        .library(name: "Scenarios", targets: ["Scenarios"]),
+        .library(name: "Harness", targets: ["Harness"]),
+        .library(name: "JSON", targets: ["JSON"]),
+        .library(name: "JournalStore", targets: ["JournalStore"]),
+        .library(name: "JournalFormats", targets: ["JournalFormats"]),
+        .library(name: "Analysis", targets: ["Analysis"]),
         .library(name: "Replay", targets: ["Replay"]),
     ],
     dependencies: [
@@ -18,54 +26,81 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
+        // Locks, threads, the monotonic clock, file descriptors and temporary paths.
+        .target(name: "Sync", dependencies: [system]),
+        // Guest-physical ranges, regions, flat views, transactions, listeners.
         .target(name: "MemoryModel"),
-        .target(
-            name: "Memslots",
-            dependencies: ["MemoryModel", .product(name: "SystemPackage", package: "swift-system")]
-        ),
+        // Transaction records, the batching listener, the blocker, the backend
+        // protocol and its simulated twin, the history reducer.
+        .target(name: "Memslots", dependencies: ["Sync", "MemoryModel", system]),
+        // C glue for the variadic ioctl, kvm_run accessors and the kick signal.
         .target(name: "CKVM"),
-        .target(
-            name: "KVMBackend",
-            dependencies: ["CKVM", "Memslots", "MemoryModel", .product(name: "SystemPackage", package: "swift-system")]
-        ),
-        .target(name: "Scenarios", dependencies: ["MemoryModel", "Memslots", "KVMBackend"]),
+        .target(name: "KVMBackend", dependencies: ["CKVM", "Sync", "Memslots", "MemoryModel", system]),
+        // Built-in workloads.
+        .target(name: "Scenarios", dependencies: ["MemoryModel", "Memslots"]),
+        // Wires a backend and its vCPUs for record, replay, demo, fixtures, benchmarks.
+        .target(name: "Harness", dependencies: ["Sync", "MemoryModel", "Memslots", "KVMBackend", "Scenarios"]),
+        // The one JSON reader (strict) and writer.
+        .target(name: "JSON"),
         // libsqlite3 (Debian: libsqlite3-dev) with a C shim for the variadic calls.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         // Generates Swift from migrations/*.sql at build time (see Plugins/EmbedMigrations).
         .executableTarget(name: "EmbedMigrationsTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["EmbedMigrationsTool"]),
+        // The SQLite journal: store, migrations, recorder, reader.
         .target(
-            name: "Journal",
-            dependencies: ["MemoryModel", "Memslots", "CSQLite"],
+            name: "JournalStore",
+            dependencies: ["CSQLite", "Sync", "JSON", "MemoryModel", "Memslots"],
             plugins: ["EmbedMigrations"]
         ),
+        // Text forms of a history: canonical JSONL, QEMU traces.
+        .target(name: "JournalFormats", dependencies: ["JSON", "JournalStore", "MemoryModel", "Memslots"]),
+        // What a history means: hazards, memory maps.
+        .target(name: "Analysis", dependencies: ["JournalStore", "MemoryModel", "Memslots"]),
         .target(
             name: "Replay",
-            dependencies: ["MemoryModel", "Memslots", "KVMBackend", "Journal", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["Sync", "MemoryModel", "Memslots", "KVMBackend", "Harness", "JournalStore", "JournalFormats",
+                           system]
         ),
         .executableTarget(
             name: "memjournal",
             dependencies: [
-                "MemoryModel", "Memslots", "Scenarios", "KVMBackend", "Journal", "Replay",
+                "Sync", "MemoryModel", "Memslots", "Scenarios", "KVMBackend", "Harness", "JSON", "JournalStore",
+                "JournalFormats", "Analysis", "Replay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // Shared by the test targets: temporary directories, the KVM-host check.
+        .target(
+            name: "TestSupport",
+            dependencies: ["KVMBackend", "Sync", "JournalStore", "Harness", "Scenarios", "Memslots", "MemoryModel", system],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "TestSupport", system]),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
-        .testTarget(name: "MemslotsTests", dependencies: ["Memslots", "MemoryModel"]),
+        .testTarget(name: "MemslotsTests", dependencies: ["Memslots", "MemoryModel", "Sync"]),
         .testTarget(
             name: "KVMBackendTests",
-            dependencies: ["KVMBackend", "Memslots", "MemoryModel", "Scenarios",
-                           .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["KVMBackend", "Memslots", "MemoryModel", "Scenarios", "Harness", "Sync", "TestSupport", system]
         ),
-        .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Memslots", "MemoryModel"]),
+        .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Harness", "Memslots", "MemoryModel", "Sync"]),
         .testTarget(
-            name: "ReplayTests", dependencies: ["Replay", "Journal", "Scenarios", "KVMBackend", "Memslots", "MemoryModel"]
+            name: "JournalStoreTests",
+            dependencies: ["JournalStore", "JournalFormats", "Analysis", "Scenarios", "Harness", "Memslots", "MemoryModel", "CSQLite",
+                           "Sync", "TestSupport"]
         ),
         .testTarget(
-            name: "JournalTests",
-            dependencies: ["Journal", "Scenarios", "Memslots", "MemoryModel", "CSQLite"]
+            name: "JournalFormatsTests",
+            dependencies: ["JournalFormats", "JournalStore", "JSON", "Analysis", "Scenarios", "Harness", "Memslots",
+                           "MemoryModel", "TestSupport"]
         ),
+        .testTarget(
+            name: "ReplayTests",
+            dependencies: ["Replay", "JournalStore", "JournalFormats", "Analysis", "Scenarios", "Harness", "KVMBackend",
+                           "Memslots", "MemoryModel", "Sync", "TestSupport"]
+        ),
+        .testTarget(name: "memjournalTests", dependencies: ["memjournal", "JSON", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,7 +18,8 @@ public enum GuestProgram {
     public static let regionSize: UInt64 = 0x10000
     /// The name of the region that holds it in a recorded topology.
     public static let regionName = "guest.code"
-    static let maxVCPUs = 8
+    /// vCPUs the program serves: each has its own block of the code region.
+    public static let maxVCPUs = 8
     static let maxTargets = 500
 
     static func block(_ vcpu: Int) -> UInt64 { 0x1000 * UInt64(vcpu + 1) }

@@ -5,6 +5,7 @@ import CKVM
 import Memslots
 import MemoryModel
 import SystemPackage
+import Sync
 
 /// The host memory behind guest RAM: one mapping per backing, addressed as
 /// (backing id, offset) everywhere outside this type.

@@ -2,6 +2,7 @@ import CKVM
 import Memslots
 import MemoryModel
 import SystemPackage
+import Sync
 
 /// A real VM from `/dev/kvm` behind the memslot backend protocol.
 ///

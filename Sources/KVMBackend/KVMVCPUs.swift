@@ -3,6 +3,7 @@ import Memslots
 import MemoryModel
 import Synchronization
 import SystemPackage
+import Sync
 #if canImport(Glibc)
 import Glibc
 #endif

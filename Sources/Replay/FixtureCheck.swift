@@ -1,6 +1,8 @@
+import Harness
 import Foundation
-import Journal
 import Memslots
+import JournalFormats
+import JournalStore
 
 extension ReplaySource {
     /// What replay needs from a whole journal (read from SQLite or canonical JSONL).
@@ -41,7 +43,7 @@ public enum FixtureCheck {
             .map { "\(directory)/\($0)" }
     }
 
-    public static func check(_ path: String, backend: ReplayOptions.Backend) -> Result {
+    public static func check(_ path: String, backend: Backend) -> Result {
         let name = (path as NSString).lastPathComponent
         let contents: JournalContents
         do { contents = try CanonicalJSONL.read(path) } catch {

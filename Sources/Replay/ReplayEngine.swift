@@ -1,7 +1,9 @@
+import Harness
 import KVMBackend
 import MemoryModel
 import Memslots
 import SystemPackage
+import Sync
 
 /// What replay needs from a journal (or any other source of records).
 public struct ReplaySource: Sendable {
@@ -34,7 +36,7 @@ public enum ReplayError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .backend(let why): "cannot create the replay backend: \(why)"
+        case .backend(let why): "replay: \(why)"
         case .memoryLimit(let r, let l):
             "the journal's backings total \(r) bytes, above the replay limit of \(l); refusing to map them"
         case .backing(let b, let e): "cannot create backing \(b.id) (\(b.size) bytes): \(e)"
@@ -52,18 +54,16 @@ public enum ReplayEngine {
     public static func run(
         _ source: ReplaySource, options: ReplayOptions, progress: ((Int, Int) -> Void)? = nil
     ) throws -> ReplayReport {
-        guard options.vcpus >= 0, options.vcpus <= 8 else { throw ReplayError.badOptions("--vcpus must be 0 to 8") }
+        do { try VCPULimit.check(options.vcpus, allowingNone: true) } catch {
+            throw ReplayError.badOptions(error.description)
+        }
         let total = source.backings.reduce(UInt64(0)) { $0 &+ $1.size }
         guard total <= options.memoryLimit, source.backings.allSatisfy({ $0.size <= options.memoryLimit }) else {
             throw ReplayError.memoryLimit(requested: total, limit: options.memoryLimit)
         }
         let backend: any MemslotBackend
-        switch options.backend {
-        case .sim: backend = SimulatedBackend()
-        case .kvm:
-            do { backend = try KVMBackend(maxBackingSize: options.memoryLimit) } catch {
-                throw ReplayError.backend("\(error)")
-            }
+        do { backend = try options.backend.make(memoryLimit: options.memoryLimit) } catch {
+            throw ReplayError.backend(error.description)
         }
         for backing in source.backings {
             if case .failure(let errno) = backend.createBacking(backing) { throw ReplayError.backing(backing, errno) }
@@ -298,28 +298,24 @@ private final class Replay {
     private func startVCPUs() throws -> RunningVCPUs? {
         guard options.vcpus > 0 else { return nil }
         var targets = VCPUTargets.stayingMemory(source.records, options: options)
-        if let sim = backend as? SimulatedBackend {
-            let driver = SimulatedVCPUs(count: options.vcpus, backend: sim, machine: machine, targets: targets,
-                                        observer: nil)
-            driver.start()
-            return RunningVCPUs(driver: driver, targets: targets.count, startAfter: nil)
+        // On KVM the guest program needs its own memory: the recorded code region if
+        // the journal was recorded on KVM (the threads start once it is mapped), else
+        // a free slot and range of our own.
+        var startAfter: UInt64?
+        if options.backend == .kvm {
+            // Never let the guest write over its own program.
+            let code = try GuestRange(start: GuestProgram.base, size: GuestProgram.regionSize)
+            targets.removeAll { code.contains($0.gpa) }
         }
-        guard let kvm = backend as? KVMBackend else { return nil }
-        // Never let the guest write over its own program.
-        let code = try GuestRange(start: GuestProgram.base, size: GuestProgram.regionSize)
-        targets.removeAll { code.contains($0.gpa) }
-        // The guest program needs its own memory: the recorded code region if the
-        // journal was recorded on KVM, else a free slot and range of our own.
-        if let (sequence, location) = recordedGuestCode() {
-            let driver = try KVMVCPUs(count: options.vcpus, backend: kvm, machine: machine, codeRegion: location,
-                                      targets: targets, observer: nil)
-            return RunningVCPUs(driver: driver, targets: targets.count, startAfter: sequence)
+        let driver = try makeVCPUs(count: options.vcpus, machine: machine, targets: targets, observer: nil) { kvm in
+            if let (sequence, location) = recordedGuestCode() {
+                startAfter = sequence
+                return location
+            }
+            return try mapOwnGuestCode(kvm)
         }
-        let location = try mapOwnGuestCode(kvm)
-        let driver = try KVMVCPUs(count: options.vcpus, backend: kvm, machine: machine, codeRegion: location,
-                                  targets: targets, observer: nil)
-        driver.start()
-        return RunningVCPUs(driver: driver, targets: targets.count, startAfter: nil)
+        if startAfter == nil { driver.start() }
+        return RunningVCPUs(driver: driver, targets: targets.count, startAfter: startAfter)
     }
 
     /// The transaction that mapped the recorded guest-code region, and its memory.

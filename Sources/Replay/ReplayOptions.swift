@@ -1,3 +1,5 @@
+import Harness
+
 /// How to replay a journal.
 public struct ReplayOptions: Sendable, Hashable {
     /// What replay re-applies, and so what it checks.
@@ -12,10 +14,6 @@ public struct ReplayOptions: Sendable, Hashable {
     }
 
     /// Which backend receives the replayed operations.
-    public enum Backend: String, Sendable, CaseIterable {
-        case sim, kvm
-    }
-
     public var backend: Backend
     public var mode: Mode
     /// vCPUs touching the memory that stays memory throughout (0: none).

@@ -1,8 +1,9 @@
+import Harness
 import Memslots
 
 /// What a replay did and found.
 public struct ReplayReport: Sendable {
-    public var backend: ReplayOptions.Backend
+    public var backend: Backend
     public var mode: ReplayOptions.Mode
     /// Transactions applied, and how many of them were compared (the range).
     public var applied: Int

@@ -1,5 +1,6 @@
 import Memslots
 import Synchronization
+import Sync
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -4,6 +4,7 @@ import KVMBackend
 import Memslots
 import Replay
 import Scenarios
+import Harness
 
 /// The README's main job: the whole loop with embedded defaults — record, compare
 /// with the inhibit off, replay and verify, and say where the journals are.
@@ -19,7 +20,7 @@ struct DemoCommand: ParsableCommand {
     )
 
     func run() throws {
-        let backend: RunConfiguration.Backend
+        let backend: Backend
         switch KVMBackend.availability() {
         case .success:
             backend = .kvm

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Journal
+import JournalFormats
 
 /// `memjournal export J -o F.jsonl`: the canonical text form of a journal
 /// (docs/jsonl-format.md), for diffs, fixtures and bug reports.

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
-import Journal
 import Memslots
 import Replay
 import Scenarios
+import Harness
+import JournalFormats
 
 /// Regression fixtures: small canonical journals replayed by the tests.
 struct FixtureCommand: ParsableCommand {
@@ -26,7 +27,7 @@ struct FixtureCheckCommand: ParsableCommand {
     )
 
     @Argument(help: "Directory of .jsonl fixtures.") var directory: String = "fixtures"
-    @Option(help: "Backend: sim or kvm.") var backend: ReplayOptions.Backend = .sim
+    @Option(help: "Backend: sim or kvm.") var backend: Backend = .sim
 
     func run() throws {
         let paths: [String]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Journal
+import JournalFormats
+import JournalStore
 
 /// The input formats `import` understands.
 enum ImportFormat: String, ExpressibleByArgument, CaseIterable {

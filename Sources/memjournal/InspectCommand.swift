@@ -1,7 +1,9 @@
+import JSON
 import ArgumentParser
-import Journal
 import MemoryModel
 import Memslots
+import Analysis
+import JournalStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -369,5 +371,5 @@ enum JSON {
         }
     }
 
-    static func quote(_ s: String) -> String { jsonString(s) }
+    static func quote(_ s: String) -> String { JSONValue.quote(s) }
 }

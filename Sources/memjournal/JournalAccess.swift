@@ -1,5 +1,5 @@
 import ArgumentParser
-import Journal
+import JournalStore
 #if canImport(Glibc)
 import Glibc
 #endif

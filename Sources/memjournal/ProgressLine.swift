@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Memslots
+import Sync
 
 /// A one-line progress display for long runs, on standard error, only when it is
 /// a terminal and the output is not JSON; redrawn at most every 200 ms.

@@ -1,12 +1,13 @@
 import ArgumentParser
-import Journal
 import Memslots
 import Scenarios
+import Harness
+import JournalStore
 
 extension ScenarioKind: ExpressibleByArgument {}
 extension WaitStrategy: ExpressibleByArgument {}
 extension RunConfiguration.VCPUMode: ExpressibleByArgument {}
-extension RunConfiguration.Backend: ExpressibleByArgument {}
+extension Backend: ExpressibleByArgument {}
 
 /// Options that describe a scenario run, shared by `record` and `demo`.
 struct RunOptions: ParsableArguments {
@@ -14,7 +15,7 @@ struct RunOptions: ParsableArguments {
     var scenario: ScenarioKind = .pam
 
     @Option(help: "Backend: sim (simulated KVM) or kvm (a real VM from /dev/kvm).")
-    var backend: RunConfiguration.Backend = .sim
+    var backend: Backend = .sim
 
     @Option(help: "Number of vCPUs touching memory while the topology changes.")
     var vcpus: Int = 2

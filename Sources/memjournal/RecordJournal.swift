@@ -1,9 +1,11 @@
 import ArgumentParser
-import Journal
 import KVMBackend
 import MemoryModel
 import Memslots
 import Scenarios
+import Harness
+import JournalStore
+import Sync
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,11 +1,10 @@
+import Harness
 import ArgumentParser
 import Foundation
-import Journal
 import Memslots
 import Replay
 
 extension ReplayOptions.Mode: ExpressibleByArgument {}
-extension ReplayOptions.Backend: ExpressibleByArgument {}
 
 /// What replay needs, read from a journal file.
 func replaySource(journal path: String) throws -> (ReplaySource, cutOff: Int) {
@@ -27,7 +26,7 @@ struct ReplayCommand: ParsableCommand {
     )
 
     @Argument(help: "The journal to replay.") var journal: String
-    @Option(help: "Backend: sim or kvm.") var backend: ReplayOptions.Backend = .sim
+    @Option(help: "Backend: sim or kvm.") var backend: Backend = .sim
     @Option(help: "sections or slot-ops.") var mode: ReplayOptions.Mode = .sections
     @Option(help: "vCPUs touching the memory that stays memory while replaying.") var vcpus: Int = 0
     @Option(help: "First transaction to compare.") var from: UInt64?

@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import Memslots
 import Scenarios
+import Harness
 
 /// What a run amounted to: counts and inhibit percentiles, printable as text or JSON.
 struct RunSummary: SortedJSONEncodable {

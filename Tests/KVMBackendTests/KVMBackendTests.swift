@@ -4,6 +4,8 @@ import Memslots
 import Scenarios
 import SystemPackage
 import Testing
+import Harness
+import Sync
 
 /// Whether `/dev/kvm` opens here; tests that need it are skipped, with this reason, otherwise.
 enum KVMHost {

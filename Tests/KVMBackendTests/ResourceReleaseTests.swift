@@ -2,6 +2,7 @@ import KVMBackend
 import Memslots
 import Scenarios
 import Testing
+import Harness
 
 /// A finished run gives back its VM: once the runner is gone, so are its KVM
 /// backend (VM fd, guest memory) and its vCPUs (vCPU fds, kvm_run mappings).

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import Memslots
+import Sync
 
 /// Kicks by raising a per-vCPU flag the test threads watch.
 final class FlagKicker: VCPUKicker {

@@ -2,6 +2,7 @@ import MemoryModel
 import SystemPackage
 import Testing
 @testable import Memslots
+import Sync
 
 final class Records: TransactionObserver {
     let state = PlainLocked<[TransactionRecord]>([])

@@ -1,9 +1,10 @@
 import Foundation
-import Journal
 import MemoryModel
 import Memslots
 import Replay
 import Testing
+import TestSupport
+import JournalFormats
 
 /// The committed fixtures, found relative to this file.
 enum Fixtures {

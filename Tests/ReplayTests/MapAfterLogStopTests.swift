@@ -1,8 +1,11 @@
 import Foundation
-import Journal
 import MemoryModel
 import Memslots
 import Testing
+import TestSupport
+import Analysis
+import JournalFormats
+import JournalStore
 
 /// `inspect map --at N` after a `log_stop`: the rebuilt flat view must agree with
 /// the slot table on dirty logging (the map rebuild once kept the `log_stop`

@@ -1,8 +1,10 @@
 import Foundation
-import Journal
 import Memslots
 import Replay
 import Testing
+import Analysis
+import JournalFormats
+import JournalStore
 
 /// The real SeaBIOS boot traces captured from Debian's QEMU 7.2 (see fixtures/qemu/README.md).
 enum QEMUTraces {

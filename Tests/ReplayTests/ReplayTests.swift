@@ -4,9 +4,10 @@ import Memslots
 import Replay
 import Scenarios
 import Testing
+import Harness
 
 /// Records a scenario (seeded stepping on the simulated backend unless told otherwise).
-func recorded(_ kind: ScenarioKind, transactions: Int = 120, backend: RunConfiguration.Backend = .sim,
+func recorded(_ kind: ScenarioKind, transactions: Int = 120, backend: Backend = .sim,
               inhibit: Bool = true, seed: UInt64 = 5) throws -> ReplaySource {
     var configuration = RunConfiguration(
         scenario: kind, backend: backend, options: ScenarioOptions(slots: 64), vcpus: 2, transactions: transactions,

@@ -1,6 +1,7 @@
 import Memslots
 import Testing
 @testable import Scenarios
+import Harness
 
 /// The claim of the project: with the inhibit, running vCPUs never fall into the
 /// window between a delete and its add; the control without it shows they do.

@@ -2,6 +2,7 @@ import MemoryModel
 import Testing
 @testable import Memslots
 @testable import Scenarios
+import Harness
 
 /// The history reducer against the live VMM core: every scenario and fixture
 /// case runs on the simulated backend, and after every transaction the reducer,

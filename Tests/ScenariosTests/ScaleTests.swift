@@ -1,6 +1,7 @@
 import Memslots
 import Testing
 @testable import Scenarios
+import Harness
 
 @Suite struct ScaleTests {
     /// A remap of 32,000 slots completes and leaves a full table; its cost per slot

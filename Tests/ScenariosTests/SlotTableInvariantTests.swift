@@ -2,6 +2,7 @@ import MemoryModel
 import Testing
 @testable import Memslots
 @testable import Scenarios
+import Harness
 
 /// The slots the committed view calls for, derived here independently of the
 /// listener: every slot-eligible section, trimmed to whole pages, cut into chunks

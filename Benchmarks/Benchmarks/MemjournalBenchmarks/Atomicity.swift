@@ -1,10 +1,11 @@
+import Harness
 import Benchmark
 import Scenarios
 
 /// 2. Spurious faults per 1,000 overlapping transactions, inhibit on vs off, on
 /// the simulated backend (threads) and on KVM; 2 vCPUs, `split`. Three runs each.
 func atomicityBenchmarks() {
-    var backends: [RunConfiguration.Backend] = [.sim]
+    var backends: [Backend] = [.sim]
     if kvmAvailability == nil { backends.append(.kvm) } else { skipNote("atomicity (KVM)") }
     for backend in backends {
         for inhibit in [true, false] {

@@ -1,3 +1,4 @@
+import Harness
 import Benchmark
 import Memslots
 import Scenarios

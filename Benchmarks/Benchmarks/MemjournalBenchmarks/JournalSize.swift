@@ -1,6 +1,6 @@
 import Benchmark
 import Foundation
-import Journal
+import JournalStore
 import Memslots
 
 /// 7. Bytes on disk per slot operation after sealing: 5,000 `random` records

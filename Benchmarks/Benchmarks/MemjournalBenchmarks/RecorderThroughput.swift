@@ -1,5 +1,6 @@
+import Sync
 import Benchmark
-import Journal
+import JournalStore
 import Memslots
 
 /// 4. Recorder throughput — transactions/s and rows/s written through the queue

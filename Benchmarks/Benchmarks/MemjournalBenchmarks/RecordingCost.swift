@@ -1,5 +1,7 @@
+import Sync
+import Harness
 import Benchmark
-import Journal
+import JournalStore
 import Memslots
 import Scenarios
 
@@ -23,7 +25,7 @@ final class CommitPathTimer: TransactionObserver {
 /// 3. What recording adds to the commit path: transaction time with the recorder
 /// on vs off (KVM and sim, `pam`, 2 vCPUs), and the enqueue cost alone.
 func recordingCostBenchmarks() {
-    var backends: [RunConfiguration.Backend] = [.sim]
+    var backends: [Backend] = [.sim]
     if kvmAvailability == nil { backends.append(.kvm) } else { skipNote("recording cost (KVM)") }
     for backend in backends {
         for recording in [false, true] {

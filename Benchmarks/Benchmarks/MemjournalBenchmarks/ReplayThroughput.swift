@@ -1,3 +1,5 @@
+import Sync
+import Harness
 import Benchmark
 import KVMBackend
 import Memslots
@@ -9,7 +11,7 @@ import Scenarios
 /// replay's checks. 1,000 recorded transactions each; on a KVM without SMM
 /// (one address space), the SMM transactions of `random` are left out of both.
 func replayThroughputBenchmarks() {
-    var backends: [ReplayOptions.Backend] = [.sim]
+    var backends: [Backend] = [.sim]
     if kvmAvailability == nil { backends.append(.kvm) } else { skipNote("replay throughput (KVM)") }
     for kind in [ScenarioKind.pam, .random] {
         for backend in backends {
@@ -44,7 +46,7 @@ enum BenchmarkFailure: Error {
     case diverged(String)
 }
 
-func replaySource(_ kind: ScenarioKind, for backend: ReplayOptions.Backend) throws -> ReplaySource {
+func replaySource(_ kind: ScenarioKind, for backend: Backend) throws -> ReplaySource {
     let runner = try simulatedRecords(kind, transactions: 1000)
     let spaces = backend == .kvm ? try KVMBackend().capabilities.addressSpaces : 2
     return ReplaySource(

@@ -1,6 +1,8 @@
+import Sync
+import Harness
 import Benchmark
 import Foundation
-import Journal
+import JournalStore
 import KVMBackend
 import Memslots
 import Scenarios

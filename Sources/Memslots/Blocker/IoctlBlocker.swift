@@ -1,4 +1,5 @@
 import Synchronization
+import Sync
 
 /// Something that can force a vCPU out of `KVM_RUN` (a signal plus
 /// `immediate_exit` on KVM, a flag on the simulated backend).

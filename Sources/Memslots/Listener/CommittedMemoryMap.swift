@@ -1,4 +1,5 @@
 import MemoryModel
+import Sync
 
 /// The committed flat views, for vCPU threads to tell a spurious fault from a
 /// genuine MMIO access.

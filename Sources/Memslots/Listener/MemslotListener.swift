@@ -1,6 +1,7 @@
 import MemoryModel
 import Synchronization
 import SystemPackage
+import Sync
 
 /// The batching memslot listener of one address space (the reference patch's
 /// `kvm_region_commit`).

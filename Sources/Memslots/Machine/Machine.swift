@@ -1,5 +1,6 @@
 import MemoryModel
 import SystemPackage
+import Sync
 
 /// A VMM core: the memory topology, one batching memslot listener per address
 /// space, the ioctl blocker and a backend, wired the way QEMU wires them.

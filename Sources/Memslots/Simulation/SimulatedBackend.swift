@@ -1,6 +1,7 @@
 import MemoryModel
 import Synchronization
 import SystemPackage
+import Sync
 
 /// The deterministic twin of the KVM backend: a model of KVM's memslot rules
 /// (`kvm_set_memory_region`) that returns KVM's errno for the same mistake.

@@ -1,5 +1,6 @@
 import MemoryModel
 import Synchronization
+import Sync
 
 /// A guest address a vCPU keeps touching.
 public struct VCPUTarget: Hashable, Sendable {

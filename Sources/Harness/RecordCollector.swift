@@ -1,0 +1,27 @@
+import Memslots
+import Sync
+
+/// Keeps every record and fault a run produces (and forwards them, e.g. to a
+/// journal recorder).
+public final class RecordCollector: TransactionObserver {
+    /// Appended to by the committing thread (records) and vCPU threads (faults);
+    /// the lock keeps each append whole and each read a consistent copy.
+    private let state = PlainLocked<(records: [TransactionRecord], faults: [SpuriousFault])>(([], []))
+    private let next: (any TransactionObserver)?
+
+    public init(forwardingTo next: (any TransactionObserver)? = nil) { self.next = next }
+
+    public func transactionCommitted(_ record: TransactionRecord) {
+        state.withLock { $0.records.append(record) }
+        next?.transactionCommitted(record)
+    }
+
+    public func spuriousFault(_ fault: SpuriousFault) {
+        state.withLock { $0.faults.append(fault) }
+        next?.spuriousFault(fault)
+    }
+
+    public var records: [TransactionRecord] { state.withLock { $0.records } }
+    public var faults: [SpuriousFault] { state.withLock { $0.faults } }
+    public var recordCount: Int { state.withLock { $0.records.count } }
+}

@@ -1,0 +1,133 @@
+/// Reads the members of one JSON object field by field, checking each value's
+/// type and domain, and refusing missing and unknown keys. `context` names the
+/// object in messages ("slot_ops[3]"), so an error says which field of which
+/// element is wrong.
+public struct JSONFields {
+    public let context: String
+    private let members: [String: JSONValue]
+    private let order: [String]
+    private var used = Set<String>()
+    /// Longest string accepted unless a field says otherwise.
+    public static let maxStringBytes = 64 << 10
+
+    public init(_ value: JSONValue, context: String) throws(JSONError) {
+        guard case .object(let list) = value else {
+            throw JSONError(context.isEmpty
+                ? "expected a JSON object on this line, found \(value.typeName)"
+                : "\(context): expected an object, found \(value.typeName)")
+        }
+        self.context = context
+        var members: [String: JSONValue] = [:]
+        for (key, value) in list { members[key] = value }
+        self.members = members
+        order = list.map(\.key)
+    }
+
+    private func name(_ key: String) -> String { context.isEmpty ? key : "\(context).\(key)" }
+
+    public func has(_ key: String) -> Bool { members[key] != nil }
+
+    /// The raw value of `key` (required).
+    public mutating func value(_ key: String) throws(JSONError) -> JSONValue {
+        guard let value = members[key] else { throw JSONError("missing key \"\(name(key))\"") }
+        used.insert(key)
+        return value
+    }
+
+    /// nil when the value is JSON null (the key itself is still required).
+    public mutating func nullable<T>(_ key: String, _ read: (inout JSONFields, String) throws(JSONError) -> T)
+        throws(JSONError) -> T?
+    {
+        if try value(key) == .null { return nil }
+        return try read(&self, key)
+    }
+
+    public mutating func bool(_ key: String) throws(JSONError) -> Bool {
+        guard case .bool(let b) = try value(key) else { throw typeError(key, "true or false") }
+        return b
+    }
+
+    /// A string of at most `maxBytes` UTF-8 bytes.
+    public mutating func string(_ key: String, maxBytes: Int = JSONFields.maxStringBytes) throws(JSONError) -> String {
+        guard case .string(let s) = try value(key) else { throw typeError(key, "a string") }
+        guard s.utf8.count <= maxBytes else {
+            throw JSONError("\(name(key)): string of \(s.utf8.count) bytes exceeds the limit of \(maxBytes)")
+        }
+        return s
+    }
+
+    /// One of the raw values of a `String`-backed enum.
+    public mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws(JSONError) -> E
+        where E.RawValue == String
+    {
+        let text = try string(key, maxBytes: 64)
+        guard let value = E(rawValue: text) else {
+            throw JSONError("\(name(key)): \"\(text)\" is not one of \(E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+        }
+        return value
+    }
+
+    /// A JSON integer within `range` (exact; never through floating point).
+    public mutating func integer(_ key: String, in range: ClosedRange<Int64>) throws(JSONError) -> Int64 {
+        guard case .number(let text) = try value(key) else { throw typeError(key, "an integer") }
+        guard !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else {
+            throw JSONError("\(name(key)): \(text) is not an integer")
+        }
+        guard let v = Int64(text), range.contains(v) else {
+            throw JSONError("\(name(key)): \(text) is out of range \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    public mutating func int(_ key: String, in range: ClosedRange<Int>) throws(JSONError) -> Int {
+        Int(try integer(key, in: Int64(range.lowerBound)...Int64(range.upperBound)))
+    }
+
+    public mutating func u32(_ key: String) throws(JSONError) -> UInt32 {
+        UInt32(try integer(key, in: 0...Int64(UInt32.max)))
+    }
+
+    /// A u64 written as a "0x…" string of 1 to 16 hex digits.
+    public mutating func hex64(_ key: String) throws(JSONError) -> UInt64 {
+        guard case .string(let text) = try value(key) else { throw typeError(key, "a \"0x…\" hex string") }
+        let utf8 = Array(text.utf8)
+        guard utf8.count > 2, utf8[0] == UInt8(ascii: "0"), utf8[1] == UInt8(ascii: "x") else {
+            throw JSONError("\(name(key)): \"\(text.prefix(40))\" is not a \"0x…\" hex string")
+        }
+        guard utf8.count <= 18 else { throw JSONError("\(name(key)): \(text.prefix(40)) does not fit in 64 bits") }
+        let isHexDigit = { (c: UInt8) in
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(c)
+                || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(c)
+        }
+        guard utf8.dropFirst(2).allSatisfy(isHexDigit), let v = UInt64(text.dropFirst(2), radix: 16) else {
+            throw JSONError("\(name(key)): \"\(text)\" is not a \"0x…\" hex string")
+        }
+        return v
+    }
+
+    /// The elements of an array, each read by `element` with its index.
+    public mutating func array<T>(_ key: String, _ element: (JSONValue, String) throws(JSONError) -> T) throws(JSONError) -> [T] {
+        guard case .array(let values) = try value(key) else { throw typeError(key, "an array") }
+        var result: [T] = []
+        result.reserveCapacity(values.count)
+        for (index, v) in values.enumerated() { result.append(try element(v, "\(name(key))[\(index)]")) }
+        return result
+    }
+
+    /// The nested object under `key`.
+    public mutating func object(_ key: String) throws(JSONError) -> JSONFields {
+        try JSONFields(try value(key), context: name(key))
+    }
+
+    /// Refuses keys that were never read: a misspelt or foreign field is an error,
+    /// not silently dropped data.
+    public func finish() throws(JSONError) {
+        if let unknown = order.first(where: { !used.contains($0) }) {
+            throw JSONError("unknown key \"\(name(unknown))\"")
+        }
+    }
+
+    private func typeError(_ key: String, _ expected: String) -> JSONError {
+        JSONError("\(name(key)): expected \(expected), found \(members[key]?.typeName ?? "nothing")")
+    }
+}

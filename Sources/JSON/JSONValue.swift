@@ -1,0 +1,126 @@
+/// A parsed JSON value, kept exactly as written where precision matters:
+/// numbers stay as their text and are converted only by the typed accessors of
+/// `JSONFields`, which check ranges — no value ever passes through `Double`, so
+/// no integer is silently rounded and no overflow traps.
+///
+/// Objects keep their members in order (duplicates are refused by the parser).
+/// The same value is what the project writes: `text` is its compact form, so
+/// one type reads the canonical JSONL and prints every `--json` report.
+public enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object([(key: String, value: JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a.map(\.key) == b.map(\.key) && a.map(\.value) == b.map(\.value)
+        default: false
+        }
+    }
+
+    /// A short name of the value's type, for messages ("expected a string, found a number").
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+}
+
+
+// MARK: Writing
+
+extension JSONValue {
+    /// A decimal integer.
+    public static func int<T: BinaryInteger>(_ value: T) -> JSONValue { .number(String(value)) }
+
+    /// A u64 as the canonical "0x…" hex string (JSON numbers lose precision past 2^53).
+    public static func hex(_ value: UInt64) -> JSONValue { .string("0x" + String(value, radix: 16)) }
+
+    /// A number with `digits` decimals (for measured times in reports).
+    public static func decimal(_ value: Double, digits: Int = 3) -> JSONValue {
+        guard value.isFinite else { return .null }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        return .number(rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded))
+    }
+
+    /// `value` or null.
+    public static func optional<T>(_ value: T?, _ make: (T) -> JSONValue) -> JSONValue {
+        value.map(make) ?? .null
+    }
+
+    /// An object with its members sorted by key, so a report diffs and parses stably.
+    public static func sortedObject(_ members: [(String, JSONValue)]) -> JSONValue {
+        .object(members.sorted { $0.0 < $1.0 }.map { (key: $0.0, value: $0.1) })
+    }
+
+    /// An object with members in the order given.
+    public static func orderedObject(_ members: [(String, JSONValue)]) -> JSONValue {
+        .object(members.map { (key: $0.0, value: $0.1) })
+    }
+
+    /// The compact text: no spaces, members in order, strings escaped by `quote`.
+    public var text: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    public func write(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += n
+        case .string(let s): out += JSONValue.quote(s)
+        case .array(let items):
+            out += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { out += "," }
+                item.write(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (index, member) in members.enumerated() {
+                if index > 0 { out += "," }
+                out += JSONValue.quote(member.key)
+                out += ":"
+                member.value.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    /// `s` as a JSON string literal — the one escaper of everything the project writes.
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let digits = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,176 @@
+import JSON
+import MemoryModel
+import Memslots
+
+/// The rows of a journal, written with prepared statements (every value bound,
+/// u64 as bit patterns). Used by the recorder's writer thread; the column
+/// meanings are documented in migrations/0001_initial.sql.
+///
+/// A transaction is written in two parts, each meant for its own SQLite
+/// transaction: `insertIntent` (the transaction row with its outcome columns
+/// NULL, and its sections) and `writeOutcome` (the outcome columns, slot
+/// operations and digest). See `JournalRecorder` for why.
+public final class JournalRows {
+    let database: Database
+    private let intent: Statement
+    private let section: Statement
+    private let outcome: Statement
+    private let slotOp: Statement
+    private let digest: Statement
+    private let fault: Statement
+    private let stats: Statement
+
+    public init(_ database: Database) throws(SQLiteError) {
+        self.database = database
+        intent = try database.prepare("""
+            INSERT INTO transactions (sequence, as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index,
+                overlap_delete_start, overlap_delete_last, overlap_add_start, overlap_add_last)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        section = try database.prepare("""
+            INSERT INTO sections (sequence, ordinal, kind, start, last, region_name, region_kind, backing_id,
+                backing_offset, read_only, romd, dirty_log)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        outcome = try database.prepare("""
+            UPDATE transactions SET commit_ns = ?, outcome = ?, inhibited = ?, drain_ns = ?, apply_ns = ?,
+                inhibit_ns = ?, vcpus_kicked = ?
+            WHERE sequence = ? AND outcome IS NULL
+            """)
+        slotOp = try database.prepare("""
+            INSERT INTO slot_ops (sequence, ordinal, kind, slot_id, start, last, backing_id, backing_offset, flags,
+                errno, duration_ns)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        digest = try database.prepare("INSERT INTO slot_table_digests (sequence, slot_count, hash) VALUES (?, ?, ?)")
+        fault = try database.prepare("""
+            INSERT INTO faults (id, vcpu, gpa, is_write, time_ns, transaction_in_flight) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        stats = try database.prepare("""
+            UPDATE recorder_stats SET queue_capacity = ?, queue_stalls = ?, queue_stall_ns = ?, batches = ?,
+                max_batch = ?, last_sequence = ?
+            WHERE id = 1
+            """)
+    }
+
+    // MARK: Transactions
+
+    public func insertIntent(_ record: TransactionRecord) throws(SQLiteError) {
+        let pair = record.decision.pair
+        try intent.run(
+            .u64(record.sequence), .int(record.addressSpace), .u64(record.beginNs), .bool(pair != nil),
+            .optional(pair) { .int($0.deleteIndex) }, .optional(pair) { .int($0.addIndex) },
+            .optional(pair) { .u64($0.deleted.start) }, .optional(pair) { .u64($0.deleted.last) },
+            .optional(pair) { .u64($0.added.start) }, .optional(pair) { .u64($0.added.last) })
+        for (ordinal, change) in record.sections.enumerated() {
+            let s = change.section
+            try section.run(
+                .u64(record.sequence), .int(ordinal), .text(change.kind.rawValue), .u64(s.range.start),
+                .u64(s.range.last), .text(s.regionName), .text(s.kind.rawValue),
+                .optional(s.backing) { .int($0.backing) }, .optional(s.backing) { .u64($0.offset) },
+                .bool(s.readOnly), .bool(s.romd), .bool(s.dirtyLog))
+        }
+    }
+
+    public func writeOutcome(_ record: TransactionRecord) throws(SQLiteError) {
+        let t = record.timing
+        let changed = try outcome.run(
+            .u64(record.commitNs), .text(record.failedOps.isEmpty ? "ok" : "failed"), .bool(t.inhibited),
+            .u64(t.drainNs), .u64(t.applyNs), .u64(t.inhibitNs), .int(t.vcpusKicked), .u64(record.sequence))
+        guard changed == 1 else {
+            throw SQLiteError(
+                code: 19, message: "transaction \(record.sequence): no intent row awaiting its outcome",
+                path: database.path)
+        }
+        for (ordinal, op) in record.slotOps.enumerated() {
+            try slotOp.run(
+                .u64(record.sequence), .int(ordinal), .text(op.kind.rawValue), .int(op.slot.rawValue),
+                .u64(op.range.start), .u64(op.range.last), .int(op.host.backing), .u64(op.host.offset),
+                .int(op.flags.rawValue), .int(op.errno), .u64(op.durationNs))
+        }
+        try digest.run(.u64(record.sequence), .int(record.digest.count), .u64(record.digest.hash))
+    }
+
+    /// Inserts a fault; `id` (its arrival order) is assigned by SQLite when nil,
+    /// and given explicitly when a journal is rebuilt from its text form.
+    func insertFault(_ f: SpuriousFault, id: Int64? = nil) throws(SQLiteError) {
+        try fault.run(
+            .optional(id) { .integer($0) }, .int(f.vcpu), .u64(f.gpa), .bool(f.isWrite), .u64(f.timeNs), .optional(f.transactionInFlight) { .u64($0) })
+    }
+
+    func updateStatistics(_ s: RecorderStatistics, lastSequence: UInt64?) throws(SQLiteError) {
+        try stats.run(
+            .int(s.queueCapacity), .int(s.stalls), .u64(s.stallNs), .int(s.batches), .int(s.maxBatch),
+            .optional(lastSequence) { .u64($0) })
+    }
+
+    // MARK: Configuration
+
+    static func insertHeader(_ h: JournalHeader, into database: Database) throws(SQLiteError) {
+        let statement = try database.prepare("""
+            INSERT INTO journal_header (id, tool_version, created_unix_ns, host_kernel, backend, kvm_api_version,
+                kvm_cap_nr_memslots, kvm_cap_readonly_mem, kvm_cap_immediate_exit, kvm_cap_multi_address_space,
+                max_slots, max_slot_size, page_size, readonly_slots, vcpus, wait_strategy, inhibit, scenario, seed,
+                command_line, durability, clean_close, closed_unix_ns)
+            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)
+            """)
+        try statement.run(
+            .text(h.toolVersion), .u64(h.createdUnixNs), .text(h.hostKernel), .text(h.backend),
+            .optional(h.kvm) { .int($0.apiVersion) }, .optional(h.kvm) { .int($0.nrMemslots) },
+            .optional(h.kvm) { .bool($0.readonlyMem) }, .optional(h.kvm) { .bool($0.immediateExit) },
+            .optional(h.kvm) { .int($0.multiAddressSpace) }, .int(h.maxSlots), .u64(h.maxSlotSize),
+            .u64(h.pageSize), .bool(h.readOnlySlots), .int(h.vcpus), .text(h.wait.rawValue), .bool(h.inhibit),
+            .optional(h.scenario) { .text($0) }, .optional(h.seed) { .u64($0) }, .text(JSONValue.array(h.commandLine.map(JSONValue.string)).text),
+            .text(h.durability.rawValue))
+    }
+
+    func insertBackings(_ backings: [BackingDescriptor]) throws(SQLiteError) {
+        let statement = try database.prepare("INSERT OR REPLACE INTO backings (id, size, kind) VALUES (?, ?, ?)")
+        for b in backings { try statement.run(.int(b.id), .u64(b.size), .text(b.kind.rawValue)) }
+    }
+
+    func insertRegions(_ regions: [UInt16: [MemorySection]]) throws(SQLiteError) {
+        let statement = try database.prepare("""
+            INSERT OR REPLACE INTO regions (as_id, ordinal, start, last, region_name, region_kind, backing_id,
+                backing_offset, read_only, romd, dirty_log)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for (asID, sections) in regions.sorted(by: { $0.key < $1.key }) {
+            for (ordinal, s) in sections.enumerated() {
+                try statement.run(
+                    .int(asID), .int(ordinal), .u64(s.range.start), .u64(s.range.last), .text(s.regionName),
+                    .text(s.kind.rawValue), .optional(s.backing) { .int($0.backing) },
+                    .optional(s.backing) { .u64($0.offset) }, .bool(s.readOnly), .bool(s.romd), .bool(s.dirtyLog))
+            }
+        }
+    }
+
+    /// Stores recorder statistics as read from another journal (each may be NULL:
+    /// "not measured"), when a journal is rebuilt from its text form.
+    func writeStoredStatistics(_ s: StoredRecorderStatistics) throws(SQLiteError) {
+        try stats.run(
+            .optional(s.queueCapacity) { .int($0) }, .optional(s.stalls) { .int($0) },
+            .optional(s.stallNs) { .u64($0) }, .optional(s.batches) { .int($0) },
+            .optional(s.maxBatch) { .int($0) }, .optional(s.lastSequence) { .u64($0) })
+    }
+
+    /// The clean-close mark: the last write of a recording.
+    func seal() throws(SQLiteError) {
+        try setCloseState(clean: true, closedUnixNs: wallClockNs())
+    }
+
+    /// Sets the header's close state; `seal()` for a recording, or the state
+    /// read from a journal's text form when it is rebuilt (which may be a journal
+    /// that was cut short: clean = false).
+    func setCloseState(clean: Bool, closedUnixNs: UInt64?) throws(SQLiteError) {
+        let statement = try database.prepare("UPDATE journal_header SET clean_close = ?, closed_unix_ns = ? WHERE id = 1")
+        try statement.run(.bool(clean), .optional(closedUnixNs) { .u64($0) })
+    }
+
+    /// Checkpoints the WAL into the main file and leaves WAL mode, so the
+    /// finished journal is one self-contained file.
+    func checkpointToSingleFile() throws(SQLiteError) {
+        _ = try database.texts("PRAGMA wal_checkpoint(TRUNCATE)")
+        _ = try database.texts("PRAGMA journal_mode = DELETE")
+    }
+}

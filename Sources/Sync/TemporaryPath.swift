@@ -1,0 +1,68 @@
+import Synchronization
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A new directory with a unique name under the system's temporary directory
+/// (`$TMPDIR`, else `/tmp`), made by `mkdtemp`: mode 0700 and a name no other
+/// user can have pre-created. Removed with its contents when released, unless
+/// `keep()` was called.
+public final class TemporaryDirectory: Sendable {
+    public let path: String
+    /// Set by `keep()`, read by `deinit`; relaxed: the last release orders both.
+    private let kept = Atomic<Bool>(false)
+
+    public init(prefix: String = "memjournal") throws(Errno) {
+        var template = Array("\(TemporaryDirectory.base)/\(prefix)-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw Errno(rawValue: errno) }
+        path = String(cString: made)
+    }
+
+    /// The system's temporary directory.
+    public static var base: String {
+        if let value = getenv("TMPDIR"), value.pointee != 0 { return String(cString: value) }
+        return "/tmp"
+    }
+
+    public func file(_ name: String) -> String { path + "/" + name }
+
+    /// Leaves the directory in place when released.
+    public func keep() { kept.store(true, ordering: .relaxed) }
+
+    deinit {
+        if !kept.load(ordering: .relaxed) { Self.removeTree(path) }
+    }
+
+    /// Removes a directory and everything below it (no symlink is followed).
+    public static func removeTree(_ path: String) {
+        if let dir = opendir(path) {
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                guard name != ".", name != ".." else { continue }
+                let child = path + "/" + name
+                var info = stat()
+                if lstat(child, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+                    removeTree(child)
+                } else {
+                    unlink(child)
+                }
+            }
+            closedir(dir)
+        }
+        rmdir(path)
+    }
+}
+
+/// A unique, new, empty file next to `path` (same directory, so it can be
+/// linked into place atomically), created by `mkstemp` and marked close-on-exec.
+/// Returns its path and an open descriptor.
+public func uniqueSibling(of path: String, tag: String = "partial") throws(Errno) -> (path: String, fd: FileDescriptor) {
+    var template = Array("\(path).\(tag)-XXXXXX".utf8CString)
+    let fd = mkstemp(&template)
+    guard fd >= 0 else { throw Errno(rawValue: errno) }
+    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    return (String(cString: template), FileDescriptor(rawValue: fd))
+}

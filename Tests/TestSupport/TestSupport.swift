@@ -1,0 +1,20 @@
+import KVMBackend
+import Sync
+
+/// Whether `/dev/kvm` can be opened here; tests that need it skip with `kvmSkipReason`.
+public let kvmAvailable: Bool = (try? KVMBackend.availability().get()) != nil
+
+/// Why KVM tests are skipped on this machine (nil when they run).
+public let kvmSkipReason: String? = {
+    switch KVMBackend.availability() {
+    case .success: nil
+    case .failure(let e): "/dev/kvm cannot be opened here (\(e)); KVM tests skipped"
+    }
+}()
+
+/// A fresh temporary directory for one test, removed when released.
+public func makeTemporaryDirectory() -> TemporaryDirectory {
+    do { return try TemporaryDirectory(prefix: "memjournal-tests") } catch {
+        fatalError("cannot create a temporary directory under \(TemporaryDirectory.base): \(error)")
+    }
+}
