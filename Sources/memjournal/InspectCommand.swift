@@ -79,22 +79,22 @@ struct InspectCommand: ParsableCommand {
         let inhibit = RunSummary.Percentiles(s.inhibitNs)
         let stats = try reader.recorderStatistics()
         if json {
-            var fields: [(String, JSON)] = [
-                ("journal", .string(journal)), ("schema", .int(Int64(reader.originalVersion))),
-                ("backend", .string(header.backend)), ("scenario", header.scenario.map(JSON.string) ?? .null),
-                ("vcpus", .int(Int64(header.vcpus))), ("inhibit", .bool(header.inhibit)),
+            var fields: [(String, JSONValue)] = [
+                ("journal", .string(journal)), ("schema", .int(reader.originalVersion)),
+                ("backend", .string(header.backend)), ("scenario", header.scenario.map(JSONValue.string) ?? .null),
+                ("vcpus", .int(header.vcpus)), ("inhibit", .bool(header.inhibit)),
                 ("wait", .string(header.wait.rawValue)), ("clean_close", .bool(s.cleanClose)),
-                ("transactions", .int(Int64(s.transactions))), ("complete", .int(Int64(s.complete))),
-                ("cut_off", .int(Int64(s.cutOff))), ("gaps", .int(Int64(s.gaps))),
-                ("overlapping", .int(Int64(s.overlapping))), ("inhibited", .int(Int64(s.inhibited))),
-                ("slot_operations", .int(Int64(s.slotOperations))), ("failed_operations", .int(Int64(s.failedOperations))),
-                ("spurious_faults", .int(Int64(s.faults))),
+                ("transactions", .int(s.transactions)), ("complete", .int(s.complete)),
+                ("cut_off", .int(s.cutOff)), ("gaps", .int(s.gaps)),
+                ("overlapping", .int(s.overlapping)), ("inhibited", .int(s.inhibited)),
+                ("slot_operations", .int(s.slotOperations)), ("failed_operations", .int(s.failedOperations)),
+                ("spurious_faults", .int(s.faults)),
             ]
             fields.append(("inhibit_ns", inhibit.map {
-                .object([("p50", .u64($0.p50)), ("p90", .u64($0.p90)), ("p99", .u64($0.p99)), ("max", .u64($0.max))])
+                .orderedObject([("p50", .int($0.p50)), ("p90", .int($0.p90)), ("p99", .int($0.p99)), ("max", .int($0.max))])
             } ?? .null))
-            fields.append(("queue_stalls", stats?.stalls.map { .int(Int64($0)) } ?? .null))
-            print(JSON.object(fields).text)
+            fields.append(("queue_stalls", stats?.stalls.map { .int($0) } ?? .null))
+            print(JSONValue.orderedObject(fields).text)
             return
         }
         let share = s.transactions == 0 ? 0 : Double(s.inhibited) / Double(s.transactions) * 100
@@ -129,7 +129,7 @@ struct InspectCommand: ParsableCommand {
                 && minimum == nil && (range.map { r in c.sections.contains { $0.section.range.overlaps(r) } } ?? true)
         }
         if json {
-            print(JSON.array(records.map(listJSON) + cut.map(cutJSON)).text)
+            print(JSONValue.array(records.map(listJSON) + cut.map(cutJSON)).text)
             return
         }
         print("  seq  as  outcome  overlap  inhibit         del  add  ops  failed")
@@ -176,10 +176,10 @@ struct InspectCommand: ParsableCommand {
             throw JournalError.badData(path: journal, detail: "no complete transaction \(sequence) in this journal")
         }
         if json {
-            print(JSON.object([
-                ("sequence", .u64(m.sequence)), ("digest_matches", .bool(m.digestMatches)),
-                ("views", .object(m.views.sorted { $0.key < $1.key }.map { ("\($0.key)", .array($0.value.map(sectionJSON))) })),
-                ("slots", .object(m.slots.sorted { $0.key < $1.key }.map { ("\($0.key)", .array($0.value.map(slotJSON))) })),
+            print(JSONValue.orderedObject([
+                ("sequence", .int(m.sequence)), ("digest_matches", .bool(m.digestMatches)),
+                ("views", .orderedObject(m.views.sorted { $0.key < $1.key }.map { ("\($0.key)", .array($0.value.map(sectionJSON))) })),
+                ("slots", .orderedObject(m.slots.sorted { $0.key < $1.key }.map { ("\($0.key)", .array($0.value.map(slotJSON))) })),
             ]).text)
             return
         }
@@ -201,9 +201,9 @@ struct InspectCommand: ParsableCommand {
         let range = gpa.flatMap(parseRange)
         let faults = try reader.faults().filter { f in range.map { $0.contains(f.gpa) } ?? true }
         if json {
-            print(JSON.array(faults.map { f in
-                .object([("vcpu", .int(Int64(f.vcpu))), ("gpa", .string(hex(f.gpa))), ("write", .bool(f.isWrite)),
-                         ("time_ns", .u64(f.timeNs)), ("transaction_in_flight", f.transactionInFlight.map(JSON.u64) ?? .null)])
+            print(JSONValue.array(faults.map { f in
+                .orderedObject([("vcpu", .int(f.vcpu)), ("gpa", .string(hex(f.gpa))), ("write", .bool(f.isWrite)),
+                         ("time_ns", .int(f.timeNs)), ("transaction_in_flight", f.transactionInFlight.map { JSONValue.int($0) } ?? .null)])
             }).text)
             return
         }
@@ -219,16 +219,16 @@ struct InspectCommand: ParsableCommand {
         let report = HazardAnalysis.analyse(try reader.records())
         let window = { (ns: UInt64?) -> String in ns.map { String(format: "%.1f µs", Double($0) / 1000) } ?? "n/a" }
         if json {
-            print(JSON.object([
-                ("windows", .int(Int64(report.windows))), ("unprotected", .int(Int64(report.unprotected))),
-                ("longest_ns", report.longestNs.map(JSON.u64) ?? .null),
+            print(JSONValue.orderedObject([
+                ("windows", .int(report.windows)), ("unprotected", .int(report.unprotected)),
+                ("longest_ns", report.longestNs.map { JSONValue.int($0) } ?? .null),
                 ("transactions", .array(report.transactions.map { t in
-                    .object([("sequence", .u64(t.sequence)), ("as", .int(Int64(t.addressSpace))),
+                    .orderedObject([("sequence", .int(t.sequence)), ("as", .int(t.addressSpace)),
                              ("inhibited", .bool(t.inhibited)),
                              ("windows", .array(t.windows.map { w in
-                                 .object([("range", rangeJSON(w.range)), ("unmapped_after_op", .int(Int64(w.unmappedAfter))),
-                                          ("remapped_by_op", .int(Int64(w.remappedBy))),
-                                          ("duration_ns", w.durationNs.map(JSON.u64) ?? .null)])
+                                 .orderedObject([("range", rangeJSON(w.range)), ("unmapped_after_op", .int(w.unmappedAfter)),
+                                          ("remapped_by_op", .int(w.remappedBy)),
+                                          ("duration_ns", w.durationNs.map { JSONValue.int($0) } ?? .null)])
                              }))])
                 })),
             ]).text)
@@ -253,63 +253,63 @@ struct InspectCommand: ParsableCommand {
         r.sections.contains { $0.section.range.overlaps(range) } || r.slotOps.contains { $0.range.overlaps(range) }
     }
 
-    func listJSON(_ r: TransactionRecord) -> JSON {
-        .object([
-            ("sequence", .u64(r.sequence)), ("as", .int(Int64(r.addressSpace))),
+    func listJSON(_ r: TransactionRecord) -> JSONValue {
+        .orderedObject([
+            ("sequence", .int(r.sequence)), ("as", .int(r.addressSpace)),
             ("outcome", .string(r.failedOps.isEmpty ? "ok" : "failed")), ("overlaps", .bool(r.decision.overlaps)),
-            ("inhibited", .bool(r.timing.inhibited)), ("inhibit_ns", .u64(r.timing.inhibitNs)),
-            ("deletes", .int(Int64(r.deletes.count))), ("adds", .int(Int64(r.adds.count))),
-            ("slot_ops", .int(Int64(r.slotOps.count))), ("failed_ops", .int(Int64(r.failedOps.count))),
+            ("inhibited", .bool(r.timing.inhibited)), ("inhibit_ns", .int(r.timing.inhibitNs)),
+            ("deletes", .int(r.deletes.count)), ("adds", .int(r.adds.count)),
+            ("slot_ops", .int(r.slotOps.count)), ("failed_ops", .int(r.failedOps.count)),
         ])
     }
 
-    func cutJSON(_ c: CutOffTransaction) -> JSON {
-        .object([("sequence", .u64(c.sequence)), ("as", .int(Int64(c.addressSpace))), ("outcome", .string("cut_off")),
+    func cutJSON(_ c: CutOffTransaction) -> JSONValue {
+        .orderedObject([("sequence", .int(c.sequence)), ("as", .int(c.addressSpace)), ("outcome", .string("cut_off")),
                  ("overlaps", .bool(c.decision.overlaps)), ("sections", .array(c.sections.map(changeJSON)))])
     }
 
-    func fullJSON(_ r: TransactionRecord) -> JSON {
-        .object([
-            ("sequence", .u64(r.sequence)), ("as", .int(Int64(r.addressSpace))), ("begin_ns", .u64(r.beginNs)),
-            ("commit_ns", .u64(r.commitNs)), ("sections", .array(r.sections.map(changeJSON))),
+    func fullJSON(_ r: TransactionRecord) -> JSONValue {
+        .orderedObject([
+            ("sequence", .int(r.sequence)), ("as", .int(r.addressSpace)), ("begin_ns", .int(r.beginNs)),
+            ("commit_ns", .int(r.commitNs)), ("sections", .array(r.sections.map(changeJSON))),
             ("overlap", r.decision.pair.map { p in
-                .object([("delete_index", .int(Int64(p.deleteIndex))), ("add_index", .int(Int64(p.addIndex))),
+                .orderedObject([("delete_index", .int(p.deleteIndex)), ("add_index", .int(p.addIndex)),
                          ("deleted", rangeJSON(p.deleted)), ("added", rangeJSON(p.added))])
             } ?? .null),
             ("slot_ops", .array(r.slotOps.map { op in
-                .object([("kind", .string(op.kind.rawValue)), ("slot", .int(Int64(op.slot.rawValue))),
-                         ("range", rangeJSON(op.range)), ("backing", .int(Int64(op.host.backing))),
-                         ("offset", .string(hex(op.host.offset))), ("flags", .int(Int64(op.flags.rawValue))),
-                         ("errno", .int(Int64(op.errno))), ("duration_ns", .u64(op.durationNs))])
+                .orderedObject([("kind", .string(op.kind.rawValue)), ("slot", .int(op.slot.rawValue)),
+                         ("range", rangeJSON(op.range)), ("backing", .int(op.host.backing)),
+                         ("offset", .string(hex(op.host.offset))), ("flags", .int(op.flags.rawValue)),
+                         ("errno", .int(op.errno)), ("duration_ns", .int(op.durationNs))])
             })),
-            ("timing", .object([("inhibited", .bool(r.timing.inhibited)), ("drain_ns", .u64(r.timing.drainNs)),
-                                ("apply_ns", .u64(r.timing.applyNs)), ("inhibit_ns", .u64(r.timing.inhibitNs)),
-                                ("vcpus_kicked", .int(Int64(r.timing.vcpusKicked)))])),
-            ("digest", .object([("count", .int(Int64(r.digest.count))), ("hash", .string(hex(r.digest.hash)))])),
+            ("timing", .orderedObject([("inhibited", .bool(r.timing.inhibited)), ("drain_ns", .int(r.timing.drainNs)),
+                                ("apply_ns", .int(r.timing.applyNs)), ("inhibit_ns", .int(r.timing.inhibitNs)),
+                                ("vcpus_kicked", .int(r.timing.vcpusKicked))])),
+            ("digest", .orderedObject([("count", .int(r.digest.count)), ("hash", .string(hex(r.digest.hash)))])),
         ])
     }
 
-    func changeJSON(_ c: SectionChange) -> JSON {
+    func changeJSON(_ c: SectionChange) -> JSONValue {
         var fields = sectionFields(c.section)
         fields.insert(("kind", .string(c.kind.rawValue)), at: 0)
-        return .object(fields)
+        return .orderedObject(fields)
     }
 
-    func sectionJSON(_ s: MemorySection) -> JSON { .object(sectionFields(s)) }
+    func sectionJSON(_ s: MemorySection) -> JSONValue { .orderedObject(sectionFields(s)) }
 
-    func sectionFields(_ s: MemorySection) -> [(String, JSON)] {
+    func sectionFields(_ s: MemorySection) -> [(String, JSONValue)] {
         [("range", rangeJSON(s.range)), ("region", .string(s.regionName)), ("region_kind", .string(s.kind.rawValue)),
-         ("backing", s.backing.map { .int(Int64($0.backing)) } ?? .null),
+         ("backing", s.backing.map { .int($0.backing) } ?? .null),
          ("offset", s.backing.map { .string(hex($0.offset)) } ?? .null), ("read_only", .bool(s.readOnly)),
          ("romd", .bool(s.romd)), ("dirty_log", .bool(s.dirtyLog))]
     }
 
-    func slotJSON(_ s: Memslot) -> JSON {
-        .object([("slot", .int(Int64(s.id.rawValue))), ("range", rangeJSON(s.range)), ("backing", .int(Int64(s.host.backing))),
-                 ("offset", .string(hex(s.host.offset))), ("flags", .int(Int64(s.flags.rawValue)))])
+    func slotJSON(_ s: Memslot) -> JSONValue {
+        .orderedObject([("slot", .int(s.id.rawValue)), ("range", rangeJSON(s.range)), ("backing", .int(s.host.backing)),
+                 ("offset", .string(hex(s.host.offset))), ("flags", .int(s.flags.rawValue))])
     }
 
-    func rangeJSON(_ r: GuestRange) -> JSON { .array([.string(hex(r.start)), .string(hex(r.last))]) }
+    func rangeJSON(_ r: GuestRange) -> JSONValue { .array([.string(hex(r.start)), .string(hex(r.last))]) }
 }
 
 /// ADDR, START-LAST or START+SIZE (hex with 0x, or decimal).
@@ -347,29 +347,4 @@ private func pad<T: BinaryInteger>(_ value: T, _ width: Int) -> String {
 
 extension String {
     fileprivate func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
-}
-
-/// A JSON value with ordered object keys, for `--json` output.
-enum JSON {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case u64(UInt64)
-    case string(String)
-    case array([JSON])
-    case object([(String, JSON)])
-
-    var text: String {
-        switch self {
-        case .null: "null"
-        case .bool(let b): b ? "true" : "false"
-        case .int(let i): String(i)
-        case .u64(let u): String(u)
-        case .string(let s): JSON.quote(s)
-        case .array(let items): "[" + items.map(\.text).joined(separator: ",") + "]"
-        case .object(let fields): "{" + fields.map { JSON.quote($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
-        }
-    }
-
-    static func quote(_ s: String) -> String { JSONValue.quote(s) }
 }

@@ -1,3 +1,4 @@
+import JSON
 import ArgumentParser
 import Memslots
 import Scenarios
@@ -91,7 +92,7 @@ struct RecordCommand: ParsableCommand {
         let summary = try runScenario(
             options.configuration, journal: output.map { JournalTarget(path: $0, durability: durability) },
             progress: ProgressLine(json: json))
-        print(json ? try summary.json() : summary.text)
+        print(json ? summary.json.text : summary.text)
         if summary.inhibit && summary.spuriousFaults > 0 { throw ExitStatus.found }
     }
 }

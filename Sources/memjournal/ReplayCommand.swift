@@ -1,4 +1,5 @@
 import Harness
+import JSON
 import ArgumentParser
 import Foundation
 import Memslots
@@ -62,14 +63,14 @@ struct ReplayCommand: ParsableCommand {
             print("memjournal: \(journal): \(error)", to: &standardError)
             throw ExitStatus.dataError
         }
-        print(json ? try ReplaySummary(report, journal: journal, cutOff: cutOff).json()
-                   : ReplaySummary(report, journal: journal, cutOff: cutOff).text)
+        let summary = ReplaySummary(report, journal: journal, cutOff: cutOff)
+        print(json ? summary.json.text : summary.text)
         if report.divergence != nil || report.vcpuFailure != nil { throw ExitStatus.found }
     }
 }
 
 /// A replay report for people (text) and programs (JSON).
-struct ReplaySummary: SortedJSONEncodable {
+struct ReplaySummary {
     var journal: String
     var backend: String
     var mode: String
@@ -87,7 +88,7 @@ struct ReplaySummary: SortedJSONEncodable {
     var vcpuFailure: String?
     var divergence: DivergenceJSON?
 
-    struct DivergenceJSON: Encodable {
+    struct DivergenceJSON {
         var sequence: UInt64
         var addressSpace: UInt16
         var operation: Int?
@@ -96,6 +97,31 @@ struct ReplaySummary: SortedJSONEncodable {
         var actual: String
         var slotsAround: [String]
         var explanation: String?
+
+        var json: JSONValue {
+            .sortedObject([
+                ("sequence", .int(sequence)), ("addressSpace", .int(addressSpace)),
+                ("operation", .optional(operation) { .int($0) }), ("kind", .string(kind)),
+                ("expected", .string(expected)), ("actual", .string(actual)),
+                ("slotsAround", .array(slotsAround.map(JSONValue.string))),
+                ("explanation", .optional(explanation, JSONValue.string)),
+            ])
+        }
+    }
+
+    /// One line, keys sorted (absent values are null).
+    var json: JSONValue {
+        .sortedObject([
+            ("journal", .string(journal)), ("backend", .string(backend)), ("mode", .string(mode)),
+            ("applied", .int(applied)), ("compared", .int(compared)),
+            ("firstCompared", .optional(firstCompared) { .int($0) }),
+            ("lastCompared", .optional(lastCompared) { .int($0) }), ("cutOffSkipped", .int(cutOffSkipped)),
+            ("transactionsPerSecond", .decimal(transactionsPerSecond)),
+            ("finalDigest", .optional(finalDigest, JSONValue.string)), ("vcpus", .int(vcpus)),
+            ("vcpuTargets", .int(vcpuTargets)), ("vcpuAccesses", .optional(vcpuAccesses) { .int($0) }),
+            ("spuriousFaults", .optional(spuriousFaults) { .int($0) }),
+            ("vcpuFailure", .optional(vcpuFailure, JSONValue.string)), ("divergence", .optional(divergence, \.json)),
+        ])
     }
 
     init(_ report: ReplayReport, journal: String, cutOff: Int) {

@@ -1,11 +1,12 @@
 import Foundation
 import Histogram
+import JSON
 import Memslots
 import Scenarios
 import Harness
 
 /// What a run amounted to: counts and inhibit percentiles, printable as text or JSON.
-struct RunSummary: SortedJSONEncodable {
+struct RunSummary {
     var scenario: String
     var backend: String
     var vcpus: Int
@@ -26,7 +27,7 @@ struct RunSummary: SortedJSONEncodable {
     /// The first failed slot operation, described, if any failed.
     var firstFailure: String?
 
-    struct Percentiles: Encodable {
+    struct Percentiles {
         var p50: UInt64
         var p90: UInt64
         var p99: UInt64
@@ -45,6 +46,8 @@ struct RunSummary: SortedJSONEncodable {
         var text: String {
             "p50 \(micros(p50))  p90 \(micros(p90))  p99 \(micros(p99))  max \(micros(max))"
         }
+
+        var json: JSONValue { .sortedObject([("p50", .int(p50)), ("p90", .int(p90)), ("p99", .int(p99)), ("max", .int(max))]) }
     }
 
     init(configuration: RunConfiguration, scenario: String, records: [TransactionRecord], statistics: VCPUStatistics,
@@ -86,17 +89,20 @@ struct RunSummary: SortedJSONEncodable {
         return lines.joined(separator: "\n")
     }
 
-}
-
-/// A report printed with `--json`: one line, keys sorted, so it diffs and parses stably.
-protocol SortedJSONEncodable: Encodable {}
-
-extension SortedJSONEncodable {
-    func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    /// One line, keys sorted, so it diffs and parses stably (absent values are null).
+    var json: JSONValue {
+        .sortedObject([
+            ("scenario", .string(scenario)), ("backend", .string(backend)), ("vcpus", .int(vcpus)),
+            ("inhibit", .bool(inhibit)), ("wait", .string(wait)), ("transactions", .int(transactions)),
+            ("overlapping", .int(overlapping)), ("inhibited", .int(inhibited)),
+            ("slotOperations", .int(slotOperations)), ("failedOperations", .int(failedOperations)),
+            ("spuriousFaults", .int(spuriousFaults)), ("vcpuAccesses", .int(vcpuAccesses)),
+            ("inhibitNs", .optional(inhibitNs, \.json)), ("drainNs", .optional(drainNs, \.json)),
+            ("applyNs", .optional(applyNs, \.json)), ("slotOperationNs", .optional(slotOperationNs, \.json)),
+            ("elapsedMs", .decimal(elapsedMs)), ("firstFailure", .optional(firstFailure, JSONValue.string)),
+        ])
     }
+
 }
 
 func micros(_ ns: UInt64) -> String { String(format: "%.1f µs", Double(ns) / 1000) }

@@ -116,197 +116,146 @@ public enum CanonicalJSONL {
 
     private static func headerLine(_ c: JournalContents) -> String {
         let h = c.header
-        var header = ObjectText()
-        header.add("tool_version", string(h.toolVersion))
-        header.add("host_kernel", string(h.hostKernel))
-        header.add("backend", string(h.backend))
-        header.add("kvm", nullable(h.kvm) { k in
-            var o = ObjectText()
-            o.add("api_version", String(k.apiVersion))
-            o.add("nr_memslots", String(k.nrMemslots))
-            o.add("readonly_mem", bool(k.readonlyMem))
-            o.add("immediate_exit", bool(k.immediateExit))
-            o.add("multi_address_space", String(k.multiAddressSpace))
-            return o.text
-        })
-        header.add("max_slots", String(h.maxSlots))
-        header.add("max_slot_size", hex(h.maxSlotSize))
-        header.add("page_size", hex(h.pageSize))
-        header.add("readonly_slots", bool(h.readOnlySlots))
-        header.add("vcpus", String(h.vcpus))
-        header.add("wait", string(h.wait.rawValue))
-        header.add("inhibit", bool(h.inhibit))
-        header.add("scenario", nullable(h.scenario, string))
-        header.add("seed", nullable(h.seed, hex))
-        header.add("command_line", "[" + h.commandLine.map(string).joined(separator: ",") + "]")
-        header.add("durability", string(h.durability.rawValue))
-        header.add("clean_close", bool(h.cleanClose))
-        var measured = ObjectText()
-        measured.add("created_unix_ns", hex(h.createdUnixNs))
-        measured.add("closed_unix_ns", nullable(h.closedUnixNs, hex))
-        header.add("measured", measured.text)
-
-        var line = ObjectText()
-        line.add("format", string(formatName))
-        line.add("version", String(version))
-        line.add("transactions", String(c.transactionCount))
-        line.add("faults", String(c.faults.count))
-        line.add("header", header.text)
-        line.add("backings", "[" + c.backings.map { b in
-            var o = ObjectText()
-            o.add("id", String(b.id))
-            o.add("size", hex(b.size))
-            o.add("kind", string(b.kind.rawValue))
-            return o.text
-        }.joined(separator: ",") + "]")
-        line.add("regions", "[" + c.regions.sorted { $0.key < $1.key }.map { (asID, sections) in
-            var o = ObjectText()
-            o.add("as", String(asID))
-            o.add("sections", "[" + sections.map { s in
-                var so = ObjectText()
-                addSection(s, to: &so)
-                return so.text
-            }.joined(separator: ",") + "]")
-            return o.text
-        }.joined(separator: ",") + "]")
-        line.add("recorder", nullable(c.recorderStatistics) { s in
-            var o = ObjectText()
-            o.add("last_sequence", nullable(s.lastSequence) { String($0) })
-            var m = ObjectText()
-            m.add("queue_capacity", nullable(s.queueCapacity) { String($0) })
-            m.add("stalls", nullable(s.stalls) { String($0) })
-            m.add("stall_ns", nullable(s.stallNs, hex))
-            m.add("batches", nullable(s.batches) { String($0) })
-            m.add("max_batch", nullable(s.maxBatch) { String($0) })
-            o.add("measured", m.text)
-            return o.text
-        })
+        let header: JSONValue = .orderedObject([
+            ("tool_version", .string(h.toolVersion)),
+            ("host_kernel", .string(h.hostKernel)),
+            ("backend", .string(h.backend)),
+            ("kvm", .optional(h.kvm) { k in
+                .orderedObject([
+                    ("api_version", .int(k.apiVersion)), ("nr_memslots", .int(k.nrMemslots)),
+                    ("readonly_mem", .bool(k.readonlyMem)), ("immediate_exit", .bool(k.immediateExit)),
+                    ("multi_address_space", .int(k.multiAddressSpace)),
+                ])
+            }),
+            ("max_slots", .int(h.maxSlots)),
+            ("max_slot_size", .hex(h.maxSlotSize)),
+            ("page_size", .hex(h.pageSize)),
+            ("readonly_slots", .bool(h.readOnlySlots)),
+            ("vcpus", .int(h.vcpus)),
+            ("wait", .string(h.wait.rawValue)),
+            ("inhibit", .bool(h.inhibit)),
+            ("scenario", .optional(h.scenario, JSONValue.string)),
+            ("seed", .optional(h.seed, JSONValue.hex)),
+            ("command_line", .array(h.commandLine.map(JSONValue.string))),
+            ("durability", .string(h.durability.rawValue)),
+            ("clean_close", .bool(h.cleanClose)),
+            ("measured", .orderedObject([
+                ("created_unix_ns", .hex(h.createdUnixNs)), ("closed_unix_ns", .optional(h.closedUnixNs, JSONValue.hex)),
+            ])),
+        ])
+        let line: JSONValue = .orderedObject([
+            ("format", .string(formatName)),
+            ("version", .int(version)),
+            ("transactions", .int(c.transactionCount)),
+            ("faults", .int(c.faults.count)),
+            ("header", header),
+            ("backings", .array(c.backings.map { b in
+                .orderedObject([("id", .int(b.id)), ("size", .hex(b.size)), ("kind", .string(b.kind.rawValue))])
+            })),
+            ("regions", .array(c.regions.sorted { $0.key < $1.key }.map { (asID, sections) in
+                .orderedObject([("as", .int(asID)), ("sections", .array(sections.map { .orderedObject(sectionMembers($0)) }))])
+            })),
+            ("recorder", .optional(c.recorderStatistics) { s in
+                .orderedObject([
+                    ("last_sequence", .optional(s.lastSequence) { .int($0) }),
+                    ("measured", .orderedObject([
+                        ("queue_capacity", .optional(s.queueCapacity) { .int($0) }),
+                        ("stalls", .optional(s.stalls) { .int($0) }),
+                        ("stall_ns", .optional(s.stallNs, JSONValue.hex)),
+                        ("batches", .optional(s.batches) { .int($0) }),
+                        ("max_batch", .optional(s.maxBatch) { .int($0) }),
+                    ])),
+                ])
+            }),
+        ])
         return line.text
     }
 
     /// The members of a section (shared by regions and transaction sections).
-    private static func addSection(_ s: MemorySection, to o: inout ObjectText) {
-        o.add("start", hex(s.range.start))
-        o.add("last", hex(s.range.last))
-        o.add("region", string(s.regionName))
-        o.add("kind", string(s.kind.rawValue))
-        o.add("backing", nullable(s.backing) { b in
-            var bo = ObjectText()
-            bo.add("id", String(b.backing))
-            bo.add("offset", hex(b.offset))
-            return bo.text
-        })
-        o.add("read_only", bool(s.readOnly))
-        o.add("romd", bool(s.romd))
-        o.add("dirty_log", bool(s.dirtyLog))
+    private static func sectionMembers(_ s: MemorySection) -> [(String, JSONValue)] {
+        [
+            ("start", .hex(s.range.start)),
+            ("last", .hex(s.range.last)),
+            ("region", .string(s.regionName)),
+            ("kind", .string(s.kind.rawValue)),
+            ("backing", .optional(s.backing) { b in .orderedObject([("id", .int(b.backing)), ("offset", .hex(b.offset))]) }),
+            ("read_only", .bool(s.readOnly)),
+            ("romd", .bool(s.romd)),
+            ("dirty_log", .bool(s.dirtyLog)),
+        ]
     }
 
     /// seq, as, outcome, sections, overlap: the intent, common to complete and cut-off lines.
     private static func intent(
-        _ o: inout ObjectText, sequence: UInt64, addressSpace: UInt16, outcome: String, sections: [SectionChange],
-        decision: OverlapDecision
-    ) {
-        o.add("seq", String(sequence))
-        o.add("as", String(addressSpace))
-        o.add("outcome", string(outcome))
-        o.add("sections", "[" + sections.map { change in
-            var so = ObjectText()
-            so.add("change", string(change.kind.rawValue))
-            addSection(change.section, to: &so)
-            return so.text
-        }.joined(separator: ",") + "]")
-        o.add("overlap", nullable(decision.pair) { p in
-            var po = ObjectText()
-            po.add("delete_index", String(p.deleteIndex))
-            po.add("add_index", String(p.addIndex))
-            po.add("deleted_start", hex(p.deleted.start))
-            po.add("deleted_last", hex(p.deleted.last))
-            po.add("added_start", hex(p.added.start))
-            po.add("added_last", hex(p.added.last))
-            return po.text
-        })
+        sequence: UInt64, addressSpace: UInt16, outcome: String, sections: [SectionChange], decision: OverlapDecision
+    ) -> [(String, JSONValue)] {
+        [
+            ("seq", .int(sequence)),
+            ("as", .int(addressSpace)),
+            ("outcome", .string(outcome)),
+            ("sections", .array(sections.map { change in
+                .orderedObject([("change", .string(change.kind.rawValue))] + sectionMembers(change.section))
+            })),
+            ("overlap", .optional(decision.pair) { p in
+                .orderedObject([
+                    ("delete_index", .int(p.deleteIndex)), ("add_index", .int(p.addIndex)),
+                    ("deleted_start", .hex(p.deleted.start)), ("deleted_last", .hex(p.deleted.last)),
+                    ("added_start", .hex(p.added.start)), ("added_last", .hex(p.added.last)),
+                ])
+            }),
+        ]
     }
 
     private static func transactionLine(_ r: TransactionRecord, faults: [(id: Int, fault: SpuriousFault)]) -> String {
-        var o = ObjectText()
-        intent(&o, sequence: r.sequence, addressSpace: r.addressSpace, outcome: r.failedOps.isEmpty ? "ok" : "failed",
-               sections: r.sections, decision: r.decision)
-        o.add("inhibited", bool(r.timing.inhibited))
-        o.add("slot_ops", "[" + r.slotOps.map { op in
-            var so = ObjectText()
-            so.add("kind", string(op.kind.rawValue))
-            so.add("slot", String(op.slot.rawValue))
-            so.add("start", hex(op.range.start))
-            so.add("last", hex(op.range.last))
-            so.add("backing", String(op.host.backing))
-            so.add("offset", hex(op.host.offset))
-            so.add("flags", String(op.flags.rawValue))
-            so.add("errno", String(op.errno))
-            so.add("measured", "{\"duration_ns\":\(hex(op.durationNs))}")
-            return so.text
-        }.joined(separator: ",") + "]")
-        o.add("digest", "{\"slots\":\(r.digest.count),\"hash\":\(hex(r.digest.hash))}")
-        o.add("faults", faultsArray(faults))
-        var m = ObjectText()
-        m.add("begin_ns", hex(r.beginNs))
-        m.add("commit_ns", hex(r.commitNs))
-        m.add("drain_ns", hex(r.timing.drainNs))
-        m.add("apply_ns", hex(r.timing.applyNs))
-        m.add("inhibit_ns", hex(r.timing.inhibitNs))
-        m.add("vcpus_kicked", String(r.timing.vcpusKicked))
-        o.add("measured", m.text)
-        return o.text
+        let members = intent(sequence: r.sequence, addressSpace: r.addressSpace,
+                             outcome: r.failedOps.isEmpty ? "ok" : "failed", sections: r.sections, decision: r.decision)
+            + [
+                ("inhibited", .bool(r.timing.inhibited)),
+                ("slot_ops", .array(r.slotOps.map { op in
+                    .orderedObject([
+                        ("kind", .string(op.kind.rawValue)), ("slot", .int(op.slot.rawValue)),
+                        ("start", .hex(op.range.start)), ("last", .hex(op.range.last)),
+                        ("backing", .int(op.host.backing)), ("offset", .hex(op.host.offset)),
+                        ("flags", .int(op.flags.rawValue)), ("errno", .int(op.errno)),
+                        ("measured", .orderedObject([("duration_ns", .hex(op.durationNs))])),
+                    ])
+                })),
+                ("digest", .orderedObject([("slots", .int(r.digest.count)), ("hash", .hex(r.digest.hash))])),
+                ("faults", .array(faults.map { faultObject($0, inFlight: false) })),
+                ("measured", .orderedObject([
+                    ("begin_ns", .hex(r.beginNs)), ("commit_ns", .hex(r.commitNs)),
+                    ("drain_ns", .hex(r.timing.drainNs)), ("apply_ns", .hex(r.timing.applyNs)),
+                    ("inhibit_ns", .hex(r.timing.inhibitNs)), ("vcpus_kicked", .int(r.timing.vcpusKicked)),
+                ])),
+            ]
+        return JSONValue.orderedObject(members).text
     }
 
     private static func cutOffLine(_ c: CutOffTransaction, faults: [(id: Int, fault: SpuriousFault)]) -> String {
-        var o = ObjectText()
-        intent(&o, sequence: c.sequence, addressSpace: c.addressSpace, outcome: cutOffOutcome, sections: c.sections,
-               decision: c.decision)
-        o.add("faults", faultsArray(faults))
-        o.add("measured", "{\"begin_ns\":\(hex(c.beginNs))}")
-        return o.text
+        let members = intent(sequence: c.sequence, addressSpace: c.addressSpace, outcome: cutOffOutcome,
+                             sections: c.sections, decision: c.decision)
+            + [
+                ("faults", .array(faults.map { faultObject($0, inFlight: false) })),
+                ("measured", .orderedObject([("begin_ns", .hex(c.beginNs))])),
+            ]
+        return JSONValue.orderedObject(members).text
     }
 
     static let cutOffOutcome = "cut_off"
 
-    private static func faultsArray(_ faults: [(id: Int, fault: SpuriousFault)]) -> String {
-        "[" + faults.map { faultObject($0, inFlight: false) }.joined(separator: ",") + "]"
-    }
-
     private static func faultLine(_ item: (id: Int, fault: SpuriousFault)) -> String {
-        "{\"fault\":\(faultObject(item, inFlight: true))}"
+        JSONValue.orderedObject([("fault", faultObject(item, inFlight: true))]).text
     }
 
     /// A fault; `transaction_in_flight` is written only on a fault's own line
     /// (inside a transaction line it is that transaction).
-    private static func faultObject(_ item: (id: Int, fault: SpuriousFault), inFlight: Bool) -> String {
+    private static func faultObject(_ item: (id: Int, fault: SpuriousFault), inFlight: Bool) -> JSONValue {
         let f = item.fault
-        var o = ObjectText()
-        o.add("id", String(item.id))
-        o.add("vcpu", String(f.vcpu))
-        o.add("gpa", hex(f.gpa))
-        o.add("write", bool(f.isWrite))
-        if inFlight { o.add("transaction_in_flight", nullable(f.transactionInFlight) { String($0) }) }
-        o.add("measured", "{\"time_ns\":\(hex(f.timeNs))}")
-        return o.text
-    }
-
-    // MARK: Value text
-
-    static func hex(_ value: UInt64) -> String { "\"0x" + String(value, radix: 16) + "\"" }
-    static func bool(_ value: Bool) -> String { value ? "true" : "false" }
-    static func string(_ value: String) -> String { JSONValue.quote(value) }
-    static func nullable<T>(_ value: T?, _ text: (T) -> String) -> String { value.map(text) ?? "null" }
-}
-
-/// Builds one JSON object's text with members in the order they are added.
-struct ObjectText {
-    private(set) var text = "{}"
-    private var empty = true
-
-    mutating func add(_ key: String, _ value: String) {
-        text.removeLast()
-        text += (empty ? "" : ",") + "\"" + key + "\":" + value + "}"
-        empty = false
+        var members: [(String, JSONValue)] = [
+            ("id", .int(item.id)), ("vcpu", .int(f.vcpu)), ("gpa", .hex(f.gpa)), ("write", .bool(f.isWrite)),
+        ]
+        if inFlight { members.append(("transaction_in_flight", .optional(f.transactionInFlight) { .int($0) })) }
+        members.append(("measured", .orderedObject([("time_ns", .hex(f.timeNs))])))
+        return .orderedObject(members)
     }
 }
