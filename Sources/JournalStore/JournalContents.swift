@@ -1,6 +1,7 @@
 import CSQLite
 import MemoryModel
 import Memslots
+import Sync
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,22 +57,23 @@ public struct JournalContents: Hashable, Sendable {
     public func writeJournal(to path: String) throws(JournalError) {
         var st = stat()
         guard lstat(path, &st) != 0 else { throw .exists(path: path) }
-        let partial = "\(path).partial-\(getpid())"
-        func removePartial() { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(partial + suffix) } }
-        removePartial()
+        // Built in a private directory beside `path` (same file system, a name no
+        // one else can have made), which goes away with everything in it.
+        let directory: TemporaryDirectory
+        do { directory = try TemporaryDirectory(beside: path) } catch {
+            throw .writeFailed(path: path, reason: "cannot create a temporary directory beside it: \(error)")
+        }
+        let partial = directory.file("journal")
         do {
             try writeRows(to: partial)
         } catch {
-            removePartial()
             throw error.renamingPath(from: partial, to: path)
         }
         guard link(partial, path) == 0 else {
             let code = errno
-            removePartial()
             if code == EEXIST { throw .exists(path: path) }
             throw .writeFailed(path: path, reason: String(cString: strerror(code)))
         }
-        removePartial()
     }
 
     /// Writes every row to a new journal at `path`; the database is closed on return.

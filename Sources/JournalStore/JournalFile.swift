@@ -1,4 +1,5 @@
 import CSQLite
+import Sync
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +19,9 @@ public enum JournalFile {
         case refuse
         /// Copy it to `destination` (which must not exist), migrate the copy and read that.
         case onCopy(destination: String)
+        /// Copy it into a private temporary directory, migrate the copy and read
+        /// that; the copy goes away with the reader.
+        case onPrivateCopy
         /// Migrate the file itself.
         case inPlace
     }
@@ -31,6 +35,8 @@ public enum JournalFile {
         public let readPath: String
         /// The schema the file had before any migration.
         public let originalVersion: Int
+        /// The private directory holding a migrated copy (`.onPrivateCopy`).
+        public let scratch: TemporaryDirectory?
         public var migrated: Bool { originalVersion != Migrations.current }
     }
 
@@ -81,23 +87,37 @@ public enum JournalFile {
             throw classify(error, path: path)
         }
         if version == Migrations.current {
-            return Opened(database: database, path: path, readPath: path, originalVersion: version)
+            return Opened(database: database, path: path, readPath: path, originalVersion: version, scratch: nil)
         }
         switch migration {
         case .refuse:
             throw .olderSchema(path: path, found: version, supported: Migrations.current)
         case .onCopy(let destination):
-            do {
-                try database.backup(to: destination)
-            } catch {
-                throw .io(path: destination, error)
+            return try migrateCopy(database, of: path, to: destination, from: version, scratch: nil)
+        case .onPrivateCopy:
+            let scratch: TemporaryDirectory
+            do { scratch = try TemporaryDirectory(prefix: "memjournal-migrated") } catch {
+                throw .writeFailed(path: TemporaryDirectory.base, reason: "cannot create a private directory: \(error)")
             }
-            try migrate(destination, from: version)
-            return Opened(database: try openChecked(destination), path: path, readPath: destination, originalVersion: version)
+            return try migrateCopy(database, of: path, to: scratch.file("journal"), from: version, scratch: scratch)
         case .inPlace:
             try migrate(path, from: version)
-            return Opened(database: try openChecked(path), path: path, readPath: path, originalVersion: version)
+            return Opened(database: try openChecked(path), path: path, readPath: path, originalVersion: version,
+                          scratch: nil)
         }
+    }
+
+    private static func migrateCopy(
+        _ database: Database, of path: String, to destination: String, from version: Int, scratch: TemporaryDirectory?
+    ) throws(JournalError) -> Opened {
+        do {
+            try database.backup(to: destination)
+        } catch {
+            throw .io(path: destination, error)
+        }
+        try migrate(destination, from: version)
+        return Opened(database: try openChecked(destination), path: path, readPath: destination,
+                      originalVersion: version, scratch: scratch)
     }
 
     private static func migrate(_ path: String, from version: Int) throws(JournalError) {

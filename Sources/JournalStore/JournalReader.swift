@@ -2,6 +2,7 @@ import CSQLite
 import JSON
 import MemoryModel
 import Memslots
+import Sync
 
 /// A transaction whose intent reached the journal but whose outcome did not
 /// (the recording process died between the two; see `JournalRecorder`).
@@ -77,9 +78,12 @@ public final class JournalReader {
     /// The schema the file had when opened (before any migration).
     public let originalVersion: Int
     let database: Database
+    /// Keeps a privately migrated copy alive as long as the reader.
+    private let scratch: TemporaryDirectory?
 
     public init(path: String, migration: JournalFile.MigrationPolicy = .refuse) throws(JournalError) {
         let opened = try JournalFile.openForReading(path, migration: migration)
+        scratch = opened.scratch
         self.path = path
         readPath = opened.readPath
         originalVersion = opened.originalVersion

@@ -13,9 +13,20 @@ public final class TemporaryDirectory: Sendable {
     /// Set by `keep()`, read by `deinit`; relaxed: the last release orders both.
     private let kept = Atomic<Bool>(false)
 
-    public init(prefix: String = "memjournal") throws(Errno) {
-        var template = Array("\(TemporaryDirectory.base)/\(prefix)-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw Errno(rawValue: errno) }
+    /// A new directory under the system's temporary directory.
+    public convenience init(prefix: String = "memjournal") throws(Errno) {
+        try self.init(template: "\(TemporaryDirectory.base)/\(prefix)-XXXXXX")
+    }
+
+    /// A new directory beside `path` (`path.partial-XXXXXX`): on the same file
+    /// system, so a file built inside can be linked into place at `path`.
+    public convenience init(beside path: String) throws(Errno) {
+        try self.init(template: "\(path).partial-XXXXXX")
+    }
+
+    private init(template: String) throws(Errno) {
+        var bytes = Array(template.utf8CString)
+        guard let made = mkdtemp(&bytes) else { throw Errno(rawValue: errno) }
         path = String(cString: made)
     }
 
@@ -53,6 +64,15 @@ public final class TemporaryDirectory: Sendable {
             closedir(dir)
         }
         rmdir(path)
+    }
+}
+
+extension FileDescriptor {
+    /// `fsync(2)`, restarted on EINTR.
+    public func sync() throws(Errno) {
+        while fsync(rawValue) != 0 {
+            guard errno == EINTR else { throw Errno(rawValue: errno) }
+        }
     }
 }
 

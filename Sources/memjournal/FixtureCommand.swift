@@ -4,6 +4,7 @@ import Memslots
 import Replay
 import Scenarios
 import Harness
+import JournalStore
 import JournalFormats
 
 /// Regression fixtures: small canonical journals replayed by the tests.
@@ -73,7 +74,7 @@ struct FixtureMakeCommand: ParsableCommand {
         }
         for (name, configuration, scenario) in cases {
             let journal = "\(directory)/.\(name).journal"
-            defer { for suffix in ["", "-wal", "-shm"] { unlink(journal + suffix) } }
+            defer { JournalSideFiles.removeAll(journal) }
             _ = try runScenario(configuration, scenario: scenario,
                                 journal: JournalTarget(path: journal, durability: .normal))
             try withJournalErrors { try CanonicalJSONL.export(journal: journal, to: "\(directory)/\(name).jsonl") }

@@ -9,15 +9,7 @@ import Glibc
 /// so the file itself is never changed by reading it.
 func withReadableJournal<R>(_ path: String, inPlace: Bool = false, _ body: (JournalReader) throws -> R) throws -> R {
     try withJournalErrors {
-        var copy: String?
-        var policy = JournalFile.MigrationPolicy.inPlace
-        if !inPlace {
-            let temporary = "/tmp/memjournal-read-\(getpid()).journal"
-            copy = temporary
-            policy = .onCopy(destination: temporary)
-        }
-        defer { if let copy { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(copy + suffix) } } }
-        return try body(try JournalReader(path: path, migration: policy))
+        try body(try JournalReader(path: path, migration: inPlace ? .inPlace : .onPrivateCopy))
     }
 }
 

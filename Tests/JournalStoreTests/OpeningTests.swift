@@ -107,6 +107,18 @@ struct OpeningTests {
         #expect(contents(path) == original, "the original must not change when migrating a copy")
         #expect(try Database(path: copy, mode: .readOnly).scalar("PRAGMA user_version") == Int64(Migrations.current))
 
+        // A private copy: somewhere else, and gone with its reader.
+        var privateCopy = ""
+        do {
+            let reader = try JournalReader(path: path, migration: .onPrivateCopy)
+            privateCopy = reader.readPath
+            #expect(privateCopy != path && privateCopy.hasPrefix(TemporaryDirectory.base))
+            #expect(fileExists(privateCopy))
+            #expect(try reader.header().scenario == "bar")
+        }
+        #expect(!fileExists(privateCopy), "the migrated copy outlived its reader")
+        #expect(contents(path) == original)
+
         let inPlace = try JournalReader(path: path, migration: .inPlace)
         #expect(inPlace.originalVersion == 1 && inPlace.readPath == path)
         #expect(try Database(path: path, mode: .readOnly).scalar("PRAGMA user_version") == Int64(Migrations.current))

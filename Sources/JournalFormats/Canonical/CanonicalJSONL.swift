@@ -38,9 +38,7 @@ public enum CanonicalJSONL {
     /// must not exist (it is never overwritten). An older journal schema is
     /// migrated on a temporary copy first; the journal itself is opened read-only.
     public static func export(journal: String, to output: String) throws(JournalError) {
-        let copy = "/tmp/memjournal-export-\(getProcessID()).journal"
-        defer { removeFileSet(copy) }
-        let reader = try JournalReader(path: journal, migration: .onCopy(destination: copy))
+        let reader = try JournalReader(path: journal, migration: .onPrivateCopy)
         let text = encode(try reader.contents())
         try TextFile.writeNew(text, to: output)
     }

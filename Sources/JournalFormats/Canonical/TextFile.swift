@@ -1,4 +1,6 @@
 import JournalStore
+import Sync
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,35 +68,22 @@ enum TextFile {
     static func writeNew(_ bytes: [UInt8], to path: String) throws(JournalError) {
         var st = stat()
         guard lstat(path, &st) != 0 else { throw .exists(path: path) }
-        let partial = "\(path).partial-\(getpid())"
-        unlink(partial)
-        let fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        var written = 0
-        var failure: Int32 = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = errno
-                break
-            }
-            written += n
+        let partial: (path: String, fd: FileDescriptor)
+        do { partial = try uniqueSibling(of: path) } catch {
+            throw .writeFailed(path: path, reason: "cannot create a temporary file beside it: \(error)")
         }
-        if failure == 0, fsync(fd) != 0 { failure = errno }
-        if close(fd) != 0, failure == 0 { failure = errno }
-        defer { unlink(partial) }
-        guard failure == 0 else { throw .writeFailed(path: path, reason: String(cString: strerror(failure))) }
-        guard link(partial, path) == 0 else {
+        defer { unlink(partial.path) }
+        do {
+            try partial.fd.closeAfter {
+                _ = try partial.fd.writeAll(bytes)
+                try partial.fd.sync()
+            }
+        } catch {
+            throw .writeFailed(path: path, reason: "\(error)")
+        }
+        guard link(partial.path, path) == 0 else {
             if errno == EEXIST { throw .exists(path: path) }
             throw .writeFailed(path: path, reason: String(cString: strerror(errno)))
         }
     }
-}
-
-func getProcessID() -> Int32 { getpid() }
-
-/// Removes a journal file and its SQLite side files, if present.
-func removeFileSet(_ path: String) {
-    for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
 }
