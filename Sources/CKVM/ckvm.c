@@ -11,8 +11,6 @@
 
 static int result(int rc) { return rc < 0 ? -errno : rc; }
 
-int ckvm_open(const char *path) { return result(open(path, O_RDWR | O_CLOEXEC)); }
-int ckvm_close(int fd) { return result(close(fd)); }
 int ckvm_get_api_version(int kvm_fd) { return result(ioctl(kvm_fd, KVM_GET_API_VERSION, 0)); }
 int ckvm_check_extension(int fd, long capability) { return result(ioctl(fd, KVM_CHECK_EXTENSION, capability)); }
 int ckvm_create_vm(int kvm_fd) { return result(ioctl(kvm_fd, KVM_CREATE_VM, 0)); }
@@ -81,9 +79,6 @@ uint32_t ckvm_run_exit_reason(const struct kvm_run *run) { return run->exit_reas
 // stores make a kicker's "1" visible before its pthread_kill can be handled.
 void ckvm_run_set_immediate_exit(struct kvm_run *run, uint8_t value) {
     __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
-}
-uint8_t ckvm_run_immediate_exit(const struct kvm_run *run) {
-    return __atomic_load_n(&run->immediate_exit, __ATOMIC_SEQ_CST);
 }
 uint64_t ckvm_run_mmio_phys_addr(const struct kvm_run *run) { return run->mmio.phys_addr; }
 uint32_t ckvm_run_mmio_len(const struct kvm_run *run) { return run->mmio.len; }

@@ -81,7 +81,8 @@ public final class KVMBackend: MemslotBackend {
             guard let address = memory.address(region.host, size: region.memorySize) else { return .failure(.badAddress) }
             userspaceAddr = UInt64(UInt(bitPattern: address))
         }
-        let result = vm.setUserMemoryRegion(
+        // The address comes from `memory`, which checked the range lies inside the backing.
+        let result = vm.unsafeSetUserMemoryRegion(
             slot: region.slot.rawValue, flags: region.flags.rawValue, guestPhysAddr: region.guestPhysAddr,
             memorySize: region.memorySize, userspaceAddr: userspaceAddr)
         if case .success = result {

@@ -27,36 +27,45 @@ public enum KVMCapability: Int, Sendable, CaseIterable {
     }
 }
 
-/// A file descriptor, closed with its last reference unless it is borrowed.
-final class FileDescriptor: Sendable {
-    let fd: Int32
+/// A file descriptor owned by one KVM object and closed with it, unless borrowed.
+final class OwnedDescriptor: Sendable {
+    let descriptor: FileDescriptor
     private let owned: Bool
 
-    init(_ fd: Int32, owned: Bool) {
-        self.fd = fd
+    init(_ descriptor: FileDescriptor, owned: Bool) {
+        self.descriptor = descriptor
         self.owned = owned
     }
 
-    deinit { if owned { _ = ckvm_close(fd) } }
+    var fd: Int32 { descriptor.rawValue }
+
+    deinit { if owned { try? descriptor.close() } }
 }
 
 /// The `/dev/kvm` file descriptor: one method per system ioctl.
 public final class KVMDevice: Sendable {
-    private let descriptor: FileDescriptor
+    private let descriptor: OwnedDescriptor
     public var fd: Int32 { descriptor.fd }
 
     /// The API version every KVM since Linux 2.6.22 reports.
     public static let stableAPIVersion: Int32 = 12
 
-    /// Opens `/dev/kvm` (or `path`).
+    /// Opens `/dev/kvm` (or `path`) read-write, close-on-exec, retrying on EINTR.
     public static func open(_ path: String = "/dev/kvm") -> Result<KVMDevice, Errno> {
-        checked(ckvm_open(path)).map { KVMDevice(FileDescriptor($0, owned: true)) }
+        do {
+            let fd = try FileDescriptor.open(FilePath(path), .readWrite, options: [.closeOnExec], retryOnInterrupt: true)
+            return .success(KVMDevice(OwnedDescriptor(fd, owned: true)))
+        } catch let error as Errno {
+            return .failure(error)
+        } catch {
+            return .failure(.ioError)
+        }
     }
 
     /// Wraps a descriptor the caller keeps ownership of (tests use a bad one).
-    public convenience init(borrowing fd: Int32) { self.init(FileDescriptor(fd, owned: false)) }
+    public convenience init(borrowing fd: Int32) { self.init(OwnedDescriptor(FileDescriptor(rawValue: fd), owned: false)) }
 
-    private init(_ descriptor: FileDescriptor) { self.descriptor = descriptor }
+    private init(_ descriptor: OwnedDescriptor) { self.descriptor = descriptor }
 
     public func apiVersion() -> Result<Int32, Errno> { checked(ckvm_get_api_version(fd)) }
 
@@ -73,13 +82,13 @@ public final class KVMDevice: Sendable {
 
 /// A VM file descriptor: one method per VM ioctl.
 public final class KVMVMDescriptor: Sendable {
-    private let descriptor: FileDescriptor
+    private let descriptor: OwnedDescriptor
     public var fd: Int32 { descriptor.fd }
 
-    init(owning fd: Int32) { descriptor = FileDescriptor(fd, owned: true) }
+    init(owning fd: Int32) { descriptor = OwnedDescriptor(FileDescriptor(rawValue: fd), owned: true) }
 
     /// Wraps a descriptor the caller keeps ownership of (tests use a bad one).
-    public init(borrowing fd: Int32) { descriptor = FileDescriptor(fd, owned: false) }
+    public init(borrowing fd: Int32) { descriptor = OwnedDescriptor(FileDescriptor(rawValue: fd), owned: false) }
 
     public func checkExtension(_ capability: KVMCapability) -> Result<Int32, Errno> {
         checked(ckvm_check_extension(fd, capability.rawValue))
@@ -89,9 +98,16 @@ public final class KVMVMDescriptor: Sendable {
         checked(ckvm_create_vcpu(fd, UInt(id))).map(KVMVCPUDescriptor.init(owning:))
     }
 
-    /// `KVM_SET_USER_MEMORY_REGION` with a raw host address.
-    public func setUserMemoryRegion(slot: UInt32, flags: UInt32, guestPhysAddr: UInt64, memorySize: UInt64,
-                                    userspaceAddr: UInt64) -> Result<Void, Errno> {
+    /// `KVM_SET_USER_MEMORY_REGION` with a raw host address — unsafe: KVM maps
+    /// guest memory onto whatever lies at `userspaceAddr`. The caller must
+    /// guarantee that `userspaceAddr ..< userspaceAddr + memorySize` is memory this
+    /// process mapped for the guest (page-aligned, readable, and writable unless
+    /// the slot is read-only), and that it stays mapped until the slot is deleted
+    /// or the VM closed; otherwise the guest reads and writes unrelated host
+    /// memory. `KVMBackend` is the safe way in: it resolves a backing and offset to
+    /// an address after checking the range lies inside that backing.
+    public func unsafeSetUserMemoryRegion(slot: UInt32, flags: UInt32, guestPhysAddr: UInt64, memorySize: UInt64,
+                                          userspaceAddr: UInt64) -> Result<Void, Errno> {
         checked(ckvm_set_user_memory_region(fd, slot, flags, guestPhysAddr, memorySize, userspaceAddr)).map { _ in () }
     }
 
@@ -103,15 +119,17 @@ public final class KVMVMDescriptor: Sendable {
 
 /// A vCPU file descriptor: one method per vCPU ioctl.
 public final class KVMVCPUDescriptor: Sendable {
-    private let descriptor: FileDescriptor
+    private let descriptor: OwnedDescriptor
     public var fd: Int32 { descriptor.fd }
 
-    init(owning fd: Int32) { descriptor = FileDescriptor(fd, owned: true) }
+    init(owning fd: Int32) { descriptor = OwnedDescriptor(FileDescriptor(rawValue: fd), owned: true) }
 
     /// Wraps a descriptor the caller keeps ownership of (tests use a bad one).
-    public init(borrowing fd: Int32) { descriptor = FileDescriptor(fd, owned: false) }
+    public init(borrowing fd: Int32) { descriptor = OwnedDescriptor(FileDescriptor(rawValue: fd), owned: false) }
 
-    /// `KVM_RUN`; `.failure(EINTR)` when a kick ended it.
+    /// `KVM_RUN`; `.failure(EINTR)` when a kick ended it. On success the reason
+    /// is in the vCPU's `kvm_run` page (`KVMRunPage.exit`), to be read on this
+    /// thread before the next call; after EINTR that reason is stale.
     public func run() -> Result<Void, Errno> { checked(ckvm_run(fd)).map { _ in () } }
 
     /// `KVM_GET_SREGS` + `KVM_SET_SREGS` + `KVM_SET_REGS`: flat 32-bit protected mode at `entry`.

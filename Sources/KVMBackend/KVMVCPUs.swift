@@ -27,33 +27,30 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
 
     private final class VCPU: Sendable {
         let descriptor: KVMVCPUDescriptor
-        /// The shared `kvm_run` page. `nonisolated(unsafe)` is sound because the
-        /// pointer itself never changes, and the page is read and written only by
-        /// this vCPU's thread between `KVM_RUN` calls, except `immediate_exit`, which
-        /// the kick handler and kickers set with an atomic store in C.
-        nonisolated(unsafe) let run: UnsafeMutablePointer<kvm_run>
-        let runSize: Int
+        let page: KVMRunPage
         /// pthread id while the thread runs (0 otherwise), for `pthread_kill`. Stored
         /// with release after the thread registered its `kvm_run` for the handler,
         /// loaded with acquire by kickers, so a signal never precedes that registration.
         let thread = Atomic<UInt>(0)
-        init(descriptor: KVMVCPUDescriptor, run: UnsafeMutablePointer<kvm_run>, runSize: Int) {
+        init(descriptor: KVMVCPUDescriptor, page: KVMRunPage) {
             self.descriptor = descriptor
-            self.run = run
-            self.runSize = runSize
+            self.page = page
         }
-        deinit { _ = ckvm_unmap_run(run, runSize) }
     }
 
     public enum Failure: Error, CustomStringConvertible {
         case tooManyVCPUs(Int)
+        /// A vCPU ioctl failed.
         case ioctl(String, Errno)
+        /// A system call that is not an ioctl failed (`sigaction`, `mmap`).
+        case system(String, Errno)
         case codeRegion
 
         public var description: String {
             switch self {
             case .tooManyVCPUs(let n): "\(n) vCPUs requested; the guest program supports at most \(GuestProgram.maxVCPUs)"
-            case .ioctl(let name, let e): "\(name) failed: \(e)"
+            case .ioctl(let name, let e): "ioctl \(name) failed: \(e)"
+            case .system(let call, let e): "\(call) failed: \(e)"
             case .codeRegion: "the guest code region is not mapped"
             }
         }
@@ -80,7 +77,9 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
     /// Genuine MMIO exits per guest address (the slow path only).
     private let exitAddresses = PlainLocked<[UInt64: Int]>([:])
 
-    private static let handlerInstalled: Bool = ckvm_install_kick_handler(kickSignal) == 0
+    /// The kick handler, installed once per process; its errno is captured by the
+    /// installing call itself (`errno` read later would belong to another call).
+    private static let kickHandler: Result<Void, Errno> = checked(ckvm_install_kick_handler(kickSignal)).map { _ in () }
 
     /// Creates `count` vCPUs in flat protected mode, the guest program mapped at
     /// `GuestProgram.base` (see `attachGuestCode`), each looping over the reachable targets.
@@ -89,7 +88,7 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
         observer: (any TransactionObserver)?
     ) throws(Failure) {
         guard count <= GuestProgram.maxVCPUs, count == machine.blocker.vcpuCount else { throw .tooManyVCPUs(count) }
-        guard Self.handlerInstalled else { throw .ioctl("sigaction", Errno(rawValue: errno)) }
+        if case .failure(let e) = Self.kickHandler { throw .system("sigaction(SIGUSR1)", e) }
         guard let code = backend.hostAddress(codeRegion, size: GuestProgram.regionSize) else { throw .codeRegion }
         let runSize: Int32
         switch backend.device.vcpuMmapSize() {
@@ -109,12 +108,16 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
             case .success(let d): descriptor = d
             case .failure(let e): throw .ioctl("KVM_CREATE_VCPU", e)
             }
-            guard let run = ckvm_map_run(descriptor.fd, Int(runSize)) else { throw .ioctl("mmap kvm_run", Errno(rawValue: errno)) }
+            let page: KVMRunPage
+            switch KVMRunPage.map(descriptor, size: Int(runSize)) {
+            case .success(let p): page = p
+            case .failure(let e): throw .system("mmap of kvm_run", e)
+            }
             if case .failure(let e) = descriptor.setupFlatProtectedMode(
                 entry: UInt32(GuestProgram.base), esi: UInt32(GuestProgram.base + GuestProgram.block(id))) {
                 throw .ioctl("KVM_SET_SREGS/REGS", e)
             }
-            created.append(VCPU(descriptor: descriptor, run: run, runSize: Int(runSize)))
+            created.append(VCPU(descriptor: descriptor, page: page))
         }
         vcpus = created
         self.backend = backend
@@ -142,7 +145,7 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
 
     public func kick(vcpu index: Int) {
         let vcpu = vcpus[index]
-        ckvm_run_set_immediate_exit(vcpu.run, 1)
+        vcpu.page.setImmediateExit(true)
         let thread = vcpu.thread.load(ordering: .acquiring)
         if thread != 0 { pthread_kill(pthread_t(thread), Self.kickSignal) }
     }
@@ -177,7 +180,7 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
 
     private func run(_ index: Int) {
         let vcpu = vcpus[index]
-        ckvm_set_thread_run(vcpu.run)
+        ckvm_set_thread_run(vcpu.page.pointer)
         _ = ckvm_unblock_signal(Self.kickSignal)
         vcpu.thread.store(UInt(pthread_self()), ordering: .releasing)
         defer {
@@ -188,7 +191,7 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
         while !threads.isStopping {
             // Clear before entering: only a kick after this point matters, and the
             // inhibitor kicks only vCPUs that have entered.
-            ckvm_run_set_immediate_exit(vcpu.run, 0)
+            vcpu.page.setImmediateExit(false)
             blocker.beginVCPU(index)
             let keepGoing = runUntilKicked(index, vcpu)
             blocker.endVCPU(index)
@@ -208,26 +211,19 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
             case .success:
                 break
             }
-            let reason = ckvm_run_exit_reason(vcpu.run)
-            switch reason {
-            case UInt32(KVM_EXIT_MMIO):
-                handleMMIO(index, vcpu.run)
-            case UInt32(KVM_EXIT_IO), UInt32(KVM_EXIT_INTR):
+            switch vcpu.page.exit {
+            case .mmio(let gpa, let length, let isWrite):
+                handleMMIO(index, gpa: gpa, length: length, isWrite: isWrite, data: vcpu.page.mmioData)
+            case .io, .interrupted:
                 continue
-            default:
-                let detail = reason == UInt32(KVM_EXIT_INTERNAL_ERROR)
-                    ? " suberror \(ckvm_run_internal_suberror(vcpu.run))" : ""
-                fatal.withLock { $0 = $0 ?? "vCPU \(index): unexpected exit reason \(reason)\(detail)" }
+            case let exit:
+                fatal.withLock { $0 = $0 ?? "vCPU \(index): unexpected exit: \(exit)" }
                 return false
             }
         }
     }
 
-    private func handleMMIO(_ index: Int, _ run: UnsafeMutablePointer<kvm_run>) {
-        let gpa = ckvm_run_mmio_phys_addr(run)
-        let length = Int(min(ckvm_run_mmio_len(run), 8))
-        let isWrite = ckvm_run_mmio_is_write(run) != 0
-        let data = ckvm_run_mmio_data(run)!
+    private func handleMMIO(_ index: Int, gpa: UInt64, length: Int, isWrite: Bool, data: UnsafeMutablePointer<UInt8>) {
         if let section = map.memorySection(gpa: gpa, addressSpace: AddressSpace.memoryID, isWrite: isWrite),
            let backing = section.backing,
            let host = backend.hostAddress(

@@ -28,7 +28,7 @@ extension MemslotMisuse: CustomTestStringConvertible {
         #expect(throws: Errno.badFileDescriptor) { try vm.checkExtension(.readonlyMem).get() }
         #expect(throws: Errno.badFileDescriptor) { try vm.createVCPU(id: 0).get() }
         #expect(throws: Errno.badFileDescriptor) {
-            try vm.setUserMemoryRegion(slot: 0, flags: 0, guestPhysAddr: 0, memorySize: 0, userspaceAddr: 0).get()
+            try vm.unsafeSetUserMemoryRegion(slot: 0, flags: 0, guestPhysAddr: 0, memorySize: 0, userspaceAddr: 0).get()
         }
         var bitmap = [UInt64](repeating: 0, count: 1)
         #expect(throws: Errno.badFileDescriptor) { try vm.getDirtyLog(slot: 0, into: &bitmap).get() }

@@ -3,6 +3,7 @@ import SystemPackage
 import Testing
 @testable import Memslots
 import Sync
+import Synchronization
 
 final class Records: TransactionObserver {
     let state = PlainLocked<[TransactionRecord]>([])
@@ -133,5 +134,38 @@ func makeMachine(maxSlotSize: UInt64? = nil, memory: UInt64 = 1 << 20)
         try root.addSubregion(.ram("ram", size: 0x3000, at: try machine.addBacking(size: 0x3000)), at: 0)
         try machine.addAddressSpace(id: 0, name: "memory", root: root)
         #expect(records.last?.slotOps.map(\.errno) == [0, 0, Errno.noSpace.rawValue])
+    }
+}
+
+final class Flag: Sendable { let raised = Atomic<Bool>(false) }
+
+/// A dirty-log fetch from outside the topology lock is a VM ioctl the blocker counts.
+@Suite struct DirtyLogFetchTests {
+    @Test func fetchOutsideTheTopologyLockWaitsForAnInhibitAndCountsAsAVMIoctl() throws {
+        let machine = Machine(backend: SimulatedBackend(), configuration: Machine.Configuration(vcpus: 1))
+        let ram = MemoryRegion.ram("ram", size: 0x10000, at: try machine.addBacking(size: 0x10000))
+        ram.setDirtyLog(true)
+        let root = MemoryRegion.container("system", size: 1 << 32)
+        try root.addSubregion(ram, at: 0)
+        try machine.addAddressSpace(id: 0, name: "memory", root: root)
+        let slot = try #require(machine.listeners[0]?.installedSlots.first).id
+        let fetcher = machine.dirtyLogFetcher
+        #expect((try? fetcher.fetch(slot: slot).get())?.count == 1)
+
+        // While an inhibit is held, a fetch from another thread does not complete.
+        let inhibit = machine.blocker.inhibitBegin()
+        let done = Flag()
+        let thread = OSThread {
+            _ = fetcher.fetch(slot: slot)
+            done.raised.store(true, ordering: .releasing)
+        }
+        MonotonicClock.sleep(nanoseconds: 50_000_000)
+        let finishedDuringInhibit = done.raised.load(ordering: .acquiring)
+        #expect(!finishedDuringInhibit)
+        machine.blocker.inhibitEnd(inhibit)
+        thread.join()
+        let finishedAfter = done.raised.load(ordering: .acquiring)
+        #expect(finishedAfter)
+        #expect(machine.blocker.inFlight.vm == 0)
     }
 }

@@ -10,8 +10,6 @@
 #include <linux/kvm.h>
 
 // --- /dev/kvm ---------------------------------------------------------------
-int ckvm_open(const char *path);
-int ckvm_close(int fd);
 int ckvm_get_api_version(int kvm_fd);
 int ckvm_check_extension(int fd, long capability);
 int ckvm_create_vm(int kvm_fd);
@@ -39,7 +37,6 @@ struct kvm_run *ckvm_map_run(int vcpu_fd, size_t size);
 int ckvm_unmap_run(struct kvm_run *run, size_t size);
 uint32_t ckvm_run_exit_reason(const struct kvm_run *run);
 void ckvm_run_set_immediate_exit(struct kvm_run *run, uint8_t value);
-uint8_t ckvm_run_immediate_exit(const struct kvm_run *run);
 // KVM_EXIT_MMIO fields; `data` points at the 8-byte data buffer in kvm_run.
 uint64_t ckvm_run_mmio_phys_addr(const struct kvm_run *run);
 uint32_t ckvm_run_mmio_len(const struct kvm_run *run);

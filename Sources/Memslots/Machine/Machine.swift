@@ -100,6 +100,10 @@ public final class Machine {
         }
     }
 
+    /// What a thread that does not hold the topology lock (a migration thread)
+    /// needs to fetch dirty bitmaps.
+    public var dirtyLogFetcher: DirtyLogFetcher { DirtyLogFetcher(backend: backend, blocker: blocker) }
+
     /// Changes the topology under the topology lock, as one transaction.
     public func transaction<R>(_ body: () throws -> R) rethrows -> R {
         topologyLock.lock()
@@ -111,5 +115,20 @@ public final class Machine {
             topologyLock.unlock()
         }
         return try topology.transaction(body)
+    }
+}
+
+/// Fetches dirty bitmaps from a thread that does not hold the topology lock: a
+/// VM ioctl outside the lock, so it goes through the blocker's VM counter — an
+/// inhibit waits for it to finish, and it waits for an inhibit to end. (Under the
+/// lock, the listener fetches bitmaps itself and bypasses the counter, as QEMU's
+/// BQL holder does.)
+public struct DirtyLogFetcher: Sendable {
+    let backend: any MemslotBackend
+    let blocker: IoctlBlocker
+
+    /// `KVM_GET_DIRTY_LOG` for `slot`, counted as a VM ioctl.
+    public func fetch(slot: SlotID) -> Result<[UInt64], Errno> {
+        blocker.withVMIoctl { backend.getDirtyLog(slot: slot) }
     }
 }
