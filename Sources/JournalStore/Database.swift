@@ -24,6 +24,8 @@ public final class Database {
     let handle: OpaquePointer
     public let path: String
     public let mode: OpenMode
+    /// Statements prepared by `cachedStatement`, by SQL text.
+    private var statementCache: [String: Statement] = [:]
 
     /// Longest string or blob a read-only connection will return (bounds every
     /// allocation made from a journal's contents).
@@ -43,7 +45,7 @@ public final class Database {
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_close_v2(db)
-            throw SQLiteError(code: rc, message: message, path: path)
+            throw SQLiteError(code: SQLiteResultCode(rawValue: rc), message: message, path: path)
         }
         handle = db
         do {
@@ -54,7 +56,10 @@ public final class Database {
         }
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
 
     private func configure() throws(SQLiteError) {
         try setOption(SQLITE_DBCONFIG_DEFENSIVE, true)
@@ -79,8 +84,8 @@ public final class Database {
         let rc = mj_sqlite3_db_config_bool(handle, option, enabled ? 1 : 0, &now)
         guard rc == SQLITE_OK, (now != 0) == enabled else {
             throw SQLiteError(
-                code: rc == SQLITE_OK ? SQLITE_ERROR : rc, message: "sqlite3_db_config(\(option)) did not take",
-                path: path)
+                code: rc == SQLITE_OK ? .error : SQLiteResultCode(rawValue: rc),
+                message: "sqlite3_db_config(\(option)) did not take", path: path)
         }
     }
 
@@ -88,8 +93,8 @@ public final class Database {
     func error(_ rc: Int32, sql: String?) -> SQLiteError {
         let extended = sqlite3_extended_errcode(handle)
         return SQLiteError(
-            code: extended != 0 ? extended : rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql,
-            path: path)
+            code: SQLiteResultCode(rawValue: extended != 0 ? extended : rc), message: String(cString: sqlite3_errmsg(handle)),
+            sql: sql, path: path)
     }
 
     /// Runs trusted SQL text (migrations, pragmas) that may hold several
@@ -108,29 +113,38 @@ public final class Database {
         }
     }
 
+    /// A new prepared statement, owned by the caller.
     public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
         try Statement(database: self, sql: sql)
     }
 
+    /// The statement for `sql`, prepared once per connection and reused (GRDB's
+    /// cached statements): queries run again and again — a reader's per-range
+    /// reads, a migration's checks — pay for parsing once. The caller must finish
+    /// with it (read its rows) before asking for the same SQL again.
+    public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
+        if let statement = statementCache[sql] { return statement }
+        let statement = try prepare(sql)
+        statementCache[sql] = statement
+        return statement
+    }
+
     /// The integer a single-value pragma or query returns (nil for no row / NULL).
     public func scalar(_ sql: String, _ values: [SQLValue] = []) throws(SQLiteError) -> Int64? {
-        let statement = try prepare(sql)
-        try statement.bind(values)
-        guard try statement.step() else { return nil }
-        return Statement.Row(statement: statement).int64OrNil(0)
+        let rows = try prepare(sql).rows(values)
+        return try rows.next()?.int64OrNil(at: 0)
     }
 
     /// Every row's first column as text (e.g. `PRAGMA quick_check`).
     public func texts(_ sql: String) throws(SQLiteError) -> [String] {
-        let statement = try prepare(sql)
-        try statement.bind([])
+        let rows = try prepare(sql).rows()
         var result: [String] = []
-        while try statement.step() { result.append(Statement.Row(statement: statement).text(0)) }
+        while let row = try rows.next() { result.append(row.text(at: 0)) }
         return result
     }
 
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it throws.
-    public func transaction<R>(_ body: () throws -> R) throws -> R {
+    public func transaction<R>(_ body: () throws(SQLiteError) -> R) throws(SQLiteError) -> R {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -141,9 +155,6 @@ public final class Database {
             throw error
         }
     }
-
-    /// `sqlite3_changes`: rows changed by the last statement.
-    public var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// Copies the whole database into a new file at `destination` (the online
     /// backup API: a consistent snapshot, WAL contents included).

@@ -81,7 +81,7 @@ public struct JournalContents: Hashable, Sendable {
         let database = try JournalFile.create(at: path, header: header)
         do {
             let rows = try JournalRows(database)
-            try database.transaction {
+            try database.transaction { () throws(SQLiteError) in
                 try rows.insertBackings(backings)
                 try rows.insertRegions(regions)
                 for record in records { try rows.insertIntent(record) }
@@ -99,10 +99,8 @@ public struct JournalContents: Hashable, Sendable {
                 try rows.setCloseState(clean: header.cleanClose, closedUnixNs: header.closedUnixNs)
             }
             try rows.checkpointToSingleFile()
-        } catch let error as SQLiteError {
-            throw .io(path: path, error)
         } catch {
-            throw .io(path: path, SQLiteError(code: SQLITE_ERROR, message: "\(error)", path: path))
+            throw .io(path: path, error)
         }
     }
 }

@@ -56,20 +56,18 @@ public enum JournalFile {
             try configureForWriting(database, durability: header.durability)
             try JournalRows.insertHeader(header, into: database)
             return database
-        } catch let error as SQLiteError {
-            throw .io(path: path, error)
         } catch {
-            throw .io(path: path, SQLiteError(code: SQLITE_ERROR, message: "\(error)", path: path))
+            throw .io(path: path, error)
         }
     }
 
     /// Foreign keys on, WAL, and `synchronous` set explicitly (Debian builds
     /// SQLite with WAL defaulting to FULL; we want NORMAL unless asked).
-    static func configureForWriting(_ database: Database, durability: Durability) throws {
+    static func configureForWriting(_ database: Database, durability: Durability) throws(SQLiteError) {
         try database.execute("PRAGMA foreign_keys = ON")
         let mode = try database.texts("PRAGMA journal_mode = WAL").first
         guard mode == "wal" else {
-            throw SQLiteError(code: SQLITE_ERROR, message: "cannot enable WAL (journal_mode is \(mode ?? "?"))", path: database.path)
+            throw SQLiteError(code: .error, message: "cannot enable WAL (journal_mode is \(mode ?? "?"))", path: database.path)
         }
         try database.execute(durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
     }
@@ -125,45 +123,41 @@ public enum JournalFile {
             let database = try Database(path: path, mode: .readWrite)
             try database.execute("PRAGMA foreign_keys = ON")
             try Migrations.migrate(database, from: version)
-        } catch let error as SQLiteError {
-            throw .io(path: path, error)
         } catch {
-            throw .io(path: path, SQLiteError(code: SQLITE_ERROR, message: "\(error)", path: path))
+            throw .io(path: path, error)
         }
     }
 
     /// Opens read-only and checks identity, schema version and integrity.
     private static func openChecked(_ path: String) throws(JournalError) -> Database {
+        let database: Database
+        let applicationID: Int32
+        let version: Int
         do {
-            let database = try Database(path: path, mode: .readOnly)
-            let applicationID = Int32(truncatingIfNeeded: try database.scalar("PRAGMA application_id") ?? 0)
-            guard applicationID == Migrations.applicationID else {
-                throw JournalError.foreign(path: path, applicationID: applicationID)
-            }
-            let version = Int(try database.scalar("PRAGMA user_version") ?? 0)
-            guard version <= Migrations.current else {
-                throw JournalError.newerSchema(path: path, found: version, supported: Migrations.current)
-            }
-            let check = try database.texts("PRAGMA quick_check")
-            guard check == ["ok"] else {
-                throw JournalError.damaged(path: path, detail: "quick_check: " + check.prefix(3).joined(separator: "; "))
-            }
-            return database
+            database = try Database(path: path, mode: .readOnly)
+            applicationID = Int32(truncatingIfNeeded: try database.scalar("PRAGMA application_id") ?? 0)
+            version = Int(try database.scalar("PRAGMA user_version") ?? 0)
         } catch {
             throw classify(error, path: path)
         }
+        guard applicationID == Migrations.applicationID else { throw .foreign(path: path, applicationID: applicationID) }
+        guard version <= Migrations.current else {
+            throw .newerSchema(path: path, found: version, supported: Migrations.current)
+        }
+        let check: [String]
+        do { check = try database.texts("PRAGMA quick_check") } catch { throw classify(error, path: path) }
+        guard check == ["ok"] else {
+            throw .damaged(path: path, detail: "quick_check: " + check.prefix(3).joined(separator: "; "))
+        }
+        return database
     }
 
-    private static func classify(_ error: any Error, path: String) -> JournalError {
-        if let error = error as? JournalError { return error }
-        guard let error = error as? SQLiteError else {
-            return .io(path: path, SQLiteError(code: SQLITE_ERROR, message: "\(error)", path: path))
-        }
-        switch error.primaryCode {
-        case SQLITE_NOTADB: return .notSQLite(path: path)
-        case SQLITE_CORRUPT: return .damaged(path: path, detail: error.message)
-        case SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH: return .unreadable(path: path, reason: error.message)
-        default: return .io(path: path, error)
+    private static func classify(_ error: SQLiteError, path: String) -> JournalError {
+        switch error.code.primary {
+        case .notADatabase: .notSQLite(path: path)
+        case .corrupt: .damaged(path: path, detail: error.message)
+        case .cannotOpen, .permission, .authorization: .unreadable(path: path, reason: error.message)
+        default: .io(path: path, error)
         }
     }
 

@@ -100,19 +100,27 @@ public final class JournalReader {
                 clean_close, closed_unix_ns
             FROM journal_header WHERE id = 1
             """) { r throws(JournalError) -> JournalHeader in
-            let kvm: JournalHeader.KVMCapabilities? = r.isNull(4) ? nil : JournalHeader.KVMCapabilities(
-                apiVersion: Int(r.int64(4)), nrMemslots: Int(r.int64OrNil(5) ?? 0), readonlyMem: r.int64(6) == 1,
-                immediateExit: r.int64(7) == 1, multiAddressSpace: Int(r.int64OrNil(8) ?? 1))
-            guard let wait = WaitStrategy(rawValue: r.text(14)) else { throw bad("header: wait_strategy '\(r.text(14))'") }
-            guard let durability = Durability(rawValue: r.text(19)) else { throw bad("header: durability '\(r.text(19))'") }
+            let kvm: JournalHeader.KVMCapabilities? = r.isNull("kvm_api_version") ? nil : JournalHeader.KVMCapabilities(
+                apiVersion: Int(r.int64("kvm_api_version")), nrMemslots: Int(r.int64OrNil("kvm_cap_nr_memslots") ?? 0),
+                readonlyMem: r.bool("kvm_cap_readonly_mem"), immediateExit: r.bool("kvm_cap_immediate_exit"),
+                multiAddressSpace: Int(r.int64OrNil("kvm_cap_multi_address_space") ?? 1))
+            let waitText = r.text("wait_strategy")
+            guard let wait = WaitStrategy(rawValue: waitText) else { throw bad("header: wait_strategy '\(waitText)'") }
+            let durabilityText = r.text("durability")
+            guard let durability = Durability(rawValue: durabilityText) else {
+                throw bad("header: durability '\(durabilityText)'")
+            }
             let caps = BackendCapabilities(
-                maxSlots: Int(r.int64(9)), maxSlotSize: r.u64(10), readOnlyMemory: r.int64(12) == 1,
-                addressSpaces: kvm?.multiAddressSpace ?? 2, pageSize: r.u64(11))
+                maxSlots: Int(r.int64("max_slots")), maxSlotSize: r.u64("max_slot_size"),
+                readOnlyMemory: r.bool("readonly_slots"), addressSpaces: kvm?.multiAddressSpace ?? 2,
+                pageSize: r.u64("page_size"))
+            let commandLine = r.text("command_line")
             return JournalHeader(
-                toolVersion: r.text(0), createdUnixNs: r.u64(1), hostKernel: r.text(2), backend: r.text(3), kvm: kvm,
-                capabilities: caps, vcpus: Int(r.int64(13)), wait: wait, inhibit: r.int64(15) == 1,
-                scenario: r.textOrNil(16), seed: r.u64OrNil(17), commandLine: parseJSONStrings(r.text(18)) ?? [r.text(18)],
-                durability: durability, cleanClose: r.int64(20) == 1, closedUnixNs: r.u64OrNil(21))
+                toolVersion: r.text("tool_version"), createdUnixNs: r.u64("created_unix_ns"),
+                hostKernel: r.text("host_kernel"), backend: r.text("backend"), kvm: kvm, capabilities: caps,
+                vcpus: Int(r.int64("vcpus")), wait: wait, inhibit: r.bool("inhibit"), scenario: r.textOrNil("scenario"),
+                seed: r.u64OrNil("seed"), commandLine: parseJSONStrings(commandLine) ?? [commandLine],
+                durability: durability, cleanClose: r.bool("clean_close"), closedUnixNs: r.u64OrNil("closed_unix_ns"))
         }
         guard let header = rows.first else { throw bad("no journal_header row: the recording never started") }
         return header
@@ -120,8 +128,9 @@ public final class JournalReader {
 
     public func backings() throws(JournalError) -> [BackingDescriptor] {
         try query("SELECT id, size, kind FROM backings ORDER BY id") { r throws(JournalError) in
-            guard let kind = BackingKind(rawValue: r.text(2)) else { throw bad("backing \(r.int64(0)): kind '\(r.text(2))'") }
-            return BackingDescriptor(id: BackingID(truncatingIfNeeded: r.int64(0)), size: r.u64(1), kind: kind)
+            let kindText = r.text("kind")
+            guard let kind = BackingKind(rawValue: kindText) else { throw bad("backing \(r.int64("id")): kind '\(kindText)'") }
+            return BackingDescriptor(id: BackingID(truncatingIfNeeded: r.int64("id")), size: r.u64("size"), kind: kind)
         }
     }
 
@@ -131,7 +140,7 @@ public final class JournalReader {
             SELECT as_id, start, last, region_name, region_kind, backing_id, backing_offset, read_only, romd, dirty_log
             FROM regions ORDER BY as_id, ordinal
             """) { r throws(JournalError) in
-            (UInt16(truncatingIfNeeded: r.int64(0)), try section(r, from: 1, what: "region of as \(r.int64(0))"))
+            (try u16(r.int64("as_id"), "region"), try section(r, what: "region of as \(r.int64("as_id"))"))
         }
         return Dictionary(grouping: rows, by: \.0).mapValues { $0.map(\.1) }
     }
@@ -149,15 +158,18 @@ public final class JournalReader {
             SELECT sequence, ordinal, kind, slot_id, start, last, backing_id, backing_offset, flags, errno, duration_ns
             FROM slot_ops WHERE sequence BETWEEN ? AND ? ORDER BY sequence, ordinal
             """, bounds) { r throws(JournalError) in
-            let sequence = r.u64(0)
-            let what = "slot operation \(r.int64(1)) of transaction \(sequence)"
-            guard r.int64(1) == Int64(ops[sequence]?.count ?? 0) else { throw bad("\(what): ordinals not contiguous") }
-            guard let kind = SlotOperation.Kind(rawValue: r.text(2)) else { throw bad("\(what): kind '\(r.text(2))'") }
+            let sequence = r.u64("sequence")
+            let ordinal = r.int64("ordinal")
+            let what = "slot operation \(ordinal) of transaction \(sequence)"
+            guard ordinal == Int64(ops[sequence]?.count ?? 0) else { throw bad("\(what): ordinals not contiguous") }
+            let kindText = r.text("kind")
+            guard let kind = SlotOperation.Kind(rawValue: kindText) else { throw bad("\(what): kind '\(kindText)'") }
             let op = SlotOperation(
-                kind: kind, slot: SlotID(rawValue: try u32(r.int64(3), what)), range: try range(r.u64(4), r.u64(5), what),
-                host: BackingLocation(backing: try u32(r.int64(6), what), offset: r.u64(7)),
-                flags: SlotFlags(rawValue: try u32(r.int64(8), what)), errno: Int32(clamping: r.int64(9)),
-                durationNs: r.u64(10))
+                kind: kind, slot: SlotID(rawValue: try u32(r.int64("slot_id"), what)),
+                range: try range(r.u64("start"), r.u64("last"), what),
+                host: BackingLocation(backing: try u32(r.int64("backing_id"), what), offset: r.u64("backing_offset")),
+                flags: SlotFlags(rawValue: try u32(r.int64("flags"), what)), errno: Int32(clamping: r.int64("errno")),
+                durationNs: r.u64("duration_ns"))
             ops[sequence, default: []].append(op)
         }
         return try query("""
@@ -168,18 +180,18 @@ public final class JournalReader {
             FROM transactions t LEFT JOIN slot_table_digests d USING (sequence)
             WHERE t.outcome IS NOT NULL AND t.sequence BETWEEN ? AND ? ORDER BY t.sequence
             """, bounds) { r throws(JournalError) in
-            let sequence = r.u64(0)
+            let sequence = r.u64("sequence")
             let what = "transaction \(sequence)"
-            guard let slotCount = r.int64OrNil(16), let hash = r.u64OrNil(17) else {
+            guard let slotCount = r.int64OrNil("slot_count"), let hash = r.u64OrNil("hash") else {
                 throw bad("\(what): complete but has no slot-table digest")
             }
             return TransactionRecord(
-                sequence: sequence, addressSpace: try u16(r.int64(1), what), beginNs: r.u64(2), commitNs: r.u64(3),
-                sections: sections[sequence] ?? [], decision: try decision(r, from: 4, what: what),
+                sequence: sequence, addressSpace: try u16(r.int64("as_id"), what), beginNs: r.u64("begin_ns"),
+                commitNs: r.u64("commit_ns"), sections: sections[sequence] ?? [], decision: try decision(r, what: what),
                 slotOps: ops[sequence] ?? [],
                 timing: InhibitTiming(
-                    inhibited: r.int64(11) == 1, drainNs: r.u64(12), applyNs: r.u64(13), inhibitNs: r.u64(14),
-                    vcpusKicked: Int(r.int64(15))),
+                    inhibited: r.bool("inhibited"), drainNs: r.u64("drain_ns"), applyNs: r.u64("apply_ns"),
+                    inhibitNs: r.u64("inhibit_ns"), vcpusKicked: Int(r.int64("vcpus_kicked"))),
                 digest: SlotTableDigest(count: Int(slotCount), hash: hash))
         }
     }
@@ -191,7 +203,9 @@ public final class JournalReader {
 
     /// Transactions whose outcome never reached the disk.
     public func cutOffTransactions() throws(JournalError) -> [CutOffTransaction] {
-        let cut = try query("SELECT sequence FROM transactions WHERE outcome IS NULL ORDER BY sequence") { $0.u64(0) }
+        let cut = try query("SELECT sequence FROM transactions WHERE outcome IS NULL ORDER BY sequence") {
+            $0.u64("sequence")
+        }
         guard let first = cut.first, let last = cut.last else { return [] }
         let bounds: [SQLValue] = [.u64(first), .u64(last)]
         let sections = try sectionsBySequence(bounds)
@@ -200,33 +214,25 @@ public final class JournalReader {
                 overlap_delete_last, overlap_add_start, overlap_add_last
             FROM transactions WHERE outcome IS NULL AND sequence BETWEEN ? AND ? ORDER BY sequence
             """, bounds) { r throws(JournalError) in
-            let sequence = r.u64(0)
+            let sequence = r.u64("sequence")
             let what = "cut-off transaction \(sequence)"
             return CutOffTransaction(
-                sequence: sequence, addressSpace: try u16(r.int64(1), what), beginNs: r.u64(2),
-                sections: sections[sequence] ?? [], decision: try decision(r, from: 3, what: what))
+                sequence: sequence, addressSpace: try u16(r.int64("as_id"), what), beginNs: r.u64("begin_ns"),
+                sections: sections[sequence] ?? [], decision: try decision(r, what: what))
         }
     }
 
     /// Every transaction sequence in the journal, complete or cut off.
     public func sequences() throws(JournalError) -> [UInt64] {
-        try query("SELECT sequence FROM transactions ORDER BY sequence") { $0.u64(0) }
-    }
-
-    /// Slot-table digests by sequence.
-    public func digests() throws(JournalError) -> [UInt64: SlotTableDigest] {
-        let rows = try query("SELECT sequence, slot_count, hash FROM slot_table_digests ORDER BY sequence") {
-            ($0.u64(0), SlotTableDigest(count: Int($0.int64(1)), hash: $0.u64(2)))
-        }
-        return Dictionary(rows, uniquingKeysWith: { a, _ in a })
+        try query("SELECT sequence FROM transactions ORDER BY sequence") { $0.u64("sequence") }
     }
 
     // MARK: Faults and statistics
 
     public func faults() throws(JournalError) -> [SpuriousFault] {
         try query("SELECT vcpu, gpa, is_write, time_ns, transaction_in_flight FROM faults ORDER BY id") {
-            SpuriousFault(vcpu: Int($0.int64(0)), gpa: $0.u64(1), isWrite: $0.int64(2) == 1, timeNs: $0.u64(3),
-                          transactionInFlight: $0.u64OrNil(4))
+            SpuriousFault(vcpu: Int($0.int64("vcpu")), gpa: $0.u64("gpa"), isWrite: $0.bool("is_write"),
+                          timeNs: $0.u64("time_ns"), transactionInFlight: $0.u64OrNil("transaction_in_flight"))
         }
     }
 
@@ -237,31 +243,39 @@ public final class JournalReader {
             FROM recorder_stats WHERE id = 1
             """) {
             StoredRecorderStatistics(
-                queueCapacity: $0.int64OrNil(0).map(Int.init), stalls: $0.int64OrNil(1).map(Int.init),
-                stallNs: $0.u64OrNil(2), batches: $0.int64OrNil(3).map(Int.init), maxBatch: $0.int64OrNil(4).map(Int.init),
-                lastSequence: $0.u64OrNil(5))
+                queueCapacity: $0.int64OrNil("queue_capacity").map(Int.init),
+                stalls: $0.int64OrNil("queue_stalls").map(Int.init), stallNs: $0.u64OrNil("queue_stall_ns"),
+                batches: $0.int64OrNil("batches").map(Int.init), maxBatch: $0.int64OrNil("max_batch").map(Int.init),
+                lastSequence: $0.u64OrNil("last_sequence"))
         }.first
     }
 
     public func summary() throws(JournalError) -> JournalSummary {
-        let counts = try query("""
-            SELECT count(*), count(outcome), sum(overlaps), sum(inhibited), sum(outcome = 'failed'),
-                min(sequence), max(sequence),
-                (SELECT count(*) FROM slot_ops), (SELECT count(*) FROM slot_ops WHERE errno <> 0),
-                (SELECT count(*) FROM faults), (SELECT clean_close FROM journal_header WHERE id = 1)
+        var summary = try query("""
+            SELECT count(*) AS transactions, count(outcome) AS complete, sum(overlaps) AS overlapping,
+                sum(inhibited) AS inhibited, sum(outcome = 'failed') AS failed, min(sequence) AS first,
+                max(sequence) AS last,
+                (SELECT count(*) FROM slot_ops) AS slot_operations,
+                (SELECT count(*) FROM slot_ops WHERE errno <> 0) AS failed_operations,
+                (SELECT count(*) FROM faults) AS faults,
+                (SELECT clean_close FROM journal_header WHERE id = 1) AS clean_close
             FROM transactions
             """) { r in
-            (Int(r.int64(0)), Int(r.int64(1)), Int(r.int64OrNil(2) ?? 0), Int(r.int64OrNil(3) ?? 0),
-             Int(r.int64OrNil(4) ?? 0), r.u64OrNil(5), r.u64OrNil(6), Int(r.int64(7)), Int(r.int64(8)),
-             Int(r.int64(9)), r.int64OrNil(10) == 1)
+            let transactions = Int(r.int64("transactions"))
+            let complete = Int(r.int64("complete"))
+            let first = r.u64OrNil("first")
+            let last = r.u64OrNil("last")
+            let span = first.flatMap { first in last.map { Int(clamping: $0 &- first &+ 1) } } ?? 0
+            return JournalSummary(
+                transactions: transactions, complete: complete, cutOff: transactions - complete,
+                overlapping: Int(r.int64OrNil("overlapping") ?? 0), inhibited: Int(r.int64OrNil("inhibited") ?? 0),
+                failedTransactions: Int(r.int64OrNil("failed") ?? 0),
+                slotOperations: Int(r.int64("slot_operations")), failedOperations: Int(r.int64("failed_operations")),
+                faults: Int(r.int64("faults")), firstSequence: first, lastSequence: last, gaps: span - transactions,
+                cleanClose: r.int64OrNil("clean_close") == 1, inhibitNs: [])
         }[0]
-        let inhibitNs = try query("SELECT inhibit_ns FROM transactions WHERE inhibited = 1") { $0.u64(0) }
-        let span = counts.5.flatMap { first in counts.6.map { Int(clamping: $0 - first + 1) } } ?? 0
-        return JournalSummary(
-            transactions: counts.0, complete: counts.1, cutOff: counts.0 - counts.1, overlapping: counts.2,
-            inhibited: counts.3, failedTransactions: counts.4, slotOperations: counts.7, failedOperations: counts.8,
-            faults: counts.9, firstSequence: counts.5, lastSequence: counts.6, gaps: span - counts.0,
-            cleanClose: counts.10, inhibitNs: inhibitNs)
+        summary.inhibitNs = try query("SELECT inhibit_ns FROM transactions WHERE inhibited = 1") { $0.u64("inhibit_ns") }
+        return summary
     }
 
     // MARK: Decoding
@@ -273,36 +287,41 @@ public final class JournalReader {
                 read_only, romd, dirty_log
             FROM sections WHERE sequence BETWEEN ? AND ? ORDER BY sequence, ordinal
             """, bounds) { r throws(JournalError) in
-            let sequence = r.u64(0)
-            let what = "section \(r.int64(1)) of transaction \(sequence)"
-            guard r.int64(1) == Int64(result[sequence]?.count ?? 0) else { throw bad("\(what): ordinals not contiguous") }
-            guard let kind = SectionChange.Kind(rawValue: r.text(2)) else { throw bad("\(what): kind '\(r.text(2))'") }
-            result[sequence, default: []].append(SectionChange(kind, try section(r, from: 3, what: what)))
+            let sequence = r.u64("sequence")
+            let ordinal = r.int64("ordinal")
+            let what = "section \(ordinal) of transaction \(sequence)"
+            guard ordinal == Int64(result[sequence]?.count ?? 0) else { throw bad("\(what): ordinals not contiguous") }
+            let kindText = r.text("kind")
+            guard let kind = SectionChange.Kind(rawValue: kindText) else { throw bad("\(what): kind '\(kindText)'") }
+            result[sequence, default: []].append(SectionChange(kind, try section(r, what: what)))
         }
         return result
     }
 
-    /// A section from columns start, last, region_name, region_kind, backing_id,
-    /// backing_offset, read_only, romd, dirty_log beginning at `from`.
-    private func section(_ r: Statement.Row, from c: Int32, what: String) throws(JournalError) -> MemorySection {
-        guard let kind = RegionKind(rawValue: r.text(c + 3)) else { throw bad("\(what): region kind '\(r.text(c + 3))'") }
-        let backing: BackingLocation? = r.isNull(c + 4)
-            ? nil : BackingLocation(backing: try u32(r.int64(c + 4), what), offset: r.u64(c + 5))
+    /// A section from the columns start, last, region_name, region_kind,
+    /// backing_id, backing_offset, read_only, romd, dirty_log.
+    private func section(_ r: Statement.Row, what: String) throws(JournalError) -> MemorySection {
+        let kindText = r.text("region_kind")
+        guard let kind = RegionKind(rawValue: kindText) else { throw bad("\(what): region kind '\(kindText)'") }
+        let backing: BackingLocation? = r.isNull("backing_id")
+            ? nil : BackingLocation(backing: try u32(r.int64("backing_id"), what), offset: r.u64("backing_offset"))
         return MemorySection(
-            range: try range(r.u64(c), r.u64(c + 1), what), regionName: r.text(c + 2), kind: kind, backing: backing,
-            readOnly: r.int64(c + 6) == 1, romd: r.int64(c + 7) == 1, dirtyLog: r.int64(c + 8) == 1)
+            range: try range(r.u64("start"), r.u64("last"), what), regionName: r.text("region_name"), kind: kind,
+            backing: backing, readOnly: r.bool("read_only"), romd: r.bool("romd"), dirtyLog: r.bool("dirty_log"))
     }
 
-    /// The decision from columns overlaps, delete index, add index, delete
-    /// start/last, add start/last beginning at `from`.
-    private func decision(_ r: Statement.Row, from c: Int32, what: String) throws(JournalError) -> OverlapDecision {
-        guard r.int64(c) == 1 else { return OverlapDecision(pair: nil) }
-        guard let d = r.int64OrNil(c + 1), let a = r.int64OrNil(c + 2), d >= 0, a >= 0 else {
+    /// The decision from the columns overlaps, overlap_delete_index,
+    /// overlap_add_index, overlap_delete_start/last, overlap_add_start/last.
+    private func decision(_ r: Statement.Row, what: String) throws(JournalError) -> OverlapDecision {
+        guard r.bool("overlaps") else { return OverlapDecision(pair: nil) }
+        guard let d = r.int64OrNil("overlap_delete_index"), let a = r.int64OrNil("overlap_add_index"), d >= 0, a >= 0
+        else {
             throw bad("\(what): overlapping but no overlapping pair")
         }
         return OverlapDecision(pair: OverlapDecision.Pair(
-            deleteIndex: Int(d), addIndex: Int(a), deleted: try range(r.u64(c + 3), r.u64(c + 4), what),
-            added: try range(r.u64(c + 5), r.u64(c + 6), what)))
+            deleteIndex: Int(d), addIndex: Int(a),
+            deleted: try range(r.u64("overlap_delete_start"), r.u64("overlap_delete_last"), what),
+            added: try range(r.u64("overlap_add_start"), r.u64("overlap_add_last"), what)))
     }
 
     private func range(_ start: UInt64, _ last: UInt64, _ what: String) throws(JournalError) -> GuestRange {
@@ -325,22 +344,22 @@ public final class JournalReader {
 
     private func bad(_ detail: String) -> JournalError { .badData(path: path, detail: detail) }
 
-    /// Runs a query, mapping SQLite failures to `JournalError`.
+    /// Runs a cached query, mapping each row; SQLite's damage codes become
+    /// `.damaged`, other failures `.io`.
     func query<T>(_ sql: String, _ values: [SQLValue] = [], _ row: (Statement.Row) throws(JournalError) -> T)
         throws(JournalError) -> [T]
     {
-        do {
-            let statement = try database.prepare(sql)
-            return try statement.query(values) { r in try row(r) }
-        } catch let error as JournalError {
-            throw error
-        } catch let error as SQLiteError {
-            if error.primaryCode == SQLITE_CORRUPT || error.primaryCode == SQLITE_NOTADB {
-                throw .damaged(path: path, detail: error.message)
-            }
-            throw .io(path: path, error)
-        } catch {
-            throw .io(path: path, SQLiteError(code: SQLITE_ERROR, message: "\(error)", path: path))
+        func classify(_ error: SQLiteError) -> JournalError {
+            error.isDamage ? .damaged(path: path, detail: error.message) : .io(path: path, error)
+        }
+        let rows: Statement.Rows
+        do { rows = try database.cachedStatement(sql).rows(values) } catch { throw classify(error) }
+        var result: [T] = []
+        while true {
+            let next: Statement.Row?
+            do { next = try rows.next() } catch { throw classify(error) }
+            guard let next else { return result }
+            result.append(try row(next))
         }
     }
 }

@@ -153,7 +153,7 @@ public final class JournalRecorder: TransactionObserver {
             }
             do {
                 var rowCount = 0
-                try rows.database.transaction {
+                try rows.database.transaction { () throws(SQLiteError) in
                     for item in batch {
                         switch item {
                         case .transaction(let record):
@@ -169,7 +169,7 @@ public final class JournalRecorder: TransactionObserver {
                     }
                 }
                 let batchLast = records.map(\.sequence).max()
-                try rows.database.transaction {
+                try rows.database.transaction { () throws(SQLiteError) in
                     for record in records {
                         try rows.writeOutcome(record)
                         rowCount += 2 + record.slotOps.count
@@ -181,8 +181,7 @@ public final class JournalRecorder: TransactionObserver {
                 callback?(lastSequence)
             } catch {
                 failed = true
-                let sqlError = error as? SQLiteError ?? SQLiteError(code: SQLITE_ERROR, message: "\(error)", path: path)
-                failure.withLock { if $0 == nil { $0 = .io(path: path, sqlError) } }
+                failure.withLock { if $0 == nil { $0 = .io(path: path, error) } }
                 queue.finished(written: 0, lost: batch.count, rows: 0, transactions: 0, faults: 0)
             }
         }

@@ -79,7 +79,7 @@ public final class JournalRows {
             .u64(t.drainNs), .u64(t.applyNs), .u64(t.inhibitNs), .int(t.vcpusKicked), .u64(record.sequence))
         guard changed == 1 else {
             throw SQLiteError(
-                code: 19, message: "transaction \(record.sequence): no intent row awaiting its outcome",
+                code: .constraint, message: "transaction \(record.sequence): no intent row awaiting its outcome",
                 path: database.path)
         }
         for (ordinal, op) in record.slotOps.enumerated() {

@@ -35,15 +35,15 @@ public enum Migrations {
 
     /// Applies migrations `version + 1 … target` to `database`, each in its own
     /// transaction, so an interrupted migration leaves the previous schema whole.
-    public static func migrate(_ database: Database, from version: Int, to target: Int = current) throws {
+    public static func migrate(_ database: Database, from version: Int, to target: Int = current) throws(SQLiteError) {
         guard version < target else { return }
         for migration in all[version..<target] {
-            try database.transaction {
+            try database.transaction { () throws(SQLiteError) in
                 try database.execute(migration.sql)
                 let now = try database.scalar("PRAGMA user_version") ?? -1
                 guard now == Int64(migration.version) else {
                     throw SQLiteError(
-                        code: 1, message: "migration \(migration.name) left user_version at \(now), expected \(migration.version)",
+                        code: .error, message: "migration \(migration.name) left user_version at \(now), expected \(migration.version)",
                         path: database.path)
                 }
             }

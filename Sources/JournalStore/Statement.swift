@@ -21,7 +21,8 @@ public enum SQLValue: Hashable, Sendable {
 
 /// A prepared statement. Every parameter is bound by index on each execution —
 /// `bind` refuses a value list whose length differs from the statement's
-/// parameter count — so no value is ever spliced into SQL text.
+/// parameter count — so no value is ever spliced into SQL text. Result columns
+/// are read by name: the names are looked up once, when the statement is prepared.
 ///
 /// Not `Sendable`: it belongs to its `Database`'s thread.
 public final class Statement {
@@ -29,6 +30,8 @@ public final class Statement {
     /// The SQL text, for error messages.
     public let sql: String
     private let database: Database
+    /// Result column index by name (`AS` aliases included).
+    private let columns: [String: Int32]
 
     init(database: Database, sql: String) throws(SQLiteError) {
         self.database = database
@@ -39,6 +42,11 @@ public final class Statement {
             throw database.error(rc, sql: sql)
         }
         handle = statement
+        var columns: [String: Int32] = [:]
+        for index in 0..<sqlite3_column_count(statement) {
+            if let name = sqlite3_column_name(statement, index) { columns[String(cString: name)] = index }
+        }
+        self.columns = columns
     }
 
     deinit { sqlite3_finalize(handle) }
@@ -49,7 +57,7 @@ public final class Statement {
         let expected = Int(sqlite3_bind_parameter_count(handle))
         guard values.count == expected else {
             throw SQLiteError(
-                code: SQLITE_MISUSE, message: "\(values.count) values for \(expected) parameters", sql: sql,
+                code: .misuse, message: "\(values.count) values for \(expected) parameters", sql: sql,
                 path: database.path)
         }
         for (offset, value) in values.enumerated() {
@@ -85,40 +93,54 @@ public final class Statement {
         return Int(sqlite3_changes(database.handle))
     }
 
-    /// Binds `values` and maps every result row.
-    public func query<T>(_ values: [SQLValue] = [], _ row: (Row) throws -> T) throws -> [T] {
+    /// Binds `values` and returns a cursor over the result rows.
+    public func rows(_ values: [SQLValue] = []) throws(SQLiteError) -> Rows {
         try bind(values)
-        defer { sqlite3_reset(handle) }
-        var result: [T] = []
-        while try step() { result.append(try row(Row(statement: self))) }
-        return result
+        return Rows(statement: self)
     }
 
-    /// A view of the current row; valid only inside `query`'s closure.
+    /// The rows of one execution, read one at a time (nothing is buffered).
+    public struct Rows {
+        let statement: Statement
+
+        /// The next row, valid until the following call; nil when done.
+        public func next() throws(SQLiteError) -> Row? {
+            try statement.step() ? Row(statement: statement) : nil
+        }
+    }
+
+    func column(_ name: String) -> Int32 {
+        guard let index = columns[name] else {
+            preconditionFailure("no column \"\(name)\" in: \(sql)")
+        }
+        return index
+    }
+
+    /// A view of the current row, its columns read by name.
     public struct Row {
         let statement: Statement
 
-        public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement.handle, column) == SQLITE_NULL }
-        public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement.handle, column) }
-        public func int64OrNil(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+        private func index(_ name: String) -> Int32 { statement.column(name) }
+
+        public func isNull(_ name: String) -> Bool { isNull(at: index(name)) }
+        public func int64(_ name: String) -> Int64 { sqlite3_column_int64(statement.handle, index(name)) }
+        public func int64OrNil(_ name: String) -> Int64? { isNull(name) ? nil : int64(name) }
         /// A u64 column (stored as its bit pattern).
-        public func u64(_ column: Int32) -> UInt64 { UInt64(bitPattern: int64(column)) }
-        public func u64OrNil(_ column: Int32) -> UInt64? { isNull(column) ? nil : u64(column) }
-        public func text(_ column: Int32) -> String {
+        public func u64(_ name: String) -> UInt64 { UInt64(bitPattern: int64(name)) }
+        public func u64OrNil(_ name: String) -> UInt64? { isNull(name) ? nil : u64(name) }
+        /// A 0/1 column.
+        public func bool(_ name: String) -> Bool { int64(name) == 1 }
+        public func text(_ name: String) -> String { text(at: index(name)) }
+        public func textOrNil(_ name: String) -> String? { isNull(name) ? nil : text(name) }
+
+        func isNull(at column: Int32) -> Bool { sqlite3_column_type(statement.handle, column) == SQLITE_NULL }
+        func int64OrNil(at column: Int32) -> Int64? {
+            isNull(at: column) ? nil : sqlite3_column_int64(statement.handle, column)
+        }
+        func text(at column: Int32) -> String {
             guard let bytes = sqlite3_column_text(statement.handle, column) else { return "" }
             let count = Int(sqlite3_column_bytes(statement.handle, column))
             return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
-        }
-        public func textOrNil(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
-        /// The column's storage class name: "integer", "text", "null", "real" or "blob".
-        public func typeName(_ column: Int32) -> String {
-            switch sqlite3_column_type(statement.handle, column) {
-            case SQLITE_INTEGER: "integer"
-            case SQLITE_TEXT: "text"
-            case SQLITE_NULL: "null"
-            case SQLITE_FLOAT: "real"
-            default: "blob"
-            }
         }
     }
 }
