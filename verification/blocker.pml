@@ -1,96 +1,168 @@
 /*
- * blocker.pml -- a Promela model of memjournal's ioctl blocker
- * (Sources/Memslots/Blocker/IoctlBlocker.swift and LockCount.swift), the vCPU
- * kick (Sources/KVMBackend/KVMVCPUs.swift, Sources/CKVM/ckvm.c) and the
- * inhibitor's caller (Sources/Memslots/Listener/MemslotListener.swift under
- * Machine.transaction's topology lock).  Checked with Spin 6.5; driven by
- * verification/check.sh.  Line numbers below refer to the files at commit
- * 6c3ef84.
+ * blocker.pml -- a Promela model of memjournal's ioctl blocker, checked with
+ * Spin 6.5 by verification/check.sh (see docs/blocker.md).
  *
- * Processes:
- *   Inhibitor  -- MemslotListener.commit with an overlapping transaction:
- *                 topology lock, inhibitBegin, apply, inhibitEnd.
- *   VCPU       -- a vCPU thread: clear immediate_exit, beginVCPU, KVM_RUN
- *                 (kick / own exits / optional userfault), endVCPU.
- *   VMIoctl    -- a thread outside the topology lock making VM ioctls through
- *                 beginVM/endVM (e.g. a dirty-log fetch).
- *   UffdServer -- (-DUFFD) the thread that resolves userfaults; it needs the
- *                 topology lock to do so.
+ * What is modelled, as implemented:
+ *   Sources/Memslots/Blocker/IoctlBlocker.swift  enter/leave, inhibitBegin
+ *       (strategy .event) and inhibitEnd, the topology-lock bypass
+ *   Sources/Memslots/Blocker/LockCount.swift     count + lock bit in one word
+ *   Sources/Sync/PlainMutex.swift                mutex and condition variable
+ *   Sources/Sync/TopologyLock.swift              the lock whose holder bypasses
+ *   Sources/KVMBackend/KVMVCPUs.swift, Sources/CKVM/ckvm.c
+ *                                                the vCPU loop and the kick
+ *   Sources/Memslots/Listener/MemslotListener.swift, Machine.swift
+ *                                                the inhibitor's caller and the
+ *                                                dirty-log fetcher (VM ioctl)
+ * Line numbers in the comments refer to the tree as of commit 892b944.  The
+ * anchors below ("@ref file:line text") are checked by check.sh, which reports
+ * any that no longer hold, so that a stale reference shows up.
  *
- * Memory model: the model is sequentially consistent.  Each LockCount
- * operation is a single read-modify-write of one atomic word in the Swift code
- * and is one atomic step here.  The one cross-location ordering the protocol
- * needs (the vCPU's "immediate_exit = 0" before its increment, the kicker's
- * "immediate_exit = 1" after reading the count) is also guaranteed on the real
- * code by the signal handler, which stores immediate_exit on the vCPU's own
- * thread (ckvm.c:102-106), so SC is not an over-approximation that matters.
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:31 private let gate = PlainMutex()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:33 private let quiesced = PlainMutex.Condition()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:35 private let released = PlainMutex.Condition()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:37 private let inhibitors = PlainMutex()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:52 private static let rekickNs: UInt64 = 20_000_000
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:67 private var bypass: Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:72 public func beginVCPU(
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:89 public func endVCPU(
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:94 public func beginVM()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:99 public func endVM()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:105 public func withVMIoctl<R>
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:111 private func enter(_ counter: LockCount)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:114 while counter.isBlocking { released.wait(gate) }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:119 private func leave(_ counter: LockCount)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:121 gate.withLock { quiesced.signal() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:135 public func inhibitBegin() -> Inhibit
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:138 for counter in vcpus { counter.lock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:143 func kickBusy() -> Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:154 gate.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:156 quiesced.wait(gate, nanoseconds: Self.rekickNs)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:172 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:176 gate.withLock { released.broadcast() }
+ * @ref Sources/Memslots/Blocker/LockCount.swift:24 func tryIncrement() -> Bool
+ * @ref Sources/Memslots/Blocker/LockCount.swift:39 func decrement() -> Bool
+ * @ref Sources/Memslots/Blocker/LockCount.swift:44 func lock()
+ * @ref Sources/Memslots/Blocker/LockCount.swift:46 func unlock()
+ * @ref Sources/Memslots/Blocker/LockCount.swift:52 var isBlocking: Bool
+ * @ref Sources/Sync/PlainMutex.swift:30 public func lock()
+ * @ref Sources/Sync/PlainMutex.swift:59 public func wait(_ mutex: PlainMutex) {
+ * @ref Sources/Sync/PlainMutex.swift:63 public func wait(_ mutex: PlainMutex, nanoseconds: UInt64) -> Bool
+ * @ref Sources/Sync/PlainMutex.swift:72 public func signal()
+ * @ref Sources/Sync/PlainMutex.swift:73 public func broadcast()
+ * @ref Sources/Sync/TopologyLock.swift:19 public func lock()
+ * @ref Sources/Sync/TopologyLock.swift:24 public func unlock()
+ * @ref Sources/Sync/TopologyLock.swift:29 public var isHeldByCurrentThread: Bool
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:146 public func kick(vcpu index: Int)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:181 private func run(_ index: Int)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:194 vcpu.page.setImmediateExit(false)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:195 blocker.beginVCPU(index)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:197 blocker.endVCPU(index)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:203 private func runUntilKicked(
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:206 case .failure(.interrupted):
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:217 case .io, .interrupted:
+ * @ref Sources/CKVM/ckvm.c:97 static void kick_handler(int signo)
+ * @ref Sources/Memslots/Simulation/SimulatedVCPUs.swift:126 private func run(vcpu: Int)
+ * @ref Sources/Memslots/Simulation/SimulatedVCPUs.swift:133 for _ in 0..<Self.accessesPerRun
+ * @ref Sources/Memslots/Listener/MemslotListener.swift:98 public func commit()
+ * @ref Sources/Memslots/Listener/MemslotListener.swift:106 blocker.inhibitBegin()
+ * @ref Sources/Memslots/Listener/MemslotListener.swift:113 blocker.inhibitEnd(ticket)
+ * @ref Sources/Memslots/Machine/Machine.swift:108 public func transaction<R>
+ * @ref Sources/Memslots/Machine/Machine.swift:131 public func fetch(slot: SlotID)
+ *
+ * Processes
+ *   Inhibitor  -- MemslotListener.commit with an overlapping transaction, inside
+ *                 Machine.transaction: topology lock, inhibitBegin, apply,
+ *                 inhibitEnd, unlock.
+ *   VCPU       -- a vCPU thread: clear immediate_exit, beginVCPU, KVM_RUN until
+ *                 kicked (own exits re-enter or end the run; optionally a
+ *                 userfault), endVCPU.
+ *   VMIoctl    -- a thread outside the topology lock making a VM ioctl through
+ *                 beginVM/endVM: DirtyLogFetcher.fetch.
+ *   UffdServer -- (-DUFFD) resolves userfaults; needs the topology lock.
+ *
+ * Memory model: sequentially consistent.  Each LockCount operation is one
+ * read-modify-write of one atomic word in Swift and one atomic step here.  The
+ * one cross-location ordering the protocol needs -- the vCPU's
+ * "immediate_exit = 0" before its increment, the kicker's "immediate_exit = 1"
+ * after it read the count -- is not given by the Swift orderings alone (the
+ * increment only acquires), but the signal handler stores immediate_exit on
+ * the vCPU's own thread, after its clear in program order (ckvm.c:97-101), and
+ * x86's locked CAS is a full fence; so SC loses nothing here.
  *
  * Properties
  *   (a) safety (assertions): while an inhibitor applies atomically no vCPU is
  *       inside KVM_RUN and no VM ioctl made through the counters is in flight.
- *       Checked on both sides: by the inhibitor when it starts to apply and by
- *       every vCPU / VM ioctl when it enters.  With -DDRAIN_DEADLINE a
- *       timed-out (non-atomic) apply instead requires every vCPU inside
- *       KVM_RUN (every VM ioctl in flight) to be a recorded straggler.
- *   (b) no invalid end states (run pan without -E).  Meaningful with
- *       SPURIOUS=0: a process waiting on a condition variable that may wake
- *       spuriously is never blocked, so spurious wake-ups hide deadlocks.
- *   (c) liveness: ltl "live" under weak fairness (pan -a -f): every inhibit
- *       that has begun ends, and every thread refused by the counters enters
- *       again.  Why an LTL response property and not non-progress cycles: a
- *       progress label would have to sit on guest execution (a vCPU running
- *       its guest is progress), and a cycle in which a vCPU keeps running its
- *       guest while the inhibitor waits forever would then pass unnoticed; the
- *       response property pins the obligation to the waiting party.  Run with
- *       SPURIOUS=0: infinitely many spurious wake-ups of one thread, combined
- *       with an unfair mutex, can starve another thread of the gate; weak
- *       fairness cannot exclude that (the starved thread is not continuously
- *       enabled), and real spurious wake-ups are finite.
+ *       Asserted on both sides, so it is an invariant of every state: by the
+ *       inhibitor when it starts to apply, by each vCPU / VM ioctl as it enters.
+ *       With -DDRAIN_DEADLINE, during a timed-out (non-atomic) apply every vCPU
+ *       inside KVM_RUN and every VM ioctl in flight must be a named straggler.
+ *   (b) no invalid end states (pan without -E).  Meaningful with SPURIOUS=0:
+ *       a thread whose wait may end spuriously is never blocked, so spurious
+ *       wake-ups hide deadlocks; with REKICK=0 too, nothing is timed and a
+ *       thread that blocks stays blocked.
+ *   (c) liveness: ltl "live", checked under weak fairness (pan -a -f): every
+ *       inhibit that has begun ends, and every thread refused by a counter
+ *       enters again.  An LTL response property rather than non-progress
+ *       cycles: a progress label would have to sit on guest execution (a vCPU
+ *       running its guest is progress), and a cycle in which a vCPU keeps
+ *       running while the inhibitor waits forever would then pass unnoticed;
+ *       the response property puts the obligation on the waiting party.  With
+ *       the bounded workload each property is equivalent to "every such episode
+ *       ends".  Run with SPURIOUS=0: infinitely many spurious wake-ups of one
+ *       thread with an unfair mutex can starve another of the gate, which weak
+ *       fairness cannot exclude (the starved thread is not continuously
+ *       enabled); real spurious wake-ups are finite.
  *   (d) at most one inhibitor applies at a time (assertion at apply start).
  *
- * Switches (all -D):
- *   NVCPU NINHIB NINH NRUNS NVMIO OWN  bounds, see below
- *   REKICK=1   the inhibitor's wait on `quiesced` is timed (the 20 ms re-kick,
- *              IoctlBlocker.swift:51,155); 0: an untimed event wait
- *   SPURIOUS=1 condition variables may wake spuriously
- *   UFFD       a vCPU may block in the kernel on a userfault whose server needs
- *              the topology lock (the deadlock QEMU's commit message names)
- *   DRAIN_DEADLINE  the inhibitor gives up waiting after a deadline and
- *              applies non-atomically, naming the stragglers
- *   MUTANT_*   one deliberate bug each, see the end of this comment
- *   STRAGGLERS_EXACT  (with DRAIN_DEADLINE) also asserts that the stragglers
- *              named are exactly the counters still busy when the apply
- *              starts -- expected to FAIL, see apply()
+ * Switches (-D)
+ *   NVCPU NINHIB NINH NRUNS NVMIO OWN UFFD_VCPU DEADLINE INHIB2_TOPO  bounds, below
+ *   REKICK=1   the inhibitor's wait on `quiesced` is timed: the 20 ms re-kick
+ *              (IoctlBlocker.swift:52,156), a nondeterministic timeout here.
+ *              0: an untimed event wait
+ *   SPURIOUS=1 condition-variable waits may end spuriously
+ *   UFFD       vCPU UFFD_VCPU may block in the kernel on a userfault whose
+ *              server needs the topology lock (the deadlock QEMU's commit
+ *              message names)
+ *   DRAIN_DEADLINE  the inhibitor stops waiting after a deadline and applies
+ *              non-atomically, naming the stragglers (the policy the Swift
+ *              side's --drain-timeout is to implement)
+ *   STRAGGLERS_EXACT  with DRAIN_DEADLINE: also assert that the named
+ *              stragglers are exactly the busy counters when the apply starts.
+ *              Not a property: expected to FAIL (see apply)
+ *   MUTANT_*   one deliberate bug each:
  *
- * Mutants (each must make spin report a violation, with a trail):
+ * Mutants (each must make spin report a violation, with a trail)
  *   MUTANT_NO_RECHECK  the inhibitor checks "busy" (and kicks) without the
  *       gate, then takes the gate and waits on `quiesced` without checking
- *       again: the "check, then wait" race the gate exists to prevent
- *       (IoctlBlocker.swift:27-30 -- "held by an inhibitor between re-checking
- *       the counts and waiting ... so a wake-up cannot fall between the check
- *       and the wait").  The last leaver's signal falls between the check and
- *       the wait and is lost.  With REKICK=1 this is only a 20 ms delay; with
- *       REKICK=0 the inhibitor sleeps forever: violates (b).
+ *       again -- the "check, then wait" race the gate's comment says it
+ *       prevents (IoctlBlocker.swift:28-30: "held by an inhibitor between
+ *       re-checking the counts and waiting ... so a wake-up cannot fall between
+ *       the check and the wait").  The last leaver's signal falls between the
+ *       check and the wait and is lost.  With REKICK=1 that costs one 20 ms
+ *       re-kick period and nothing else (check.sh shows no violation then); with
+ *       REKICK=0 the inhibitor sleeps forever while everyone else is done or
+ *       parked on `released`: violates (b).
  *   MUTANT_SIGNAL_OUTSIDE_GATE  leave() signals `quiesced` without the gate:
- *       the signal can land after the inhibitor's check (made under the gate)
- *       and before its wait.  Same lost wake-up; violates (b) with REKICK=0.
+ *       the signal lands between the inhibitor's check (under the gate) and its
+ *       wait.  The same lost wake-up: (b) with REKICK=0, a delay with REKICK=1.
  *   MUTANT_NO_KICK_ENTERING  the kick sets no immediate_exit (neither the
- *       kicker nor the signal handler): a signal that lands while the vCPU is
- *       between its increment and KVM_RUN is lost, and a guest that does not
- *       exit on its own keeps the vCPU inside forever.  With REKICK=1 the next
- *       re-kick finds it inside KVM_RUN; with REKICK=0: violates (b).
+ *       kicker nor the signal handler): a kick that lands after the vCPU's
+ *       increment but before it is inside KVM_RUN is lost, and a guest that no
+ *       longer exits on its own keeps the vCPU inside for good.  With REKICK=1
+ *       the next re-kick finds it inside KVM_RUN (the comment at
+ *       IoctlBlocker.swift:48-51 says as much); with REKICK=0: violates (b).
  *   MUTANT_UNLOCKED_COUNTER  inhibitBegin does not lock the last vCPU's
  *       counter: that vCPU enters KVM_RUN during the apply: violates (a).
- *   MUTANT_NO_BYPASS  the topology-lock holder's own VM ioctl goes through
- *       the VM counter, which it has locked itself: violates (b).
- *   MUTANT_NO_INHIBITORS_MUTEX (with NINHIB=2)  the `inhibitors` mutex is
- *       gone; the second inhibitor does not hold the topology lock, so nothing
- *       serialises the two: violates (d) (and (a)).
+ *   MUTANT_NO_BYPASS  the topology-lock holder's own VM ioctl goes through the
+ *       VM counter, which it has locked itself: violates (b).
+ *   MUTANT_NO_INHIBITORS_MUTEX (with NINHIB=2)  no `inhibitors` mutex; the
+ *       second inhibitor does not hold the topology lock, so nothing serialises
+ *       the two: violates (d) (and (a)).
  */
 
 /* ---------------------------------------------------------------- bounds */
 #ifndef NVCPU
-#define NVCPU 2        /* vCPUs (one LockCount each) */
+#define NVCPU 2        /* vCPUs, one LockCount each */
 #endif
 #ifndef NINHIB
 #define NINHIB 1       /* inhibitor threads: 1 or 2 */
@@ -99,14 +171,14 @@
 #define NINH 2         /* inhibits per inhibitor */
 #endif
 #ifndef NRUNS
-#define NRUNS 2        /* KVM_RUN brackets (beginVCPU..endVCPU) per vCPU */
+#define NRUNS 2        /* beginVCPU..endVCPU brackets per vCPU */
 #endif
 #ifndef NVMIO
-#define NVMIO 1        /* VM ioctls made by the VMIoctl thread (0: no such thread) */
+#define NVMIO 1        /* VM ioctls of the VMIoctl thread (0: no such thread) */
 #endif
 #ifndef OWN
-#define OWN 1          /* exits a guest may take on its own per bracket; after that it
-                          runs until kicked (a guest spinning without exits) */
+#define OWN 1          /* exits a guest may take on its own per bracket; after
+                          that it runs until kicked (spins without exits) */
 #endif
 #ifndef REKICK
 #define REKICK 1
@@ -115,15 +187,20 @@
 #define SPURIOUS 1
 #endif
 #ifndef INHIB2_TOPO
-#define INHIB2_TOPO 0  /* whether the second inhibitor holds the topology lock; every
-                          caller in the tree does (MemslotListener, ReplayEngine), so
-                          with 1 the topology lock alone serialises them and the
-                          `inhibitors` mutex is never contended */
+#define INHIB2_TOPO 0  /* whether the second inhibitor holds the topology lock.
+                          Every caller in the tree does (MemslotListener,
+                          ReplayEngine); with 1 the topology lock alone would
+                          serialise them and the `inhibitors` mutex would never
+                          be contended, so the model's second inhibitor is a
+                          blocker user without it */
+#endif
+#ifndef UFFD_VCPU
+#define UFFD_VCPU 0    /* the vCPU that may take a userfault (-DUFFD), once */
 #endif
 #ifdef DRAIN_DEADLINE
 #define DRAINDL 1
 #ifndef DEADLINE
-#define DEADLINE 2     /* timed wake-ups (re-kicks) before the drain deadline passes */
+#define DEADLINE 2     /* timeouts (re-kicks) of the wait before the deadline */
 #endif
 #else
 #define DRAINDL 0
@@ -132,15 +209,12 @@
 #if REKICK
 #define DL_TICKS DEADLINE
 #else
-#define DL_TICKS 1     /* no re-kick: the only timeout of the wait is the deadline */
+#define DL_TICKS 1     /* no re-kick: the wait's only timeout is the deadline */
 #endif
 #define TIMED (REKICK || DRAINDL)
-#ifndef UFFD_VCPU
-#define UFFD_VCPU 0    /* the vCPU that may take a userfault (-DUFFD), once */
-#endif
 
-/* thread ids ("me"): inhibitors 0..NINHIB-1, vCPU i is NINHIB+i, then the
-   VM-ioctl thread, then the userfault server.  Mutexes store holder id + 1. */
+/* Thread ids ("me"): inhibitors 0..NINHIB-1, vCPU i is NINHIB+i, then the
+   VM-ioctl thread, then the userfault server.  Mutexes hold holder id + 1. */
 #define VMC    NVCPU                 /* index of the VM counter */
 #define NCNT   (NVCPU + 1)
 #define ME_VM  (NINHIB + NVCPU)
@@ -148,77 +222,81 @@
 #define NPROC  (NINHIB + NVCPU + 2)
 
 /* ---------------------------------------------------------------- state */
-/* LockCount (LockCount.swift:14-20): count and lock bit of one atomic word */
+/* LockCount.state (LockCount.swift:19): lock bit and count of one word */
 byte cnt[NCNT];
 bit  lk[NCNT];
 
-byte gate;            /* IoctlBlocker.gate        (IoctlBlocker.swift:30) */
-byte inhibitors;      /* IoctlBlocker.inhibitors  (IoctlBlocker.swift:36) */
-byte topo;            /* TopologyLock             (TopologyLock.swift:10-28) */
-bit  qw[NPROC];       /* waiting on `quiesced`    (IoctlBlocker.swift:32) */
-bit  rw[NPROC];       /* waiting on `released`    (IoctlBlocker.swift:34) */
+byte gate;            /* IoctlBlocker.gate        (IoctlBlocker.swift:31) */
+byte inhibitors;      /* IoctlBlocker.inhibitors  (IoctlBlocker.swift:37) */
+byte topo;            /* TopologyLock             (TopologyLock.swift) */
+bit  qw[NPROC];       /* waiting on `quiesced`    (IoctlBlocker.swift:33) */
+bit  rw[NPROC];       /* waiting on `released`    (IoctlBlocker.swift:35) */
 
-/* the vCPU side of a kick (KVMVCPUs.swift:29-33, ckvm.c:79-106) */
+/* the vCPU side of a kick (KVMRunPage.setImmediateExit, ckvm.c:77-101) */
 bit  ie[NVCPU];       /* kvm_run.immediate_exit */
 bit  sig[NVCPU];      /* SIGUSR1 pending while the thread is inside KVM_RUN */
 bit  inrun[NVCPU];    /* ghost: the thread is inside the KVM_RUN ioctl */
 
 #ifdef UFFD
-bit  ufreq[NVCPU];    /* a userfault of vCPU i waits for the server */
+bit  ufreq[NVCPU];    /* vCPU i waits in the kernel for its userfault */
 byte nuf;             /* userfaults waiting */
 #endif
 #ifdef DRAIN_DEADLINE
-bit  strag[NCNT];     /* stragglers named by a timed-out inhibit */
+bit  strag[NCNT];     /* the stragglers named by a timed-out inhibit */
 #endif
 
 /* ghosts for the properties */
 byte vmin;            /* VM ioctls in flight through the counters */
 byte appA;            /* inhibitors applying atomically */
 byte appN;            /* inhibitors applying after a drain timeout */
-byte inh;             /* inhibits begun and not yet ended (liveness) */
-byte refused;         /* threads refused by a counter, not yet admitted (liveness) */
+byte inh;             /* inhibits begun and not yet ended */
+byte refused;         /* threads refused by a counter and not yet admitted */
 
 ltl live { [] ((inh > 0) -> <> (inh == 0)) && [] ((refused > 0) -> <> (refused == 0)) }
 
-/* ---------------------------------------------------------------- mutexes
-   PlainMutex.lock/unlock (PlainMutex.swift:30-31), TopologyLock.lock/unlock
-   (TopologyLock.swift:19-28): non-recursive; unlocking checks ownership. */
+/* ---------------------------------------------------------------- mutexes */
+
+/* PlainMutex.lock/unlock (PlainMutex.swift:30-31): non-recursive; unlock
+   checks the owner. */
 inline mlock(m, me)   { atomic { m == 0 -> m = me + 1 } }
 inline munlock(m, me) { atomic { assert(m == me + 1); m = 0 } }
-/* TopologyLock.lock/unlock also store/clear the owner read by `bypass` */
+
+/* TopologyLock.lock/unlock (TopologyLock.swift:19-27) with the owner that
+   `isHeldByCurrentThread` (:29) compares against the calling thread.  That
+   comparison is true exactly when this thread took the lock -- a thread-local
+   fact, kept in the caller's local bit `holds`. */
 inline tlock(me)   { atomic { topo == 0 -> topo = me + 1; holds = 1 } }
 inline tunlock(me) { atomic { assert(topo == me + 1); topo = 0; holds = 0 } }
 
 /* ---------------------------------------------------------------- condition variables
-   PlainMutex.Condition (PlainMutex.swift:40-74).  A wait releases the mutex and
-   joins the waiters in one step (pthread guarantees no wake-up is missed in
-   between), then leaves the wait when signalled -- or spuriously, or (timed
-   wait) on timeout -- and only then contends for the mutex again.  A signal
-   or broadcast wakes the threads waiting at that moment and is otherwise
-   forgotten. */
+   PlainMutex.Condition (PlainMutex.swift:40-74).  A wait releases the mutex
+   and joins the waiters in one step (pthreads guarantees that no wake-up falls
+   in between), then leaves the wait when signalled -- or spuriously, or on
+   timeout -- and only then contends for the mutex again.  A signal or a
+   broadcast wakes the threads waiting at that moment and is otherwise lost. */
 
-/* released.wait(gate)  (IoctlBlocker.swift:113, PlainMutex.swift:59) */
+/* released.wait(gate)  IoctlBlocker.swift:114, PlainMutex.swift:59 */
 inline wait_released(me) {
     atomic { assert(gate == me + 1); rw[me] = 1; gate = 0 }
     atomic {
         if
-        :: rw[me] == 0 -> skip               /* woken by the broadcast */
-        :: SPURIOUS && rw[me] -> rw[me] = 0  /* spurious wake-up */
+        :: rw[me] == 0 -> skip                      /* woken by the broadcast */
+        :: SPURIOUS && rw[me] -> rw[me] = 0         /* spurious wake-up */
         fi
     }
-    mlock(gate, me)                          /* re-acquire on wake */
+    mlock(gate, me)                                 /* re-acquire on wake */
 }
 
-/* quiesced.wait(gate, nanoseconds: rekickNs)  (IoctlBlocker.swift:155,
-   PlainMutex.swift:63-70).  `tick` counts timeouts for the drain deadline. */
+/* quiesced.wait(gate, nanoseconds: rekickNs)  IoctlBlocker.swift:156,
+   PlainMutex.swift:63-70.  `tick` counts timeouts towards the drain deadline. */
 inline wait_quiesced(me) {
     atomic { assert(gate == me + 1); qw[me] = 1; gate = 0 }
     atomic {
         if
-        :: qw[me] == 0 -> skip                       /* signalled by the last leaver */
-        :: SPURIOUS && qw[me] -> qw[me] = 0          /* spurious wake-up */
+        :: qw[me] == 0 -> skip                      /* signalled by the last leaver */
+        :: SPURIOUS && qw[me] -> qw[me] = 0         /* spurious wake-up */
         :: TIMED && qw[me] && (REKICK || tick < DL_TICKS) ->
-           qw[me] = 0;                               /* the 20 ms re-kick timer, or the deadline */
+           qw[me] = 0;                              /* the re-kick period, or the deadline */
            if
            :: DRAINDL && tick < DL_TICKS -> tick++
            :: else -> skip
@@ -228,7 +306,7 @@ inline wait_quiesced(me) {
     mlock(gate, me)
 }
 
-/* quiesced.signal()  (IoctlBlocker.swift:120): wakes one waiter, if any */
+/* quiesced.signal()  PlainMutex.swift:72: wakes one waiter, if there is one */
 inline signal_quiesced() {
     atomic {
         if
@@ -236,28 +314,29 @@ inline signal_quiesced() {
 #if NINHIB > 1
         :: qw[1] -> qw[1] = 0
 #endif
-        :: else -> skip                      /* nobody waits: the signal is gone */
+        :: else -> skip                             /* nobody waits: lost */
         fi
     }
 }
 
-/* released.broadcast()  (IoctlBlocker.swift:175)
-
-   gate.withLock { signal or broadcast } (:120, :175) is modelled as one step
-   "gate free -> signal": acquiring a lock is a right mover and releasing it a
-   left mover (Lipton's reduction), and nothing else happens inside, so the
-   short critical section can be collapsed without losing a behaviour or a
-   deadlock -- it still cannot happen while another thread holds the gate,
-   which is the point. */
+/* released.broadcast()  PlainMutex.swift:73 */
 inline broadcast_released() {
     d_step { k = 0; do :: k < NPROC -> rw[k] = 0; k++ :: else -> k = 0; break od }
 }
 
+/* `gate.withLock { quiesced.signal() }` (IoctlBlocker.swift:121) and
+   `gate.withLock { released.broadcast() }` (:176) are each one step
+   "gate free -> signal" here: taking a lock is a right mover and releasing it
+   a left mover (Lipton's reduction), and nothing else happens inside, so
+   collapsing the short critical section loses no behaviour and no deadlock.
+   It still cannot happen while another thread holds the gate, which is what
+   matters. */
+
 /* ---------------------------------------------------------------- LockCount */
 
-/* tryIncrement (LockCount.swift:24-35): refused only while locked AND count == 0.
-   The CAS loop succeeds or refuses in one linearisable step.  The ghost
-   `refused` counts threads between their first refusal and their admission. */
+/* tryIncrement()  LockCount.swift:24-35: refused only while locked AND count
+   == 0; the CAS loop succeeds or refuses in one linearisable step.  The ghost
+   `refused` counts threads from their first refusal to their admission. */
 inline try_increment(c, ok, wasref) {
     atomic {
         if
@@ -271,56 +350,54 @@ inline try_increment(c, ok, wasref) {
     }
 }
 
-/* decrement (LockCount.swift:39-42): true when it leaves the word at exactly
-   "locked, count 0". */
+/* decrement()  LockCount.swift:39-42: true when it leaves the word at exactly
+   "locked, count 0".  lock()/unlock() (:44, :46) are single assignments to lk. */
 inline decrement(c, r) { atomic { cnt[c]--; r = (lk[c] && cnt[c] == 0) } }
 
 /* ---------------------------------------------------------------- ioctl side */
 
-/* enter(_:)  IoctlBlocker.swift:110-116 */
+/* enter(_:)  IoctlBlocker.swift:111-117 */
 inline enter(me, c) {
     do
-    :: try_increment(c, ok, wasref);                       /* :111 */
+    :: try_increment(c, ok, wasref);                /* :112 */
        if
        :: ok -> break
        :: else ->
-          mlock(gate, me);                                 /* :112 */
+          mlock(gate, me);                          /* :113 */
           do
-          :: lk[c] && cnt[c] == 0 -> wait_released(me)     /* :113 isBlocking (LockCount.swift:52) */
+          :: lk[c] && cnt[c] == 0 -> wait_released(me)  /* :114 isBlocking (LockCount.swift:52) */
           :: else -> break
           od;
-          munlock(gate, me)                                /* :114 */
+          munlock(gate, me)                         /* :115 */
        fi
     od;
     ok = 0
 }
 
-/* leave(_:)  IoctlBlocker.swift:118-122 */
+/* leave(_:)  IoctlBlocker.swift:119-123 */
 inline leave(me, c) {
-    decrement(c, r);                                       /* :119 */
+    decrement(c, r);                                /* :120 */
     if
     :: r ->
        r = 0;
 #ifdef MUTANT_SIGNAL_OUTSIDE_GATE
-       signal_quiesced()                                   /* mutant: no gate */
+       signal_quiesced()                            /* mutant: without the gate */
 #else
-       atomic { gate == 0 -> signal_quiesced() }          /* :120 gate.withLock { signal } */
+       atomic { gate == 0 -> signal_quiesced() }   /* :121 gate.withLock { signal } */
 #endif
     :: else -> skip
     fi
 }
 
-/* beginVM / endVM  IoctlBlocker.swift:93-101 with `bypass` (:66): the
-   topology-lock holder skips the counters.  `bypass` compares the lock's owner
-   with the calling thread, so it is true exactly when this thread took the lock:
-   a thread-local fact, kept in the local bit `holds` (set by tlock/tunlock). */
+/* beginVM()/endVM()  IoctlBlocker.swift:94-102 with `bypass` (:67): the
+   topology-lock holder skips the counters. */
 inline begin_vm(me) {
 #ifdef MUTANT_NO_BYPASS
     enter(me, VMC)
 #else
     if
-    :: holds -> skip                                       /* :94 guard !bypass */
-    :: else -> enter(me, VMC)                              /* :95 */
+    :: holds -> skip                                /* :95 guard !bypass */
+    :: else -> enter(me, VMC)                       /* :96 */
     fi
 #endif
 }
@@ -329,51 +406,55 @@ inline end_vm(me) {
     leave(me, VMC)
 #else
     if
-    :: holds -> skip                                       /* :99 */
-    :: else -> leave(me, VMC)                              /* :100 */
+    :: holds -> skip                                /* :100 */
+    :: else -> leave(me, VMC)                       /* :101 */
     fi
 #endif
 }
 
 /* ---------------------------------------------------------------- the kick */
 
-/* What the signal handler does when SIGUSR1 arrives outside KVM_RUN
-   (ckvm.c:102-106): it stores immediate_exit = 1, so the next KVM_RUN returns
-   at once; the signal itself is consumed. */
+/* What kick_handler (ckvm.c:97-101) does when SIGUSR1 arrives in user space:
+   it stores immediate_exit = 1, so the next KVM_RUN returns at once; the
+   signal itself is gone. */
 #ifdef MUTANT_NO_KICK_ENTERING
 #define HANDLER(i) skip
 #else
 #define HANDLER(i) ie[i] = 1
 #endif
 
-/* KVMVCPUs.kick(vcpu:)  KVMVCPUs.swift:142-147 */
+/* KVMVCPUs.kick(vcpu:)  KVMVCPUs.swift:146-151 */
 inline kick(i) {
 #ifndef MUTANT_NO_KICK_ENTERING
-    ie[i] = 1;                                             /* :144 ckvm_run_set_immediate_exit(run, 1) */
+    ie[i] = 1;                                      /* :148 setImmediateExit(true) */
 #endif
-    atomic {                                               /* :145-146 pthread_kill */
+    atomic {                                        /* :149-150 pthread_kill */
         if
-        :: inrun[i] -> sig[i] = 1                          /* interrupts KVM_RUN */
-        :: else -> HANDLER(i)                              /* lands in user space: lost as a signal */
+        :: inrun[i] -> sig[i] = 1                   /* interrupts KVM_RUN */
+        :: else -> HANDLER(i)                       /* lands in user space: lost as a signal */
         fi
     }
 }
 
 /* ---------------------------------------------------------------- inhibitor side */
 
-/* kickBusy()  IoctlBlocker.swift:142-150: kick every vCPU whose count is not 0,
-   then look at the VM counter.  Each count is read in its own step. */
+/* kickBusy()  IoctlBlocker.swift:143-151: kick every vCPU whose count is not
+   0, then look at the VM counter; each count is read in its own step.  With
+   DRAIN_DEADLINE, `seen` is the set this pass found busy. */
 inline kick_busy() {
     busy = 0; c = 0;
+#ifdef DRAIN_DEADLINE
+    seen = 0;
+#endif
     do
     :: c < NVCPU ->
        if
-       :: cnt[c] != 0 ->                                   /* :144 */
-          busy = 1;
+       :: cnt[c] != 0 ->                            /* :145 */
+          busy = 1;                                 /* :146 */
 #ifdef DRAIN_DEADLINE
           seen = seen | (1 << c);
 #endif
-          kick(c)                                          /* :147 */
+          kick(c)                                   /* :148 */
        :: else -> skip
        fi;
        c++
@@ -381,7 +462,7 @@ inline kick_busy() {
     od;
     c = 0;
     if
-    :: cnt[VMC] != 0 ->                                    /* :149 */
+    :: cnt[VMC] != 0 ->                             /* :150 */
        busy = 1;
 #ifdef DRAIN_DEADLINE
        seen = seen | (1 << VMC)
@@ -390,11 +471,10 @@ inline kick_busy() {
     fi
 }
 
-/* Drain-deadline policy (not in the Swift code yet; the --drain-timeout the
-   Swift side is to add): past the deadline the inhibitor stops waiting, keeps
-   the counters locked, names as stragglers the counters found busy by the last
-   kickBusy, and applies non-atomically.  The deadline is reached after
-   DL_TICKS timeouts of the wait. */
+/* The drain-deadline policy (not in the Swift code yet: the --drain-timeout
+   to come).  Past the deadline the inhibitor stops waiting, keeps the counters
+   locked, names as stragglers the counters the last kickBusy found busy, and
+   applies non-atomically.  The deadline passes after DL_TICKS timeouts. */
 inline record_stragglers() {
 #ifdef DRAIN_DEADLINE
     d_step {
@@ -410,13 +490,13 @@ inline record_stragglers() {
 #endif
 }
 
-/* inhibitBegin()  IoctlBlocker.swift:134-164 (strategy .event, :152-157) */
+/* inhibitBegin()  IoctlBlocker.swift:135-165, strategy .event (:153-158) */
 inline inhibit_begin(me) {
 #ifndef MUTANT_NO_INHIBITORS_MUTEX
-    mlock(inhibitors, me);                                 /* :135 */
+    mlock(inhibitors, me);                          /* :136 */
 #endif
     c = 0;
-    do                                                     /* :137 */
+    do                                              /* :138 */
     :: c < NVCPU ->
 #ifdef MUTANT_UNLOCKED_COUNTER
        if :: c != NVCPU - 1 -> lk[c] = 1 :: else -> skip fi;
@@ -426,9 +506,9 @@ inline inhibit_begin(me) {
        c++
     :: else -> c = 0; break
     od;
-    lk[VMC] = 1;                                           /* :138 */
+    lk[VMC] = 1;                                    /* :139 */
 #ifdef MUTANT_NO_RECHECK
-    /* mutant: check (and kick) outside the gate, then wait without checking again */
+    /* mutant: check (and kick) outside the gate, then wait without a re-check */
     do
     :: kick_busy();
        if
@@ -438,17 +518,17 @@ inline inhibit_begin(me) {
        fi
     od;
 #else
-    mlock(gate, me);                                       /* :153 */
+    mlock(gate, me);                                /* :154 */
     do
-    :: kick_busy();                                        /* :154 while kickBusy() */
+    :: kick_busy();                                 /* :155 while kickBusy() */
        if
        :: !busy -> break
-       :: DRAINDL && busy && tick >= DL_TICKS ->           /* the deadline has passed */
+       :: DRAINDL && busy && tick >= DL_TICKS ->    /* the deadline has passed */
           record_stragglers(); break
-       :: else -> wait_quiesced(me)                        /* :155 */
+       :: else -> wait_quiesced(me)                 /* :156 */
        fi
     od;
-    munlock(gate, me);                                     /* :157 */
+    munlock(gate, me);                              /* :158 */
 #endif
     busy = 0; tick = 0
 #ifdef DRAIN_DEADLINE
@@ -456,34 +536,34 @@ inline inhibit_begin(me) {
 #endif
 }
 
-/* inhibitEnd(_:)  IoctlBlocker.swift:171-178 */
+/* inhibitEnd(_:)  IoctlBlocker.swift:172-179 */
 inline inhibit_end(me) {
-    lk[VMC] = 0;                                           /* :172 */
+    lk[VMC] = 0;                                    /* :173 */
     c = 0;
-    do                                                     /* :173 */
+    do                                              /* :174 */
     :: c < NVCPU -> lk[c] = 0; c++
     :: else -> c = 0; break
     od;
-    atomic { gate == 0 -> broadcast_released() };          /* :175 gate.withLock { broadcast } */
+    atomic { gate == 0 -> broadcast_released() };  /* :176 gate.withLock { broadcast } */
     atomic {
 #ifndef MUTANT_NO_INHIBITORS_MUTEX
-        munlock(inhibitors, me);                           /* :176 */
+        munlock(inhibitors, me);                    /* :177 */
 #endif
         inh--
     }
 }
 
 /* The critical section: every delete, then every add
-   (MemslotListener.swift:107-108).  The memslot ioctls are VM ioctls made by
-   the topology-lock holder, which bypasses the counters (IoctlBlocker.swift:66). */
+   (MemslotListener.swift:108-109).  Its memslot ioctls are VM ioctls made by
+   the topology-lock holder, which bypasses the counters. */
 inline apply(me, usesTopo) {
     atomic {
-        assert(appA + appN == 0);                          /* (d) */
+        assert(appA + appN == 0);                   /* (d) */
         c = 0;
         if
         :: !late ->
            appA++;
-           do                                              /* (a) */
+           do                                       /* (a) */
            :: c < NVCPU -> assert(!inrun[c]); c++
            :: else -> c = 0; break
            od;
@@ -491,15 +571,15 @@ inline apply(me, usesTopo) {
         :: else ->
            appN++;
 #ifdef DRAIN_DEADLINE
-           do                                              /* (a') inside => named */
+           do                                       /* (a') inside => named */
            :: c < NVCPU -> assert(!inrun[c] || strag[c]); c++
            :: else -> c = 0; break
            od;
            assert(vmin == 0 || strag[VMC]);
 #ifdef STRAGGLERS_EXACT
-           /* not a property: named <=> still inside.  A straggler can finish
-              between kickBusy's read and this point; spin shows it, so the
-              journaled list is a superset of the threads still inside. */
+           /* Not a property: named <=> still busy.  A straggler can finish
+              between kickBusy's read of its count and this point, so the list
+              journaled is a superset of the threads still inside. */
            do
            :: c < NCNT -> assert(strag[c] == (cnt[c] != 0)); c++
            :: else -> c = 0; break
@@ -511,10 +591,10 @@ inline apply(me, usesTopo) {
         fi
     }
     if
-    :: usesTopo -> begin_vm(me); end_vm(me)                /* KVM_SET_USER_MEMORY_REGION */
-    :: else -> skip                                        /* without the topology lock a VM
-                                                              ioctl through the blocker would
-                                                              wait on its own lock: none here */
+    :: usesTopo -> begin_vm(me); end_vm(me)         /* KVM_SET_USER_MEMORY_REGION */
+    :: else -> skip                                 /* without the topology lock a VM ioctl
+                                                       through the blocker would wait on the
+                                                       caller's own lock; none is made */
     fi;
     atomic {
         if
@@ -527,14 +607,17 @@ inline apply(me, usesTopo) {
            :: c < NCNT -> strag[c] = 0; c++
            :: else -> c = 0; break
            od
+#else
+           skip
 #endif
         fi
     }
 }
 
 /* MemslotListener.commit() with an overlapping transaction
-   (MemslotListener.swift:97-124) inside Machine.transaction
-   (Machine.swift:103-112), which holds the topology lock. */
+   (MemslotListener.swift:98-125: inhibitBegin :106, apply :108-109,
+   inhibitEnd :113) inside Machine.transaction (Machine.swift:108-118), which
+   holds the topology lock (:109, :115). */
 proctype Inhibitor(byte me; bit usesTopo) {
     byte n, c, k, tick;
     bit busy, late, ok, wasref, r, holds;
@@ -544,15 +627,15 @@ proctype Inhibitor(byte me; bit usesTopo) {
     do
     :: n < NINH ->
        if
-       :: usesTopo -> tlock(me)                            /* Machine.swift:104 */
+       :: usesTopo -> tlock(me)                     /* Machine.swift:109 */
        :: else -> skip
        fi;
        inh++;
-       inhibit_begin(me);                                  /* MemslotListener.swift:105 */
-       apply(me, usesTopo);                                /* :107-108 */
-       inhibit_end(me);                                    /* :112 */
+       inhibit_begin(me);                           /* MemslotListener.swift:106 */
+       apply(me, usesTopo);                         /* :108-109 */
+       inhibit_end(me);                             /* :113 */
        if
-       :: usesTopo -> tunlock(me)                          /* Machine.swift:110 */
+       :: usesTopo -> tunlock(me)                   /* Machine.swift:115 */
        :: else -> skip
        fi;
        n++
@@ -562,18 +645,17 @@ proctype Inhibitor(byte me; bit usesTopo) {
 
 /* ---------------------------------------------------------------- vCPU */
 
-/* What a vCPU thread sees when KVM_RUN starts (both branches are single
-   steps: the kernel checks immediate_exit after the thread is inside the
-   ioctl, where a signal interrupts it). */
+/* Whether a thread may be inside KVM_RUN (a VM ioctl) now. */
 #ifdef DRAIN_DEADLINE
 #define ENTRY_OK(x) (appA == 0 && (appN == 0 || strag[x]))
 #else
 #define ENTRY_OK(x) (appA == 0 && appN == 0)
 #endif
 
-/* KVMVCPUs.run(_:) KVMVCPUs.swift:177-196 and runUntilKicked :199-223; the
-   simulated vCPUs (SimulatedVCPUs.swift:125-139) are the same shape with a
-   polled flag for immediate_exit and no signal. */
+/* KVMVCPUs.run(_:)  KVMVCPUs.swift:181-200 and runUntilKicked :203-224.  The
+   simulated vCPUs (SimulatedVCPUs.swift:126-140) have the same shape, with a
+   polled flag for immediate_exit, no signal, and a run that ends after
+   accessesPerRun accesses (the "own exit ends the run" branch). */
 proctype VCPU(byte me; byte i) {
     byte runs, own;
     bit ok, wasref, r;
@@ -582,37 +664,38 @@ proctype VCPU(byte me; byte i) {
 #endif
     do
     :: runs < NRUNS ->
-       ie[i] = 0;                                          /* :190 clear before entering */
-       enter(me, i);                                       /* :191 beginVCPU (IoctlBlocker.swift:71-74;
-                                                              a vCPU thread never holds the topology lock) */
+       ie[i] = 0;                                   /* :194 clear before entering */
+       enter(me, i);                                /* :195 beginVCPU (IoctlBlocker.swift:72-75);
+                                                       a vCPU thread never holds the topology lock */
 reenter:
-       if                                                  /* :201 KVM_RUN */
-       :: atomic { ie[i] -> skip }                         /* immediate_exit: -EINTR at once */
+       if                                           /* :205 KVM_RUN.  The kernel reads immediate_exit
+                                                       once the thread is inside the ioctl, where a
+                                                       signal interrupts it: one step each way */
+       :: atomic { ie[i] -> skip }                  /* immediate_exit: -EINTR at once (:206) */
        :: atomic { !ie[i] -> assert(ENTRY_OK(i)); inrun[i] = 1 };
-end_guest:                                                 /* a guest may run until kicked */
+end_guest:                                          /* a guest may run until kicked */
           if
-          :: sig[i] ->                                     /* the kick's signal: -EINTR (:202-203) */
+          :: sig[i] ->                              /* the kick's signal: -EINTR (:206-207) */
              atomic { inrun[i] = 0; sig[i] = 0; HANDLER(i) }
-          :: own < OWN ->                                  /* an exit of its own (MMIO, IO) */
+          :: own < OWN ->                           /* an exit of its own (MMIO, IO) */
              atomic {
                  own++; inrun[i] = 0;
                  if :: sig[i] -> sig[i] = 0; HANDLER(i) :: else -> skip fi
              };
              if
-             :: goto reenter                               /* :212-215 handled; KVM_RUN again */
-             :: skip                                       /* the run ends (SimulatedVCPUs.swift:132
-                                                              accessesPerRun) */
+             :: goto reenter                        /* :215-218 handled; KVM_RUN again */
+             :: skip                                /* the run ends (simulated vCPUs) */
              fi
 #ifdef UFFD
-          :: !faulted && i == UFFD_VCPU ->                 /* a guest access to a missing page:  */
-             atomic { faulted = 1; ufreq[i] = 1; nuf++ };  /* KVM blocks in handle_userfault,    */
-             ufreq[i] == 0;                                /* which the kick does not interrupt  */
+          :: !faulted && i == UFFD_VCPU ->          /* a guest access to a missing page:   */
+             atomic { faulted = 1; ufreq[i] = 1; nuf++ };  /* KVM waits in handle_userfault, */
+             ufreq[i] == 0;                         /* which the kick does not interrupt   */
              goto end_guest
 #endif
           fi
        fi;
        own = 0;
-       leave(me, i);                                       /* :193 endVCPU (IoctlBlocker.swift:88-91) */
+       leave(me, i);                                /* :197 endVCPU (IoctlBlocker.swift:89-92) */
        runs++
     :: else -> break
     od
@@ -620,19 +703,18 @@ end_guest:                                                 /* a guest may run un
 
 /* ---------------------------------------------------------------- VM ioctl thread */
 
-/* A thread outside the topology lock fetching a dirty log as a VM ioctl
-   through withVMIoctl (IoctlBlocker.swift:104-108).  No such caller exists in
-   Sources/ yet (only the tests call beginVM); the model keeps the VM counter
-   honest for when one does. */
+/* DirtyLogFetcher.fetch(slot:)  Machine.swift:131-133: KVM_GET_DIRTY_LOG from
+   a thread that does not hold the topology lock, through withVMIoctl
+   (IoctlBlocker.swift:105-109). */
 proctype VMIoctl(byte me) {
     byte n;
-    bit ok, wasref, r, holds;                              /* holds: never */
+    bit ok, wasref, r, holds;                       /* holds: never */
     do
     :: n < NVMIO ->
-       begin_vm(me);                                       /* :105 */
-       atomic { assert(ENTRY_OK(VMC)); vmin++ };           /* KVM_GET_DIRTY_LOG */
+       begin_vm(me);                                /* IoctlBlocker.swift:106 */
+       atomic { assert(ENTRY_OK(VMC)); vmin++ };    /* the ioctl */
        vmin--;
-       end_vm(me);                                         /* :106 */
+       end_vm(me);                                  /* :107 */
        n++
     :: else -> break
     od
@@ -640,9 +722,9 @@ proctype VMIoctl(byte me) {
 
 /* ---------------------------------------------------------------- userfault server */
 #ifdef UFFD
-/* Not project code: the thread that serves userfaults (QEMU's postcopy fault
-   thread).  Placing the page needs the topology lock here -- the lock the
-   inhibitor holds while it waits for the faulting vCPU to leave. */
+/* Not project code: the thread that resolves userfaults (QEMU's postcopy
+   fault thread).  Placing the page needs the topology lock here -- the lock
+   the inhibitor holds while it waits for the faulting vCPU to leave. */
 proctype UffdServer(byte me) {
     byte j;
     bit holds;
@@ -673,7 +755,7 @@ init {
 #ifdef UFFD
         run UffdServer(ME_UF);
 #endif
-        printf("bounds: NVCPU=%d NINHIB=%d NINH=%d NRUNS=%d NVMIO=%d OWN=%d REKICK=%d SPURIOUS=%d DEADLINE=%d\n",
-               NVCPU, NINHIB, NINH, NRUNS, NVMIO, OWN, REKICK, SPURIOUS, DEADLINE)
+        printf("bounds: NVCPU=%d NINHIB=%d NINH=%d NRUNS=%d NVMIO=%d OWN=%d\n", NVCPU, NINHIB, NINH, NRUNS, NVMIO, OWN);
+        printf("        REKICK=%d SPURIOUS=%d DEADLINE=%d\n", REKICK, SPURIOUS, DEADLINE)
     }
 }
