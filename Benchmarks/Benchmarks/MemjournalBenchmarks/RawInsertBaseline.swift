@@ -16,7 +16,7 @@ enum RawInsertBaseline {
         var start = 0
         while start < records.count {
             let end = min(records.count, start + batch)
-            try database.transaction {
+            try database.transaction { () throws(SQLiteError) in
                 for record in records[start..<end] {
                     try rows.insertIntent(record)
                     try rows.writeOutcome(record)
