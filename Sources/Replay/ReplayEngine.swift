@@ -134,7 +134,8 @@ private final class Replay {
         let start = MonotonicClock.now()
         for record in source.records {
             watchdog.begin(record.sequence)
-            history.apply(record)
+            // Only the views are needed here (the backend holds the slots): apply the sections.
+            history.applySections(record.sections, addressSpace: record.addressSpace)
             let view = history.view(record.addressSpace)
             machine.committedMap.beginChange(addressSpace: record.addressSpace, incoming: view)
             let divergence: Divergence?

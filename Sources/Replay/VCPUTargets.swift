@@ -29,7 +29,8 @@ enum VCPUTargets {
         var writes = candidates
         let firstChecked = records.first { options.inRange($0.sequence) }?.sequence ?? .max
         for (index, record) in records.enumerated() {
-            history.apply(record)
+            // Only the views are needed here (the backend holds the slots): apply the sections.
+            history.applySections(record.sections, addressSpace: record.addressSpace)
             let next = index + 1 < records.count ? records[index + 1].sequence : .max
             // From the state just before the range, through its end.
             guard next >= firstChecked, record.sequence <= (options.to ?? .max) else { continue }

@@ -12,18 +12,33 @@ import MemoryModel
 public struct HistoryReducer: Sendable {
     /// The slot tables of every address space.
     public private(set) var slots = MemslotMap()
-    private var views: [UInt16: OrderedRangeMap<MemorySection>] = [:]
+    /// Each address space's flat view, ascending and disjoint. A sorted array: a
+    /// view has tens to hundreds of sections, and replay publishes it after every
+    /// transaction, which an array hands over without copying.
+    private var views: [UInt16: [MemorySection]] = [:]
     /// The last transaction applied.
     public private(set) var lastSequence: UInt64?
 
     public init() {}
 
     /// One address space's flat view, ascending.
-    public func view(_ addressSpace: UInt16) -> [MemorySection] { views[addressSpace]?.ascending ?? [] }
+    public func view(_ addressSpace: UInt16) -> [MemorySection] { views[addressSpace] ?? [] }
 
     /// The section of the flat view that covers `gpa`, if any.
     public func section(containing gpa: UInt64, addressSpace: UInt16) -> MemorySection? {
-        views[addressSpace]?.element(containing: gpa)
+        guard let view = views[addressSpace] else { return nil }
+        let index = Self.firstIndex(in: view, endingAtOrAfter: gpa)
+        return index < view.count && view[index].range.contains(gpa) ? view[index] : nil
+    }
+
+    /// The first section whose last byte is at or after `address` (binary search).
+    private static func firstIndex(in view: [MemorySection], endingAtOrAfter address: UInt64) -> Int {
+        var low = 0, high = view.count
+        while low < high {
+            let mid = (low + high) / 2
+            if view[mid].range.last < address { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     /// Address spaces with a view or a slot, ascending.
@@ -58,26 +73,24 @@ public struct HistoryReducer: Sendable {
 
     /// Applies listener callbacks to an address space's view.
     public mutating func applySections(_ sections: [SectionChange], addressSpace: UInt16) {
-        var view = views.removeValue(forKey: addressSpace) ?? OrderedRangeMap()
+        var view = views.removeValue(forKey: addressSpace) ?? []
         for change in sections {
             let range = change.section.range
+            // Sections are disjoint, so the one starting at `range.start`, if any,
+            // is the first ending at or after it.
+            let index = Self.firstIndex(in: view, endingAtOrAfter: range.start)
+            let here = index < view.count && view[index].range.start == range.start
             switch change.kind {
             case .add:
-                view.remove(start: range.start)
-                view.insert(change.section)
-            case .delete, .nop, .logStart, .logStop:
-                guard var current = view.remove(start: range.start) else { continue }
-                guard current.range == range else {
-                    view.insert(current)
-                    continue
-                }
-                switch change.kind {
-                case .nop: current = change.section
-                case .logStart: current.dirtyLog = true
-                case .logStop: current.dirtyLog = false
-                default: continue  // delete: leave it out
-                }
-                view.insert(current)
+                if here { view[index] = change.section } else { view.insert(change.section, at: index) }
+            case .delete:
+                if here && view[index].range == range { view.remove(at: index) }
+            case .nop:
+                if here && view[index].range == range { view[index] = change.section }
+            case .logStart:
+                if here && view[index].range == range { view[index].dirtyLog = true }
+            case .logStop:
+                if here && view[index].range == range { view[index].dirtyLog = false }
             }
         }
         views[addressSpace] = view

@@ -40,9 +40,8 @@ public struct MemslotMap: Sendable {
     public mutating func insert(_ slot: Memslot) {
         remove(slot.id)
         let space = slot.id.addressSpace
-        if let displaced = ordered[space, default: OrderedRangeMap()].remove(start: slot.range.start) {
-            byID[displaced.id] = nil
-            digests[space, default: SlotTableDigest()].remove(displaced)
+        if let existing = ordered[space]?.floor(slot.range.start), existing.range.start == slot.range.start {
+            remove(existing.id)
         }
         byID[slot.id] = slot
         ordered[space, default: OrderedRangeMap()].insert(slot)

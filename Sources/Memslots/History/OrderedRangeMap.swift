@@ -1,12 +1,11 @@
 import MemoryModel
 
-/// Something that covers a guest-physical range: a memslot, a flat-view section.
+/// Something that covers a guest-physical range (a memslot).
 public protocol GuestRanged: Sendable {
     var range: GuestRange { get }
 }
 
 extension Memslot: GuestRanged {}
-extension MemorySection: GuestRanged {}
 
 /// Disjoint ranges ordered by start address, with O(log n) insert, remove and
 /// floor lookup — a treap (a binary search tree kept balanced by random heap
