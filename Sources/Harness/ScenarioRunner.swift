@@ -29,6 +29,8 @@ public struct RunConfiguration: Sendable, Hashable {
     public var intervalNs: UInt64 = 0
     /// Stop after this long even if fewer transactions were committed (nil: no limit).
     public var durationNs: UInt64?
+    /// How long an inhibit waits for ioctls in flight (nil: forever).
+    public var drainTimeoutNs: UInt64? = Machine.Configuration.defaultDrainTimeoutNs
 
     public init(
         scenario: ScenarioKind, backend: Backend = .sim, options: ScenarioOptions = ScenarioOptions(), vcpus: Int = 2,
@@ -91,7 +93,7 @@ public final class ScenarioRunner {
             backend: backend,
             configuration: Machine.Configuration(
                 vcpus: configuration.vcpus, wait: configuration.wait, inhibit: configuration.inhibit,
-                maxSlotSize: scenario.maxSlotSize),
+                maxSlotSize: scenario.maxSlotSize, drainTimeoutNs: configuration.drainTimeoutNs),
             observer: collector)
         self.machine = machine
         try scenario.build(on: machine)

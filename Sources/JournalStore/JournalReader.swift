@@ -55,6 +55,8 @@ public struct JournalSummary: Hashable, Sendable {
     public var slotOperations: Int
     public var failedOperations: Int
     public var faults: Int
+    /// Transactions applied after their drain gave up at the deadline.
+    public var drainTimeouts: Int
     public var firstSequence: UInt64?
     public var lastSequence: UInt64?
     /// Sequences missing between the first and the last (should be 0).
@@ -176,8 +178,9 @@ public final class JournalReader {
             SELECT t.sequence, t.as_id, t.begin_ns, t.commit_ns, t.overlaps, t.overlap_delete_index,
                 t.overlap_add_index, t.overlap_delete_start, t.overlap_delete_last, t.overlap_add_start,
                 t.overlap_add_last, t.inhibited, t.drain_ns, t.apply_ns, t.inhibit_ns, t.vcpus_kicked,
-                d.slot_count, d.hash
+                d.slot_count, d.hash, dt.vcpus AS drain_timeout_vcpus, dt.vm_ioctls AS drain_timeout_vm_ioctls
             FROM transactions t LEFT JOIN slot_table_digests d USING (sequence)
+                LEFT JOIN drain_timeouts dt USING (sequence)
             WHERE t.outcome IS NOT NULL AND t.sequence BETWEEN ? AND ? ORDER BY t.sequence
             """, bounds) { r throws(JournalError) in
             let sequence = r.u64("sequence")
@@ -191,7 +194,8 @@ public final class JournalReader {
                 slotOps: ops[sequence] ?? [],
                 timing: InhibitTiming(
                     inhibited: r.bool("inhibited"), drainNs: r.u64("drain_ns"), applyNs: r.u64("apply_ns"),
-                    inhibitNs: r.u64("inhibit_ns"), vcpusKicked: Int(r.int64("vcpus_kicked"))),
+                    inhibitNs: r.u64("inhibit_ns"), vcpusKicked: Int(r.int64("vcpus_kicked")),
+                    drainTimeout: try drainTimeout(r, what: what)),
                 digest: SlotTableDigest(count: Int(slotCount), hash: hash))
         }
     }
@@ -258,6 +262,7 @@ public final class JournalReader {
                 (SELECT count(*) FROM slot_ops) AS slot_operations,
                 (SELECT count(*) FROM slot_ops WHERE errno <> 0) AS failed_operations,
                 (SELECT count(*) FROM faults) AS faults,
+                (SELECT count(*) FROM drain_timeouts) AS drain_timeouts,
                 (SELECT clean_close FROM journal_header WHERE id = 1) AS clean_close
             FROM transactions
             """) { r in
@@ -271,7 +276,7 @@ public final class JournalReader {
                 overlapping: Int(r.int64OrNil("overlapping") ?? 0), inhibited: Int(r.int64OrNil("inhibited") ?? 0),
                 failedTransactions: Int(r.int64OrNil("failed") ?? 0),
                 slotOperations: Int(r.int64("slot_operations")), failedOperations: Int(r.int64("failed_operations")),
-                faults: Int(r.int64("faults")), firstSequence: first, lastSequence: last, gaps: span - transactions,
+                faults: Int(r.int64("faults")), drainTimeouts: Int(r.int64("drain_timeouts")), firstSequence: first, lastSequence: last, gaps: span - transactions,
                 cleanClose: r.int64OrNil("clean_close") == 1, inhibitNs: [])
         }[0]
         summary.inhibitNs = try query("SELECT inhibit_ns FROM transactions WHERE inhibited = 1") { $0.u64("inhibit_ns") }
@@ -322,6 +327,25 @@ public final class JournalReader {
             deleteIndex: Int(d), addIndex: Int(a),
             deleted: try range(r.u64("overlap_delete_start"), r.u64("overlap_delete_last"), what),
             added: try range(r.u64("overlap_add_start"), r.u64("overlap_add_last"), what)))
+    }
+
+    /// The drain timeout from the columns drain_timeout_vcpus (a JSON array of
+    /// vCPU indices) and drain_timeout_vm_ioctls, if the transaction had one.
+    private func drainTimeout(_ r: Statement.Row, what: String) throws(JournalError) -> DrainTimeout? {
+        guard let text = r.textOrNil("drain_timeout_vcpus") else { return nil }
+        guard case .array(let items)? = try? JSONParser.parse(Array(text.utf8)) else {
+            throw bad("\(what): drain timeout vCPUs '\(text.prefix(80))' is not a JSON array")
+        }
+        var vcpus: [Int] = []
+        for item in items {
+            guard case .number(let digits) = item, let vcpu = Int(digits), vcpu >= 0 else {
+                throw bad("\(what): drain timeout vCPUs '\(text.prefix(80))' holds something other than vCPU indices")
+            }
+            vcpus.append(vcpu)
+        }
+        let vm = r.int64("drain_timeout_vm_ioctls")
+        guard vm >= 0 else { throw bad("\(what): drain timeout VM ioctls \(vm) is negative") }
+        return DrainTimeout(vcpus: vcpus, vmIoctls: Int(vm))
     }
 
     private func range(_ start: UInt64, _ last: UInt64, _ what: String) throws(JournalError) -> GuestRange {

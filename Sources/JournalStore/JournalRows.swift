@@ -19,6 +19,7 @@ public final class JournalRows {
     private let digest: Statement
     private let fault: Statement
     private let stats: Statement
+    private let drainTimeout: Statement
 
     public init(_ database: Database) throws(SQLiteError) {
         self.database = database
@@ -51,6 +52,7 @@ public final class JournalRows {
                 max_batch = ?, last_sequence = ?
             WHERE id = 1
             """)
+        drainTimeout = try database.prepare("INSERT INTO drain_timeouts (sequence, vcpus, vm_ioctls) VALUES (?, ?, ?)")
     }
 
     // MARK: Transactions
@@ -89,6 +91,10 @@ public final class JournalRows {
                 .int(op.flags.rawValue), .int(op.errno), .u64(op.durationNs))
         }
         try digest.run(.u64(record.sequence), .int(record.digest.count), .u64(record.digest.hash))
+        if let timeout = record.timing.drainTimeout {
+            try drainTimeout.run(
+                .u64(record.sequence), .text(JSONValue.array(timeout.vcpus.map { .int($0) }).text), .int(timeout.vmIoctls))
+        }
     }
 
     /// Inserts a fault; `id` (its arrival order) is assigned by SQLite when nil,

@@ -112,7 +112,8 @@ private final class Replay {
         if let listener = listeners[addressSpace] { return listener }
         let listener = MemslotListener(
             addressSpace: addressSpace, backend: backend, blocker: machine.blocker, sequencer: machine.sequencer,
-            observer: collector, maxSlotSize: source.maxSlotSize, inhibitOverlapping: source.inhibit)
+            observer: collector, maxSlotSize: source.maxSlotSize, inhibitOverlapping: source.inhibit,
+            drainTimeoutNs: machine.configuration.drainTimeoutNs)
         listeners[addressSpace] = listener
         return listener
     }
@@ -236,7 +237,7 @@ private final class Replay {
         let inhibit = options.atomic || record.timing.inhibited
         var first: Divergence?
         machine.topologyLock.withLock {
-            let ticket = inhibit ? machine.blocker.inhibitBegin() : nil
+            let ticket = inhibit ? machine.blocker.inhibitBegin(drainDeadlineNs: machine.configuration.drainTimeoutNs) : nil
             defer { if let ticket { machine.blocker.inhibitEnd(ticket) } }
             for (index, op) in record.slotOps.enumerated() {
                 let errno: Int32

@@ -88,7 +88,7 @@ struct InspectCommand: ParsableCommand {
                 ("cut_off", .int(s.cutOff)), ("gaps", .int(s.gaps)),
                 ("overlapping", .int(s.overlapping)), ("inhibited", .int(s.inhibited)),
                 ("slot_operations", .int(s.slotOperations)), ("failed_operations", .int(s.failedOperations)),
-                ("spurious_faults", .int(s.faults)),
+                ("spurious_faults", .int(s.faults)), ("drain_timeouts", .int(s.drainTimeouts)),
             ]
             fields.append(("inhibit_ns", inhibit.map {
                 .orderedObject([("p50", .int($0.p50)), ("p90", .int($0.p90)), ("p99", .int($0.p99)), ("max", .int($0.max))])
@@ -108,6 +108,9 @@ struct InspectCommand: ParsableCommand {
             "  slot operations   \(s.slotOperations) (\(s.failedOperations) failed, in \(s.failedTransactions) transaction(s))",
             "  spurious faults   \(s.faults)",
         ]
+        if s.drainTimeouts > 0 {
+            lines.append("  drain timeouts    \(s.drainTimeouts) transaction(s) applied non-atomically: 'inspect show N' names the vCPUs")
+        }
         if let inhibit { lines.append("  inhibit           \(inhibit.text)") }
         if let stalls = stats?.stalls, stalls > 0 {
             lines.append("  recorder          \(stalls) queue-full stall(s), \(micros(stats?.stallNs ?? 0)) in total")
@@ -166,6 +169,7 @@ struct InspectCommand: ParsableCommand {
         print(t.inhibited
               ? "  inhibit: \(micros(t.inhibitNs)) (drain \(micros(t.drainNs)), apply \(micros(t.applyNs))), \(t.vcpusKicked) vCPU(s) kicked"
               : "  not inhibited; apply \(micros(t.applyNs))")
+        if let timeout = t.drainTimeout { print("  \(timeout)") }
         print("  slot operations:")
         for (i, op) in r.slotOps.enumerated() { print("    \(i): \(op) in \(micros(op.durationNs))") }
         print("  slot table after: \(r.digest)")
@@ -284,7 +288,11 @@ struct InspectCommand: ParsableCommand {
             })),
             ("timing", .orderedObject([("inhibited", .bool(r.timing.inhibited)), ("drain_ns", .int(r.timing.drainNs)),
                                 ("apply_ns", .int(r.timing.applyNs)), ("inhibit_ns", .int(r.timing.inhibitNs)),
-                                ("vcpus_kicked", .int(r.timing.vcpusKicked))])),
+                                ("vcpus_kicked", .int(r.timing.vcpusKicked)),
+                                ("drain_timeout", .optional(r.timing.drainTimeout) { timeout in
+                                    .orderedObject([("vcpus", .array(timeout.vcpus.map { .int($0) })),
+                                                    ("vm_ioctls", .int(timeout.vmIoctls))])
+                                })])),
             ("digest", .orderedObject([("count", .int(r.digest.count)), ("hash", .string(hex(r.digest.hash)))])),
         ])
     }

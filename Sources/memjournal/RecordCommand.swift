@@ -45,6 +45,11 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Stop after this many seconds even if fewer transactions were recorded.")
     var duration: Double?
 
+    @Option(help: """
+        Seconds an inhibit waits for vCPUs to leave KVM_RUN before it applies the transaction         non-atomically and journals a drain timeout naming them (0: wait forever).
+        """)
+    var drainTimeout: Double = Double(Machine.Configuration.defaultDrainTimeoutNs) / 1e9
+
     @Option(help: "Simulated duration of one memslot operation, in µs.")
     var opDelayUs: UInt64 = 20
 
@@ -55,10 +60,13 @@ struct RunOptions: ParsableArguments {
         if backend == .kvm && vcpuMode == .stepping {
             throw ValidationError("--vcpu-mode stepping needs --backend sim: real vCPUs cannot be stepped")
         }
-        guard (1...64).contains(vcpus) else { throw ValidationError("--vcpus must be between 1 and 64") }
+        do { try VCPULimit.check(vcpus) } catch { throw ValidationError(error.description) }
         guard transactions >= 1 else { throw ValidationError("--transactions must be at least 1") }
         if let duration, !(duration > 0 && duration <= 86_400) {
             throw ValidationError("--duration must be between 0 and 86400 seconds")
+        }
+        guard drainTimeout >= 0 && drainTimeout <= 86_400 else {
+            throw ValidationError("--drain-timeout must be between 0 (wait forever) and 86400 seconds")
         }
         guard (1...(1 << 20)).contains(memory) else { throw ValidationError("--memory must be 1 MiB to 1 TiB") }
         guard (2...32_700).contains(slots) else { throw ValidationError("--slots must be 2 to 32,700") }
@@ -71,6 +79,7 @@ struct RunOptions: ParsableArguments {
             operationDelayNs: opDelayUs * 1000)
         configuration.intervalNs = intervalUs * 1000
         configuration.durationNs = duration.map { UInt64($0 * 1e9) }
+        configuration.drainTimeoutNs = drainTimeout == 0 ? nil : UInt64(drainTimeout * 1e9)
         return configuration
     }
 }

@@ -40,7 +40,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        guard (0...8).contains(vcpus) else { throw ValidationError("--vcpus must be 0 to 8") }
+        do { try VCPULimit.check(vcpus, allowingNone: true) } catch { throw ValidationError(error.description) }
         if let from, let to, from > to { throw ValidationError("--from \(from) is after --to \(to)") }
         guard deadline >= 1 else { throw ValidationError("--deadline must be at least 1 second") }
     }

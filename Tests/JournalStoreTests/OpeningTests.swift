@@ -51,11 +51,11 @@ struct OpeningTests {
         let db = try Database(path: path, mode: .readOnly)
         #expect(try db.scalar("PRAGMA user_version") == Int64(Migrations.current))
         #expect(try db.scalar("PRAGMA application_id") == 0x4D4A_524E)
-        #expect(Migrations.current == 3)
+        #expect(Migrations.current == 4)
         let tables = try db.texts("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
         #expect(tables == [
-            "backings", "faults", "journal_header", "recorder_stats", "regions", "sections", "slot_ops",
-            "slot_table_digests", "transactions",
+            "backings", "drain_timeouts", "faults", "journal_header", "recorder_stats", "regions", "sections",
+            "slot_ops", "slot_table_digests", "transactions",
         ])
         let strict = try db.texts("SELECT name FROM pragma_table_list WHERE strict = 1 AND schema = 'main' ORDER BY name")
         #expect(strict == tables)

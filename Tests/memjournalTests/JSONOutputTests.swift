@@ -89,7 +89,7 @@ import TestSupport
             "inhibit": .bool, "wait": .string, "clean_close": .bool, "transactions": .number, "complete": .number,
             "cut_off": .number, "gaps": .number, "overlapping": .number, "inhibited": .number,
             "slot_operations": .number, "failed_operations": .number, "spurious_faults": .number,
-            "inhibit_ns": .object, "queue_stalls": .nullable,
+            "drain_timeouts": .number, "inhibit_ns": .object, "queue_stalls": .nullable,
         ], "summary")
         if let inhibit = member(summary, "inhibit_ns") { expectShape(inhibit, percentiles, "summary.inhibit_ns") }
 
@@ -116,7 +116,7 @@ import TestSupport
         }
         if let timing = member(show, "timing") {
             expectShape(timing, ["inhibited": .bool, "drain_ns": .number, "apply_ns": .number, "inhibit_ns": .number,
-                                 "vcpus_kicked": .number], "show.timing")
+                                 "vcpus_kicked": .number, "drain_timeout": .nullable], "show.timing")
         }
         if let digest = member(show, "digest") { expectShape(digest, ["count": .number, "hash": .string], "show.digest") }
 

@@ -208,7 +208,7 @@ extension CanonicalJSONL {
             let beginNs = try m.hex64("begin_ns")
 
             if outcome == cutOffOutcome {
-                for key in ["inhibited", "slot_ops", "digest"] where f.has(key) {
+                for key in ["inhibited", "slot_ops", "digest", "drain_timeout"] where f.has(key) {
                     throw JSONError("\(key): a cut-off transaction has no outcome, so no \"\(key)\"")
                 }
                 try m.finish()
@@ -241,9 +241,23 @@ extension CanonicalJSONL {
             var d = try f.object("digest")
             let digest = SlotTableDigest(count: try d.int("slots", in: 0...Int.max), hash: try d.hex64("hash"))
             try d.finish()
+            var drainTimeout: DrainTimeout?
+            if f.has("drain_timeout") {
+                var t = try f.object("drain_timeout")
+                let vcpus = try t.array("vcpus") { (v, context) throws(JSONError) -> Int in
+                    guard case .number(let digits) = v, let vcpu = Int(digits), vcpu >= 0 else {
+                        throw JSONError("\(context): expected a vCPU index")
+                    }
+                    return vcpu
+                }
+                drainTimeout = DrainTimeout(vcpus: vcpus, vmIoctls: try t.int("vm_ioctls", in: 0...Int.max))
+                try t.finish()
+                guard inhibited else { throw JSONError("drain_timeout: only an inhibited transaction has a drain") }
+            }
             let timing = InhibitTiming(
                 inhibited: inhibited, drainNs: try m.hex64("drain_ns"), applyNs: try m.hex64("apply_ns"),
-                inhibitNs: try m.hex64("inhibit_ns"), vcpusKicked: try m.int("vcpus_kicked", in: 0...Int.max))
+                inhibitNs: try m.hex64("inhibit_ns"), vcpusKicked: try m.int("vcpus_kicked", in: 0...Int.max),
+                drainTimeout: drainTimeout)
             let commitNs = try m.hex64("commit_ns")
             try m.finish()
             try f.finish()

@@ -219,6 +219,14 @@ public enum CanonicalJSONL {
                     ])
                 })),
                 ("digest", .orderedObject([("slots", .int(r.digest.count)), ("hash", .hex(r.digest.hash))])),
+            ]
+            // Only on the rare transaction that has one, so every other line reads as before.
+            + (r.timing.drainTimeout.map { timeout in
+                [("drain_timeout", .orderedObject([
+                    ("vcpus", .array(timeout.vcpus.map { .int($0) })), ("vm_ioctls", .int(timeout.vmIoctls)),
+                ]))]
+            } ?? [])
+            + [
                 ("faults", .array(faults.map { faultObject($0, inFlight: false) })),
                 ("measured", .orderedObject([
                     ("begin_ns", .hex(r.beginNs)), ("commit_ns", .hex(r.commitNs)),

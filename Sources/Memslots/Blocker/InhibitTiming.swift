@@ -10,13 +10,17 @@ public struct InhibitTiming: Hashable, Sendable {
     public var inhibitNs: UInt64
     /// Distinct vCPUs kicked out of `KVM_RUN`.
     public var vcpusKicked: Int
+    /// Set when the drain gave up at its deadline and the apply was not atomic.
+    public var drainTimeout: DrainTimeout?
 
-    public init(inhibited: Bool, drainNs: UInt64, applyNs: UInt64, inhibitNs: UInt64, vcpusKicked: Int) {
+    public init(inhibited: Bool, drainNs: UInt64, applyNs: UInt64, inhibitNs: UInt64, vcpusKicked: Int,
+                drainTimeout: DrainTimeout? = nil) {
         self.inhibited = inhibited
         self.drainNs = drainNs
         self.applyNs = applyNs
         self.inhibitNs = inhibitNs
         self.vcpusKicked = vcpusKicked
+        self.drainTimeout = drainTimeout
     }
 
     public static func notInhibited(applyNs: UInt64) -> InhibitTiming {

@@ -129,39 +129,62 @@ public final class IoctlBlocker: Sendable {
         let startNs: UInt64
         public let drainNs: UInt64
         public let vcpusKicked: Int
+        /// Set when the drain gave up at its deadline: what was still in flight.
+        public let drainTimeout: DrainTimeout?
     }
 
-    /// Blocks new ioctls, kicks the vCPUs inside one, and waits until none is in flight.
-    public func inhibitBegin() -> Inhibit {
+    /// Blocks new ioctls, kicks the vCPUs inside one, and waits until none is in
+    /// flight — or, with `drainDeadlineNs`, until that long has passed. Past the
+    /// deadline it stops waiting: the counters stay locked, so nothing new enters,
+    /// and `Inhibit.drainTimeout` names the vCPUs (from the last check) and VM
+    /// ioctls still inside; what the caller then applies is not atomic for them.
+    /// Without a deadline, a vCPU that never leaves (blocked in the kernel on a
+    /// userfault that only the topology-lock holder can serve) makes this wait
+    /// forever — the case QEMU's blocker leaves unsolved.
+    public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit {
         inhibitors.lock()
         let start = MonotonicClock.now()
+        let deadline = drainDeadlineNs.map { start.addingReportingOverflow($0).overflow ? UInt64.max : start + $0 }
         for counter in vcpus { counter.lock() }
         vm.lock()
         let kicker = self.kicker.withLock { $0.kicker }
         var kicked = Set<Int>()
-        // Kicks every vCPU still inside an ioctl; true when anything is in flight.
+        var busyVCPUs: [Int] = []
+        // Kicks every vCPU still inside an ioctl (noting which); true when anything is in flight.
         func kickBusy() -> Bool {
-            var busy = false
+            busyVCPUs.removeAll(keepingCapacity: true)
             for (index, counter) in vcpus.enumerated() where counter.count != 0 {
-                busy = true
+                busyVCPUs.append(index)
                 kicked.insert(index)
                 kicker?.kick(vcpu: index)
             }
-            return busy || vm.count != 0
+            return !busyVCPUs.isEmpty || vm.count != 0
         }
+        var timedOut = false
         switch strategy {
         case .event:
             gate.lock()
             while kickBusy() {
-                quiesced.wait(gate, nanoseconds: Self.rekickNs)
+                let now = MonotonicClock.now()
+                if let deadline, now >= deadline {
+                    timedOut = true
+                    break
+                }
+                quiesced.wait(gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
             }
             gate.unlock()
         case .spin:
             while kickBusy() {
+                if let deadline, MonotonicClock.now() >= deadline {
+                    timedOut = true
+                    break
+                }
                 MonotonicClock.sleep(nanoseconds: Self.spinSleepNs)
             }
         }
-        return Inhibit(startNs: start, drainNs: MonotonicClock.now() - start, vcpusKicked: kicked.count)
+        let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(vm.count)) : nil
+        return Inhibit(startNs: start, drainNs: MonotonicClock.now() - start, vcpusKicked: kicked.count,
+                       drainTimeout: timeout)
     }
 
     /// Lets ioctls in again; returns the inhibit's duration in nanoseconds, from

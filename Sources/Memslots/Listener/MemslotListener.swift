@@ -18,6 +18,9 @@ public final class MemslotListener: MemoryListener {
     /// Whether overlapping transactions inhibit ioctls. Off reproduces the bug the
     /// reference patch fixes (`--no-inhibit`).
     public let inhibitOverlapping: Bool
+    /// How long an inhibit waits for ioctls in flight before it applies anyway
+    /// (nil: forever). See `IoctlBlocker.inhibitBegin(drainDeadlineNs:)`.
+    public let drainTimeoutNs: UInt64?
 
     private let backend: any MemslotBackend
     private let blocker: IoctlBlocker
@@ -41,7 +44,7 @@ public final class MemslotListener: MemoryListener {
     public init(
         addressSpace: UInt16, backend: any MemslotBackend, blocker: IoctlBlocker,
         sequencer: TransactionSequencer, observer: (any TransactionObserver)?,
-        maxSlotSize: UInt64? = nil, inhibitOverlapping: Bool = true
+        maxSlotSize: UInt64? = nil, inhibitOverlapping: Bool = true, drainTimeoutNs: UInt64? = nil
     ) {
         self.addressSpace = addressSpace
         self.backend = backend
@@ -49,6 +52,7 @@ public final class MemslotListener: MemoryListener {
         self.sequencer = sequencer
         self.observer = observer
         self.inhibitOverlapping = inhibitOverlapping
+        self.drainTimeoutNs = drainTimeoutNs
         let caps = backend.capabilities
         pageSize = caps.pageSize
         readOnlySlots = caps.readOnlyMemory
@@ -103,7 +107,7 @@ public final class MemslotListener: MemoryListener {
         var ops = immediateOps
         let (timing, digest) = slots.withLock { table -> (InhibitTiming, SlotTableDigest) in
             sequencer.setInFlight(sequence)
-            let ticket = inhibit ? blocker.inhibitBegin() : nil
+            let ticket = inhibit ? blocker.inhibitBegin(drainDeadlineNs: drainTimeoutNs) : nil
             let applyStart = MonotonicClock.now()
             for section in deletes { remove(section, from: &table, ops: &ops) }
             for section in adds { add(section, to: &table, ops: &ops) }
@@ -113,7 +117,7 @@ public final class MemslotListener: MemoryListener {
                 let total = blocker.inhibitEnd(ticket)
                 timing = InhibitTiming(
                     inhibited: true, drainNs: ticket.drainNs, applyNs: applyNs, inhibitNs: total,
-                    vcpusKicked: ticket.vcpusKicked)
+                    vcpusKicked: ticket.vcpusKicked, drainTimeout: ticket.drainTimeout)
             }
             sequencer.setInFlight(0)
             return (timing, table.digest)

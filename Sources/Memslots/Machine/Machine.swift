@@ -30,14 +30,22 @@ public final class Machine {
         public var maxSlotSize: UInt64?
         /// The largest total of backing memory this machine may create.
         public var memoryLimit: UInt64
+        /// How long an inhibit waits for vCPUs to leave their ioctls before it
+        /// applies non-atomically and says so (nil: forever).
+        public var drainTimeoutNs: UInt64?
+
+        /// Generous: a healthy drain takes microseconds to milliseconds here.
+        public static let defaultDrainTimeoutNs: UInt64 = 10_000_000_000
 
         public init(vcpus: Int, wait: WaitStrategy = .event, inhibit: Bool = true,
-                    maxSlotSize: UInt64? = nil, memoryLimit: UInt64 = 1 << 40) {
+                    maxSlotSize: UInt64? = nil, memoryLimit: UInt64 = 1 << 40,
+                    drainTimeoutNs: UInt64? = Configuration.defaultDrainTimeoutNs) {
             self.vcpus = vcpus
             self.wait = wait
             self.inhibit = inhibit
             self.maxSlotSize = maxSlotSize
             self.memoryLimit = memoryLimit
+            self.drainTimeoutNs = drainTimeoutNs
         }
     }
 
@@ -93,7 +101,8 @@ public final class Machine {
             guard Int(id) < backend.capabilities.addressSpaces else { return space }
             let listener = MemslotListener(
                 addressSpace: id, backend: backend, blocker: blocker, sequencer: sequencer, observer: observer,
-                maxSlotSize: configuration.maxSlotSize, inhibitOverlapping: configuration.inhibit)
+                maxSlotSize: configuration.maxSlotSize, inhibitOverlapping: configuration.inhibit,
+                drainTimeoutNs: configuration.drainTimeoutNs)
             listeners[id] = listener
             space.register(listener)
             return space
