@@ -34,7 +34,7 @@ extension JournalReader {
             views: Dictionary(uniqueKeysWithValues: spaces.map { ($0, history.view($0)) }),
             slots: Dictionary(uniqueKeysWithValues: spaces.map { ($0, history.slots.slots(addressSpace: $0)) }),
             recordedDigest: target.digest,
-            rebuiltDigest: history.slots.digest(addressSpace: target.addressSpace),
+            rebuiltDigest: history.digest(addressSpace: target.addressSpace),
             addressSpace: target.addressSpace)
     }
 }

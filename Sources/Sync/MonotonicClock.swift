@@ -4,6 +4,7 @@ import Glibc
 
 /// Nanoseconds on CLOCK_MONOTONIC: the time base of every timing in a record.
 public enum MonotonicClock {
+    @inlinable
     public static func now() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

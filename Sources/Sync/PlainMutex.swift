@@ -15,7 +15,7 @@ import Glibc
 /// reference; pthread mutexes and condition variables are designed to be used
 /// from many threads at once.
 public final class PlainMutex: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     public init() {
         mutex = .allocate(capacity: 1)
@@ -27,9 +27,10 @@ public final class PlainMutex: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    public func lock() { pthread_mutex_lock(mutex) }
-    public func unlock() { pthread_mutex_unlock(mutex) }
+    @inlinable public func lock() { pthread_mutex_lock(mutex) }
+    @inlinable public func unlock() { pthread_mutex_unlock(mutex) }
 
+    @inlinable
     public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lock()
         defer { unlock() }
@@ -79,11 +80,16 @@ public final class PlainMutex: @unchecked Sendable {
 /// `@unchecked Sendable`: `value` is only reachable inside `withLock`, which holds
 /// the mutex for the whole access; `Value` is `Sendable`.
 public final class PlainLocked<Value: Sendable>: @unchecked Sendable {
-    private let mutex = PlainMutex()
-    private var value: Value
+    // The accessors are @inlinable so that callers in other modules (the simulated
+    // kernel, the recorder) get them specialized for their value type, as they
+    // did when this lived in their module: unspecialized generics cost a third
+    // of the simulated backend's throughput.
+    @usableFromInline let mutex = PlainMutex()
+    @usableFromInline var value: Value
 
     public init(_ value: Value) { self.value = value }
 
+    @inlinable
     public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         mutex.lock()
         defer { mutex.unlock() }

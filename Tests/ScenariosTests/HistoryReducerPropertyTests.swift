@@ -23,7 +23,7 @@ import Harness
                 #expect(history.view(space.id) == space.sections, "\(context) \(label): view of as \(space.id)")
                 #expect(history.slots.slots(addressSpace: space.id) == listener.installedSlots,
                         "\(context) \(label): slots of as \(space.id)")
-                #expect(history.slots.digest(addressSpace: space.id) == listener.digest,
+                #expect(history.digest(addressSpace: space.id) == listener.digest,
                         "\(context) \(label): digest of as \(space.id)")
             }
         }

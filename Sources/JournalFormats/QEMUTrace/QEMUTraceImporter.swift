@@ -145,7 +145,7 @@ public enum QEMUTraceImporter {
             sequence: sequence, addressSpace: addressSpace, beginNs: begin, commitNs: end, sections: sections,
             decision: OverlapDecision.decide(deletes: deletes, adds: adds), slotOps: ops,
             timing: .notInhibited(applyNs: end &- begin),
-            digest: history.slots.digest(addressSpace: addressSpace))
+            digest: history.digest(addressSpace: addressSpace))
     }
 
     private static func section(_ range: GuestRange, host: BackingLocation, flags: SlotFlags, name: String)

@@ -12,6 +12,8 @@ import MemoryModel
 public struct HistoryReducer: Sendable {
     /// The slot tables of every address space.
     public private(set) var slots = MemslotMap()
+    /// Each address space's slot-table digest, kept up to date per operation.
+    private var digests: [UInt16: SlotTableDigest] = [:]
     /// Each address space's flat view, ascending and disjoint. A sorted array: a
     /// view has tens to hundreds of sections, and replay publishes it after every
     /// transaction, which an array hands over without copying.
@@ -40,6 +42,9 @@ public struct HistoryReducer: Sendable {
         }
         return low
     }
+
+    /// The digest of one address space's slot table (what the listener records).
+    public func digest(addressSpace: UInt16) -> SlotTableDigest { digests[addressSpace] ?? SlotTableDigest() }
 
     /// Address spaces with a view or a slot, ascending.
     public var addressSpaces: [UInt16] { Set(views.keys).union(slots.addressSpaces).sorted() }
@@ -102,7 +107,9 @@ public struct HistoryReducer: Sendable {
     public mutating func apply(_ op: SlotOperation, index: Int = 0) -> SlotStep? {
         guard op.succeeded, op.kind != .dirtyLog else { return nil }
         let (removed, installed) = slots.apply(op.request)
-        guard removed != nil || installed != nil else { return nil }
+        guard !removed.isEmpty || installed != nil else { return nil }
+        for slot in removed { digests[slot.id.addressSpace, default: SlotTableDigest()].remove(slot) }
+        if let installed { digests[installed.id.addressSpace, default: SlotTableDigest()].insert(installed) }
         return SlotStep(operation: index, removed: removed, installed: installed)
     }
 }
@@ -111,13 +118,14 @@ public struct HistoryReducer: Sendable {
 public struct SlotStep: Hashable, Sendable {
     /// Index of the operation in its transaction.
     public var operation: Int
-    public var removed: Memslot?
+    /// The slot the operation replaced or deleted (and, in a history that says
+    /// so, another slot it displaced at the same start).
+    public var removed: [Memslot]
     public var installed: Memslot?
 
-    /// The range this step left unmapped (a delete, or the old place of a move).
-    public var unmapped: GuestRange? {
-        guard let removed, installed?.range != removed.range else { return nil }
-        return removed.range
+    /// The ranges this step left unmapped (a delete, or the old place of a move).
+    public var unmapped: [GuestRange] {
+        removed.map(\.range).filter { $0 != installed?.range }
     }
 }
 
@@ -145,7 +153,7 @@ public struct TransactionEffect: Hashable, Sendable {
         var gaps = OpenGaps()
         var windows: [Window] = []
         for step in steps {
-            if let range = step.unmapped { gaps.add(range, op: step.operation) }
+            for range in step.unmapped { gaps.add(range, op: step.operation) }
             guard let installed = step.installed else { continue }
             for gap in gaps.overlapping(installed.range) where gap.op < step.operation {
                 if let piece = gap.range.intersection(installed.range) {
@@ -163,7 +171,7 @@ public struct TransactionEffect: Hashable, Sendable {
         var current = before
         for step in steps {
             var next = current
-            if let removed = step.removed, removed.range.contains(gpa) { next = nil }
+            if step.removed.contains(where: { $0.range.contains(gpa) }) { next = nil }
             if let installed = step.installed, installed.range.contains(gpa) { next = installed }
             if next != current {
                 changes.append((step.operation, next))
