@@ -4,13 +4,10 @@ import Memslots
 import Scenarios
 import SystemPackage
 import Testing
+import TestSupport
 import Harness
 import Sync
 
-/// Whether `/dev/kvm` opens here; tests that need it are skipped, with this reason, otherwise.
-enum KVMHost {
-    static let available: Bool = (try? KVMBackend.availability().get()) != nil
-}
 
 extension MemslotMisuse: CustomTestStringConvertible {
     public var testDescription: String { name }
@@ -39,7 +36,7 @@ extension MemslotMisuse: CustomTestStringConvertible {
     }
 }
 
-@Suite(.enabled(if: KVMHost.available, "/dev/kvm cannot be opened on this machine"), .serialized)
+@Suite(requiresKVM, .serialized)
 struct KVMBackendTests {
     @Test func vmLifecycleAndGuestProgress() throws {
         let runner = try ScenarioRunner(RunConfiguration(scenario: .hotplug, backend: .kvm, vcpus: 2, transactions: 1))

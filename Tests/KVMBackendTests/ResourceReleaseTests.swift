@@ -2,13 +2,14 @@ import KVMBackend
 import Memslots
 import Scenarios
 import Testing
+import TestSupport
 import Harness
 
 /// A finished run gives back its VM: once the runner is gone, so are its KVM
 /// backend (VM fd, guest memory) and its vCPUs (vCPU fds, kvm_run mappings).
 /// Reference cycles between the address space and its listeners, or the blocker
 /// and its vCPUs, once kept every VM alive.
-@Suite(.enabled(if: KVMHost.available, "/dev/kvm cannot be opened on this machine"), .serialized)
+@Suite(requiresKVM, .serialized)
 struct ResourceReleaseTests {
     @Test(arguments: [ScenarioKind.split, .dirtyLog])
     func runsReleaseTheirVMs(_ kind: ScenarioKind) throws {

@@ -48,7 +48,7 @@ enum Fixtures {
         #expect(result.transactions > 10)
     }
 
-    @Test(.enabled(if: KVMHost.available, "/dev/kvm cannot be opened on this machine"), arguments: Fixtures.names)
+    @Test(requiresKVM, arguments: Fixtures.names)
     func replaysOnKVMOrExplainsTheDifference(_ name: String) {
         let result = FixtureCheck.check("\(Fixtures.directory)/\(name)", backend: .kvm)
         #expect(!result.failed, "\(result.line)")

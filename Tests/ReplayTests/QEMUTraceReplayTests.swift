@@ -2,6 +2,7 @@ import Foundation
 import Memslots
 import Replay
 import Testing
+import TestSupport
 import Analysis
 import JournalFormats
 import JournalStore
@@ -39,7 +40,7 @@ enum QEMUTraces {
     }
 }
 
-@Suite(.enabled(if: KVMHost.available, "/dev/kvm cannot be opened on this machine"), .serialized)
+@Suite(requiresKVM, .serialized)
 struct QEMUTraceKVMTests {
     @Test func realTraceReplaysOnKVMFaultsAsRecordedNoneAtomic() throws {
         let source = try QEMUTraces.source(QEMUTraces.names[0])

@@ -4,6 +4,7 @@ import Memslots
 import Replay
 import Scenarios
 import Testing
+import TestSupport
 import Harness
 
 /// Records a scenario (seeded stepping on the simulated backend unless told otherwise).
@@ -21,9 +22,6 @@ func recorded(_ kind: ScenarioKind, transactions: Int = 120, backend: Backend = 
         maxSlotSize: listener.maxSlotSize, inhibit: inhibit, wait: .event)
 }
 
-enum KVMHost {
-    static let available: Bool = (try? KVMBackend.availability().get()) != nil
-}
 
 @Suite struct ReplayTests {
     @Test(arguments: ScenarioKind.allCases)
@@ -90,7 +88,7 @@ enum KVMHost {
     }
 }
 
-@Suite(.enabled(if: KVMHost.available, "/dev/kvm cannot be opened on this machine"), .serialized)
+@Suite(requiresKVM, .serialized)
 struct CrossBackendReplayTests {
     @Test func kvmJournalReplaysOnSimAndSimJournalOnKVM() throws {
         let onKVM = try recorded(.pam, transactions: 150, backend: .kvm)

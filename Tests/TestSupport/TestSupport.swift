@@ -1,4 +1,5 @@
 import KVMBackend
+import Testing
 import Sync
 
 /// Whether `/dev/kvm` can be opened here; tests that need it skip with `kvmSkipReason`.
@@ -11,6 +12,11 @@ public let kvmSkipReason: String? = {
     case .failure(let e): "/dev/kvm cannot be opened here (\(e)); KVM tests skipped"
     }
 }()
+
+/// The one condition every KVM test runs under: enabled where `/dev/kvm` opens,
+/// else skipped with the reason.
+public let requiresKVM = ConditionTrait.enabled(
+    if: kvmAvailable, Comment(rawValue: kvmSkipReason ?? "/dev/kvm cannot be opened here"))
 
 /// A fresh temporary directory for one test, removed when released.
 public func makeTemporaryDirectory() -> TemporaryDirectory {
