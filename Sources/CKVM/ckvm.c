@@ -8,6 +8,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 
 static int result(int rc) { return rc < 0 ? -errno : rc; }
 
@@ -114,4 +117,34 @@ int ckvm_unblock_signal(int signo) {
     sigemptyset(&set);
     sigaddset(&set, signo);
     return -pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+// --- userfaultfd (tests: a guest page no one serves) --------------------------
+int ckvm_userfault_register(void *address, size_t length) {
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -errno;
+    struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+    struct uffdio_register reg = {
+        .range = { .start = (unsigned long)address, .len = length },
+        .mode = UFFDIO_REGISTER_MODE_MISSING,
+    };
+    if (ioctl(fd, UFFDIO_API, &api) < 0 || ioctl(fd, UFFDIO_REGISTER, &reg) < 0) {
+        int saved = errno;
+        close(fd);
+        return -saved;
+    }
+    return fd;
+}
+
+int ckvm_userfault_wait(int fd, int timeout_ms, uint64_t *address) {
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int rc = poll(&p, 1, timeout_ms);
+    if (rc < 0) return -errno;
+    if (rc == 0) return 0;
+    struct uffd_msg msg;
+    ssize_t n = read(fd, &msg, sizeof msg);
+    if (n < 0) return -errno;
+    if (n != (ssize_t)sizeof msg || msg.event != UFFD_EVENT_PAGEFAULT) return -EIO;
+    *address = msg.arg.pagefault.address;
+    return 1;
 }

@@ -1,4 +1,7 @@
 import Memslots
+#if canImport(Glibc)
+import Glibc
+#endif
 import Sync
 
 /// Keeps every record and fault a run produces (and forwards them, e.g. to a
@@ -19,6 +22,14 @@ public final class RecordCollector: TransactionObserver {
     public func spuriousFault(_ fault: SpuriousFault) {
         state.withLock { $0.faults.append(fault) }
         next?.spuriousFault(fault)
+    }
+
+    /// Says it on standard error at once (the run may hang in the kernel right
+    /// after), and passes it on.
+    public func drainTimedOut(sequence: UInt64, _ timeout: DrainTimeout) {
+        let line = Array("memjournal: transaction \(sequence): \(timeout)\n".utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        next?.drainTimedOut(sequence: sequence, timeout)
     }
 
     public var records: [TransactionRecord] { state.withLock { $0.records } }

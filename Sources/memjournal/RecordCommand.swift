@@ -45,9 +45,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Stop after this many seconds even if fewer transactions were recorded.")
     var duration: Double?
 
-    @Option(help: """
-        Seconds an inhibit waits for vCPUs to leave KVM_RUN before it applies the transaction         non-atomically and journals a drain timeout naming them (0: wait forever).
-        """)
+    @Option(help: ArgumentHelp(
+        "Seconds an inhibit waits for vCPUs to leave KVM_RUN (0: forever).",
+        discussion: "Past it the transaction is applied non-atomically and a drain timeout naming the vCPUs is journaled."))
     var drainTimeout: Double = Double(Machine.Configuration.defaultDrainTimeoutNs) / 1e9
 
     @Option(help: "Simulated duration of one memslot operation, in µs.")

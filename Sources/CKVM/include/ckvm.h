@@ -56,4 +56,13 @@ void ckvm_set_thread_run(struct kvm_run *run);
 // Unblocks `signo` on the calling thread.
 int ckvm_unblock_signal(int signo);
 
+// --- userfaultfd ----------------------------------------------------------------
+// A userfaultfd (close-on-exec, non-blocking) with [address, address + length)
+// registered for missing-page faults: the first touch of a page there blocks the
+// toucher until the page is served or the descriptor is closed. Returns the fd or -errno.
+int ckvm_userfault_register(void *address, size_t length);
+// Waits up to `timeout_ms` for a page-fault event and reads it (without serving
+// it): 1 and the faulting `address`, 0 on timeout, or -errno.
+int ckvm_userfault_wait(int fd, int timeout_ms, uint64_t *address);
+
 #endif

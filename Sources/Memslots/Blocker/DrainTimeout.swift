@@ -17,6 +17,6 @@ public struct DrainTimeout: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         let who = vcpus.isEmpty ? "no vCPU" : "vCPU " + vcpus.map(String.init).joined(separator: ", ")
-        return "drain timeout: \(who) and \(vmIoctls) VM ioctl(s) still inside at the deadline; applied non-atomically"
+        return "drain timeout: \(who) and \(vmIoctls) VM ioctl(s) still inside at the deadline; not atomic for them"
     }
 }

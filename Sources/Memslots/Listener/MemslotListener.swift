@@ -108,6 +108,7 @@ public final class MemslotListener: MemoryListener {
         let (timing, digest) = slots.withLock { table -> (InhibitTiming, SlotTableDigest) in
             sequencer.setInFlight(sequence)
             let ticket = inhibit ? blocker.inhibitBegin(drainDeadlineNs: drainTimeoutNs) : nil
+            if let timeout = ticket?.drainTimeout { observer?.drainTimedOut(sequence: sequence, timeout) }
             let applyStart = MonotonicClock.now()
             for section in deletes { remove(section, from: &table, ops: &ops) }
             for section in adds { add(section, to: &table, ops: &ops) }

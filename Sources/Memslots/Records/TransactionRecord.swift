@@ -49,4 +49,13 @@ public struct TransactionRecord: Hashable, Sendable {
 public protocol TransactionObserver: Sendable {
     func transactionCommitted(_ record: TransactionRecord)
     func spuriousFault(_ fault: SpuriousFault)
+    /// An inhibit gave up waiting at its drain deadline and is about to apply
+    /// transaction `sequence` non-atomically — said at once, before the apply,
+    /// because on KVM the memslot update itself may then wait in the kernel for
+    /// the stuck vCPU (the record with the timeout arrives only when it is done).
+    func drainTimedOut(sequence: UInt64, _ timeout: DrainTimeout)
+}
+
+extension TransactionObserver {
+    public func drainTimedOut(sequence: UInt64, _ timeout: DrainTimeout) {}
 }
