@@ -25,6 +25,8 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
     case io(path: String, SQLiteError)
     /// A text form of a journal (canonical JSONL) is malformed at `line` (from 1).
     case malformed(path: String, line: Int, detail: String)
+    /// A text file that is none of the formats memjournal reads.
+    case unrecognized(path: String, detail: String)
     /// Writing a file other than a journal (an export) failed.
     case writeFailed(path: String, reason: String)
 
@@ -32,7 +34,7 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
     public var exitCode: Int32 {
         switch self {
         case .missing, .unreadable: 66
-        case .empty, .notSQLite, .foreign, .newerSchema, .olderSchema, .damaged, .badData, .malformed: 65
+        case .empty, .notSQLite, .foreign, .newerSchema, .olderSchema, .damaged, .badData, .malformed, .unrecognized: 65
         case .exists, .io, .writeFailed: 74
         }
     }
@@ -41,7 +43,7 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .missing(let p), .unreadable(let p, _), .empty(let p), .notSQLite(let p), .foreign(let p, _),
              .newerSchema(let p, _, _), .olderSchema(let p, _, _), .damaged(let p, _), .badData(let p, _),
-             .exists(let p), .io(let p, _), .malformed(let p, _, _), .writeFailed(let p, _):
+             .exists(let p), .io(let p, _), .malformed(let p, _, _), .writeFailed(let p, _), .unrecognized(let p, _):
             p
         }
     }
@@ -72,6 +74,8 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
             "\(p): journal is damaged: \(detail); it cannot be read safely — use an intact copy or record again"
         case .badData(let p, let detail):
             "\(p): journal holds invalid data: \(detail)"
+        case .unrecognized(let p, let detail):
+            "\(p): not a file memjournal can import: \(detail)"
         case .exists(let p):
             "\(p): already exists; journals and their exports are never overwritten — remove it or choose another path"
         case .io(let p, let error):

@@ -59,10 +59,16 @@ struct ImportCommand: ParsableCommand {
     private func detect() throws(JournalError) -> ImportFormat {
         guard let handle = FileHandle(forReadingAtPath: input) else { throw .missing(path: input) }
         defer { try? handle.close() }
-        let head = String(decoding: handle.readData(ofLength: 64 << 10), as: UTF8.self)
-        if head.hasPrefix("{") { return .jsonl }
-        if QEMUTraceImporter.looksLikeTrace(head.split(separator: "\n")) { return .qemuTrace }
-        throw .badData(path: input, detail: "neither memjournal JSONL nor a QEMU kvm_set_user_memory trace; "
-            + "pass --format jsonl or --format qemu-trace")
+        var head = String(decoding: handle.readData(ofLength: 64 << 10), as: UTF8.self)
+        // Past a byte-order mark and blank lines, which say nothing about the format.
+        if head.hasPrefix("\u{FEFF}") { head.removeFirst() }
+        let lines = head.split(separator: "\n", omittingEmptySubsequences: true)
+        let first = lines.first { !$0.allSatisfy(\.isWhitespace) }
+        if first?.drop(while: \.isWhitespace).hasPrefix("{") == true { return .jsonl }
+        if QEMUTraceImporter.looksLikeTrace(lines) { return .qemuTrace }
+        throw .unrecognized(
+            path: input,
+            detail: "neither memjournal JSONL (it starts with {\"format\":\"memjournal-jsonl\",…}) nor a QEMU log "
+                + "with kvm_set_user_memory trace events; pass --format jsonl or --format qemu-trace if it is one")
     }
 }

@@ -154,7 +154,12 @@ struct InspectCommand: ParsableCommand {
                 for (i, s) in c.sections.enumerated() { print("  section \(i): \(s)") }
                 return
             }
-            throw JournalError.badData(path: journal, detail: "no transaction \(sequence) in this journal")
+            // The journal is fine; the request is not (usage, 64).
+            let all = try reader.sequences()
+            let holds = all.first.map { "it holds transactions \($0)…\(all.last ?? $0)" } ?? "it holds no transactions"
+            var standardError = StandardError()
+            print("memjournal: \(journal): no transaction \(sequence): \(holds)", to: &standardError)
+            throw ExitStatus.usage
         }
         if json { print(fullJSON(r).text); return }
         print("transaction \(r.sequence), address space \(r.addressSpace), \(micros(r.commitNs - r.beginNs)) from begin to commit")

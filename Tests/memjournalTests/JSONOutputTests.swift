@@ -19,16 +19,28 @@ import TestSupport
 
     /// Runs the binary; returns (exit status, stdout).
     func run(_ arguments: [String]) throws -> (Int32, String) {
+        let (status, out, _) = try Self.runCapturing(arguments)
+        return (status, out)
+    }
+
+    /// Runs the binary; returns (exit status, stdout, stderr).
+    static func runCapturing(_ arguments: [String]) throws -> (Int32, String, String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        let out = Pipe()
+        let dir = makeTemporaryDirectory()
+        FileManager.default.createFile(atPath: dir.file("out"), contents: nil)
+        FileManager.default.createFile(atPath: dir.file("err"), contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("out")))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("err")))
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        process.standardError = err
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try out.close()
+        try err.close()
+        let text = { (name: String) in String(decoding: FileManager.default.contents(atPath: dir.file(name)) ?? Data(), as: UTF8.self) }
+        return (process.terminationStatus, text("out"), text("err"))
     }
 
     /// Parses one line of output as JSON.

@@ -27,8 +27,15 @@ extension CanonicalJSONL {
 
         mutating func line(_ bytes: [UInt8], number: Int) throws(JournalError) {
             lines = number
+            var bytes = bytes[...]
+            if header == nil {
+                // Editors and other tools prepend a UTF-8 byte-order mark or blank
+                // lines; neither changes what the file says.
+                if number == 1, bytes.starts(with: TextFile.byteOrderMark) { bytes = bytes.dropFirst(3) }
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }) { return }
+            }
             do {
-                let value = try JSONParser.parse(bytes)
+                let value = try JSONParser.parse(Array(bytes))
                 if header == nil {
                     try readHeader(value)
                 } else {

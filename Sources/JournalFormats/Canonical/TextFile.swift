@@ -7,6 +7,9 @@ import Glibc
 
 /// Plain-file reading and writing for the text form of a journal.
 enum TextFile {
+    /// The UTF-8 byte-order mark some tools put at the start of a text file.
+    static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
     /// Calls `body` with each line (without its `\n`) and its number from 1.
     ///
     /// A line longer than `maxLineBytes` is refused before it is accumulated

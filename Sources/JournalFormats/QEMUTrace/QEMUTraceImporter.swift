@@ -33,8 +33,10 @@ public enum QEMUTraceImporter {
         guard data.count <= 1 << 30 else { throw .badData(path: path, detail: "trace larger than 1 GiB") }
         var events: [QEMUTraceLine] = []
         var skipped: [(Int, String)] = []
-        let text = String(decoding: data, as: UTF8.self)
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let bytes = data.starts(with: TextFile.byteOrderMark) ? data.dropFirst(3) : data[...]
+        let text = String(decoding: bytes, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() {
             do {
                 if let event = try QEMUTraceLine.parse(line, line: index + 1) { events.append(event) }
             } catch {
@@ -46,7 +48,10 @@ public enum QEMUTraceImporter {
             }
         }
         guard !events.isEmpty else {
-            throw .badData(path: path, detail: "no kvm_set_user_memory events; capture with -trace kvm_set_user_memory")
+            let read = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
+            throw .unrecognized(
+                path: path,
+                detail: "no kvm_set_user_memory events in \(path) (\(read) lines read); capture the trace with -trace kvm_set_user_memory")
         }
         let contents = try build(events, path: path)
         return Result(contents: contents, events: events.count, skipped: skipped)
