@@ -141,6 +141,10 @@ public enum JournalFile {
             throw classify(error, path: path)
         }
         guard applicationID == Migrations.applicationID else { throw .foreign(path: path, applicationID: applicationID) }
+        // user_version is a signed 32-bit header field: a negative one is damage, not a schema.
+        guard version >= 0 else {
+            throw .damaged(path: path, detail: "the header's schema version (user_version) is \(version)")
+        }
         guard version <= Migrations.current else {
             throw .newerSchema(path: path, found: version, supported: Migrations.current)
         }

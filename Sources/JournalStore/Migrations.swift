@@ -37,6 +37,12 @@ public enum Migrations {
     /// transaction, so an interrupted migration leaves the previous schema whole.
     public static func migrate(_ database: Database, from version: Int, to target: Int = current) throws(SQLiteError) {
         guard version < target else { return }
+        // A version outside 0…current (damaged header bytes) is the caller's to refuse;
+        // here it must never index past the list.
+        guard version >= 0, target <= all.count else {
+            throw SQLiteError(code: .corrupt, message: "cannot migrate from schema \(version) to \(target)",
+                              path: database.path)
+        }
         for migration in all[version..<target] {
             try database.transaction { () throws(SQLiteError) in
                 try database.execute(migration.sql)

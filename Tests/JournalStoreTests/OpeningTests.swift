@@ -137,6 +137,22 @@ struct OpeningTests {
         }
     }
 
+    @Test("a damaged schema version (negative, or any migration policy) is refused as damaged, untouched", arguments: [
+        Int32.min, -1,
+    ])
+    func negativeSchemaVersionRefused(_ version: Int32) throws {
+        let dir = makeTemporaryDirectory()
+        let path = try makeJournal(dir)
+        try Database(path: path, mode: .readWrite).execute("PRAGMA user_version = \(version)")
+        for policy in [JournalFile.MigrationPolicy.refuse, .inPlace, .onPrivateCopy] {
+            let error = expectRefused(path, code: 65, mentioning: ["damaged", "\(version)"], migration: policy)
+            guard case .damaged = error else {
+                Issue.record("expected damaged, got \(String(describing: error))")
+                return
+            }
+        }
+    }
+
     @Test("a foreign SQLite file is refused (65) and left as it was")
     func foreignSQLite() throws {
         let dir = makeTemporaryDirectory()
