@@ -58,7 +58,9 @@ public struct JournalContents: Hashable, Sendable {
         var st = stat()
         guard lstat(path, &st) != 0 else { throw .exists(path: path) }
         // Built in a private directory beside `path` (same file system, a name no
-        // one else can have made), which goes away with everything in it.
+        // one else can have made), which goes away with everything in it; what a
+        // killed earlier run left there is cleared first.
+        removeStalePartials(of: path)
         let directory: TemporaryDirectory
         do { directory = try TemporaryDirectory(beside: path) } catch {
             throw .writeFailed(path: path, reason: "cannot create a temporary directory beside it: \(error)")

@@ -71,6 +71,7 @@ enum TextFile {
     static func writeNew(_ bytes: [UInt8], to path: String) throws(JournalError) {
         var st = stat()
         guard lstat(path, &st) != 0 else { throw .exists(path: path) }
+        removeStalePartials(of: path)
         let partial: (path: String, fd: FileDescriptor)
         do { partial = try uniqueSibling(of: path) } catch {
             throw .writeFailed(path: path, reason: "cannot create a temporary file beside it: \(error)")
