@@ -91,6 +91,11 @@ public final class Database {
 
     /// The error for result code `rc` from the last call on this connection.
     func error(_ rc: Int32, sql: String?) -> SQLiteError {
+        Self.error(rc, handle: handle, sql: sql, path: path)
+    }
+
+    /// The error for result code `rc` from the last call on connection `handle`.
+    static func error(_ rc: Int32, handle: OpaquePointer, sql: String?, path: String) -> SQLiteError {
         let extended = sqlite3_extended_errcode(handle)
         return SQLiteError(
             code: SQLiteResultCode(rawValue: extended != 0 ? extended : rc), message: String(cString: sqlite3_errmsg(handle)),

@@ -46,7 +46,10 @@ public enum JournalFile {
     /// current schema, in WAL mode with the given durability, and writes `header`.
     public static func create(at path: String, header: JournalHeader) throws(JournalError) -> Database {
         var st = stat()
-        guard lstat(path, &st) != 0 else { throw .exists(path: path) }
+        // A stale side file at the new path would be taken for the new journal's own.
+        for candidate in [path] + JournalSideFiles.paths(of: path) where lstat(candidate, &st) == 0 {
+            throw .exists(path: candidate)
+        }
         do {
             let database = try Database(path: path, mode: .create)
             // The schema is written in rollback-journal mode, so the main file's

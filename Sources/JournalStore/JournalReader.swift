@@ -378,13 +378,21 @@ public final class JournalReader {
         }
         let rows: Statement.Rows
         do { rows = try database.cachedStatement(sql).rows(values) } catch { throw classify(error) }
+        let statement = rows.statement
+        // A cached statement left mid-way (a row that did not decode) would hold its read open.
+        defer { statement.reset() }
+        _ = statement.takeMissingColumn()
         var result: [T] = []
         while true {
             let next: Statement.Row?
             do { next = try rows.next() } catch { throw classify(error) }
-            guard let next else { return result }
+            guard let next else { break }
             result.append(try row(next))
         }
+        if let missing = statement.takeMissingColumn() {
+            throw .badData(path: path, detail: "no column \"\(missing)\" where the journal schema has one; this is not a memjournal table layout")
+        }
+        return result
     }
 }
 

@@ -29,12 +29,22 @@ public final class Statement {
     let handle: OpaquePointer
     /// The SQL text, for error messages.
     public let sql: String
-    private let database: Database
-    /// Result column index by name (`AS` aliases included).
+    /// The connection's handle and file, not the `Database` object: the connection
+    /// caches its statements, and a strong reference back would keep both — and
+    /// the file open — forever. `sqlite3_close_v2` keeps the handle valid until its
+    /// last statement is finalized, so a statement may outlive its `Database`.
+    private let connection: OpaquePointer
+    private let path: String
+    /// Result column index by lowercased name (`AS` aliases included): SQLite
+    /// names an unaliased column as the schema spells it, in any case.
     private let columns: [String: Int32]
+    /// The first column a row asked for that the result does not have (a journal
+    /// whose schema is not ours); `takeMissingColumn` reports it after the rows.
+    private var missingColumn: String?
 
     init(database: Database, sql: String) throws(SQLiteError) {
-        self.database = database
+        connection = database.handle
+        path = database.path
         self.sql = sql
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
@@ -44,7 +54,7 @@ public final class Statement {
         handle = statement
         var columns: [String: Int32] = [:]
         for index in 0..<sqlite3_column_count(statement) {
-            if let name = sqlite3_column_name(statement, index) { columns[String(cString: name)] = index }
+            if let name = sqlite3_column_name(statement, index) { columns[String(cString: name).lowercased()] = index }
         }
         self.columns = columns
     }
@@ -58,7 +68,7 @@ public final class Statement {
         guard values.count == expected else {
             throw SQLiteError(
                 code: .misuse, message: "\(values.count) values for \(expected) parameters", sql: sql,
-                path: database.path)
+                path: path)
         }
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
@@ -68,7 +78,7 @@ public final class Statement {
             case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
             case .text(let s): rc = sqlite3_bind_text(handle, index, s, -1, mj_sqlite3_transient())
             }
-            guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+            guard rc == SQLITE_OK else { throw Database.error(rc, handle: connection, sql: sql, path: path) }
         }
     }
 
@@ -79,7 +89,7 @@ public final class Statement {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         default:
-            let error = database.error(rc, sql: sql)
+            let error = Database.error(rc, handle: connection, sql: sql, path: path)
             sqlite3_reset(handle)
             throw error
         }
@@ -90,8 +100,11 @@ public final class Statement {
     public func run(_ values: SQLValue...) throws(SQLiteError) -> Int {
         try bind(values)
         while try step() {}
-        return Int(sqlite3_changes(database.handle))
+        return Int(sqlite3_changes(connection))
     }
+
+    /// Ends the current execution (releasing its read transaction) without binding.
+    public func reset() { sqlite3_reset(handle) }
 
     /// Binds `values` and returns a cursor over the result rows.
     public func rows(_ values: [SQLValue] = []) throws(SQLiteError) -> Rows {
@@ -109,28 +122,37 @@ public final class Statement {
         }
     }
 
-    func column(_ name: String) -> Int32 {
-        guard let index = columns[name] else {
-            preconditionFailure("no column \"\(name)\" in: \(sql)")
+    /// The index of result column `name`, or nil (noted for `takeMissingColumn`).
+    func column(_ name: String) -> Int32? {
+        guard let index = columns[name.lowercased()] else {
+            missingColumn = missingColumn ?? name
+            return nil
         }
         return index
     }
 
-    /// A view of the current row, its columns read by name.
+    /// The first column asked for that the result lacked, since the last call.
+    public func takeMissingColumn() -> String? {
+        defer { missingColumn = nil }
+        return missingColumn
+    }
+
+    /// A view of the current row, its columns read by name. A column the result
+    /// does not have reads as NULL (0, "") and is reported by `takeMissingColumn`.
     public struct Row {
         let statement: Statement
 
-        private func index(_ name: String) -> Int32 { statement.column(name) }
-
-        public func isNull(_ name: String) -> Bool { isNull(at: index(name)) }
-        public func int64(_ name: String) -> Int64 { sqlite3_column_int64(statement.handle, index(name)) }
+        public func isNull(_ name: String) -> Bool { statement.column(name).map(isNull(at:)) ?? true }
+        public func int64(_ name: String) -> Int64 {
+            statement.column(name).map { sqlite3_column_int64(statement.handle, $0) } ?? 0
+        }
         public func int64OrNil(_ name: String) -> Int64? { isNull(name) ? nil : int64(name) }
         /// A u64 column (stored as its bit pattern).
         public func u64(_ name: String) -> UInt64 { UInt64(bitPattern: int64(name)) }
         public func u64OrNil(_ name: String) -> UInt64? { isNull(name) ? nil : u64(name) }
         /// A 0/1 column.
         public func bool(_ name: String) -> Bool { int64(name) == 1 }
-        public func text(_ name: String) -> String { text(at: index(name)) }
+        public func text(_ name: String) -> String { statement.column(name).map(text(at:)) ?? "" }
         public func textOrNil(_ name: String) -> String? { isNull(name) ? nil : text(name) }
 
         func isNull(at column: Int32) -> Bool { sqlite3_column_type(statement.handle, column) == SQLITE_NULL }

@@ -1,3 +1,4 @@
+import Harness
 import Sync
 import Testing
 import TestSupport
@@ -58,5 +59,55 @@ import TestSupport
         }
         #expect(thrown?.message == "made up by the test")
         #expect(try db.scalar("SELECT count(*) FROM t") == 0)
+    }
+}
+
+/// The reader's connection lifetime and hostile schema spellings.
+@Suite struct ReaderConnectionTests {
+    func journal(_ dir: TemporaryDirectory) throws -> String {
+        let path = dir.file("j.journal")
+        try record(RunConfiguration(scenario: .pam, vcpus: 1, transactions: 5, seed: 2, vcpuMode: .stepping), to: path)
+        return path
+    }
+
+    @Test func aReaderReleasesItsConnectionWithItsCachedStatements() throws {
+        let dir = makeTemporaryDirectory()
+        let path = try journal(dir)
+        weak var connection: Database?
+        do {
+            let reader = try JournalReader(path: path)
+            _ = try reader.summary()
+            _ = try reader.records()
+            connection = reader.database
+            #expect(connection != nil)
+        }
+        #expect(connection == nil, "the statement cache kept the connection alive")
+    }
+
+    @Test func columnsAreFoundWhateverCaseTheSchemaSpellsThem() throws {
+        let dir = makeTemporaryDirectory()
+        let path = try journal(dir)
+        let expected = try JournalReader(path: path).records()
+        try Database(path: path, mode: .readWrite).execute(
+            "ALTER TABLE slot_ops RENAME COLUMN errno TO ERRNO; ALTER TABLE transactions RENAME COLUMN as_id TO As_Id")
+        #expect(try JournalReader(path: path).records() == expected)
+    }
+
+    @Test func aRenamedColumnIsACleanRefusalNotACrash() throws {
+        let dir = makeTemporaryDirectory()
+        let path = try journal(dir)
+        try Database(path: path, mode: .readWrite).execute("ALTER TABLE faults RENAME COLUMN vcpu TO cpu")
+        #expect(throws: JournalError.self) { try JournalReader(path: path).faults() }
+    }
+
+    @Test func aStaleSideFileAtTheNewPathIsRefused() throws {
+        let dir = makeTemporaryDirectory()
+        let path = dir.file("new.journal")
+        write(Array("stale".utf8), to: path + "-wal")
+        let refused = #expect(throws: JournalError.self) {
+            try JournalFile.create(at: path, header: simHeader(RunConfiguration(scenario: .pam)))
+        }
+        #expect(refused?.description.contains("new.journal-wal") == true)
+        #expect(!fileExists(path))
     }
 }
