@@ -71,3 +71,16 @@ import Testing
         #expect(history.view(0).first?.dirtyLog == false)
     }
 }
+
+extension HistoryReducerTests {
+    @Test func anAddInsideASectionKeepsTheViewSortedAndFindable() throws {
+        var history = HistoryReducer()
+        history.apply(record(1, [SectionChange(.add, try section(0, 0x10000)), SectionChange(.add, try section(0x20000, 0x1000))], []))
+        // No delete first, as an imported move or an edited file may say.
+        history.apply(record(2, [SectionChange(.add, try section(0x8000, 0x10000))], []))
+        let starts = history.view(0).map(\.range.start)
+        #expect(starts == starts.sorted())
+        #expect(history.section(containing: 0x9000, addressSpace: 0)?.range.start == 0x8000)
+        #expect(history.section(containing: 0x20000, addressSpace: 0)?.range.start == 0x20000)
+    }
+}

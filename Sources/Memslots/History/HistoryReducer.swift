@@ -87,7 +87,12 @@ public struct HistoryReducer: Sendable {
             let here = index < view.count && view[index].range.start == range.start
             switch change.kind {
             case .add:
-                if here { view[index] = change.section } else { view.insert(change.section, at: index) }
+                // A listener adds only where its deletes made room; a history that
+                // says otherwise (an imported move, an edited file) still gets a
+                // sorted, disjoint view: the new section replaces what it covers.
+                var end = index
+                while end < view.count, view[end].range.start <= range.last { end += 1 }
+                view.replaceSubrange(index..<end, with: [change.section])
             case .delete:
                 if here && view[index].range == range { view.remove(at: index) }
             case .nop:
