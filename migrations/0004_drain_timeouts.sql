@@ -5,9 +5,9 @@
 -- blocked in the kernel on something only the topology-lock holder can provide
 -- (a userfault its handler serves under that lock) never leaves, and the wait
 -- would never end. With a drain deadline (`record --drain-timeout`, default
--- 10 s) the inhibitor stops waiting, keeps every counter locked so nothing new
--- enters, applies the transaction anyway — not atomically for the ioctls still
--- in flight — and the journal says so here. Everything else about the
+-- 10 s) the inhibitor stops waiting, keeps every counter locked (an idle vCPU
+-- stays out), applies the transaction anyway — not atomically for the ioctls
+-- still in flight — and the journal says so here. Everything else about the
 -- transaction is in `transactions` as usual.
 
 CREATE TABLE drain_timeouts (

@@ -37,33 +37,33 @@
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:119 private func leave(_ counter: LockCount)
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:121 gate.withLock { quiesced.signal() }
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:133 public let drainTimeout: DrainTimeout?
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:144 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:145 inhibitors.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:147 let deadline = drainDeadlineNs.map
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:148 for counter in vcpus { counter.lock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:149 vm.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:152 var busyVCPUs: [Int] = []
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:154 func kickBusy() -> Bool
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:155 busyVCPUs.removeAll(keepingCapacity: true)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:156 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:157 busyVCPUs.append(index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:159 kicker?.kick(vcpu: index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:161 return !busyVCPUs.isEmpty || vm.count != 0
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:165 case .event:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:166 gate.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:167 while kickBusy() {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:168 let now = MonotonicClock.now()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:169 if let deadline, now >= deadline {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:170 timedOut = true
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:173 quiesced.wait(gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:175 gate.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:176 case .spin:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:185 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(vm.count)) : nil
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:195 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:196 vm.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:197 for counter in vcpus { counter.unlock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:199 gate.withLock { released.broadcast() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:200 inhibitors.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:146 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:147 inhibitors.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:149 let deadline = drainDeadlineNs.map
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:150 for counter in vcpus { counter.lock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:151 vm.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:154 var busyVCPUs: [Int] = []
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:158 func kickBusy() -> Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:159 busyVCPUs.removeAll(keepingCapacity: true)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:160 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:161 busyVCPUs.append(index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:163 kicker?.kick(vcpu: index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:165 busyVM = vm.count
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:170 case .event:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:171 gate.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:172 while kickBusy() {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:173 let now = MonotonicClock.now()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:174 if let deadline, now >= deadline {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:175 timedOut = true
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:178 quiesced.wait(gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:180 gate.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:181 case .spin:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:190 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:200 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:201 vm.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:202 for counter in vcpus { counter.unlock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:204 gate.withLock { released.broadcast() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:205 inhibitors.unlock()
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:9 public var vcpus: [Int]
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:11 public var vmIoctls: Int
  * @ref Sources/Memslots/Blocker/LockCount.swift:24 func tryIncrement() -> Bool
@@ -172,8 +172,8 @@
  *              deadline is checked after each kickBusy pass that found
  *              something busy and before each wait (:167-172); past it the
  *              inhibitor stops waiting, keeps every counter locked, names the
- *              vCPUs of the LAST pass and the VM count read after the loop
- *              (:185), and the caller applies non-atomically.  When the clock
+ *              vCPUs and the VM count of the LAST pass, and the caller
+ *              applies non-atomically.  When the clock
  *              passes the deadline is nondeterministic (any busy check may find
  *              it passed), but after DEADLINE timeouts of the wait it has
  *              passed
@@ -312,7 +312,7 @@ byte nuf;             /* userfaults waiting */
 #endif
 #ifdef DRAIN_DEADLINE
 bit  strag[NVCPU];    /* DrainTimeout.vcpus of the inhibit applying (:185) */
-byte svm;             /* DrainTimeout.vmIoctls: vm.count read after the loop */
+byte svm;             /* DrainTimeout.vmIoctls: busyVM of the last pass */
 #endif
 
 /* ghosts for the properties */
@@ -511,11 +511,11 @@ inline kick(i) {
 
 /* ---------------------------------------------------------------- inhibitor side */
 
-/* kickBusy()  IoctlBlocker.swift:154-162: empty busyVCPUs (:155), kick every
-   vCPU whose count is not 0 and append it (:156-160), then -- only when no
-   vCPU was busy, as `||` short-circuits -- read the VM count (:161).  Each
-   count is read in its own step.  With DRAIN_DEADLINE, `seen` is busyVCPUs
-   (bit i: vCPU i), rebuilt by every pass. */
+/* kickBusy()  IoctlBlocker.swift: empty busyVCPUs, kick every vCPU whose
+   count is not 0 and append it, then read the VM count into busyVM
+   (`busyVM = vm.count`), every pass.  Each count is read in its own step.
+   With DRAIN_DEADLINE, `seen` is busyVCPUs (bit i: vCPU i) and `sawvm` is
+   busyVM, both rebuilt by every pass. */
 inline kick_busy() {
     busy = 0; c = 0;
 #ifdef DRAIN_DEADLINE
@@ -536,10 +536,18 @@ inline kick_busy() {
     :: else -> break
     od;
     c = 0;
+#ifdef DRAIN_DEADLINE
+    sawvm = cnt[VMC];                               /* busyVM = vm.count */
     if
-    :: !busy && cnt[VMC] != 0 -> busy = 1           /* :161 */
+    :: sawvm != 0 -> busy = 1                       /* || busyVM != 0 */
     :: else -> skip
     fi
+#else
+    if
+    :: cnt[VMC] != 0 -> busy = 1                    /* || busyVM != 0 */
+    :: else -> skip
+    fi
+#endif
 }
 
 /* The deadline check (IoctlBlocker.swift:168-172), reached only when
@@ -550,9 +558,8 @@ inline kick_busy() {
 #define DEADLINE_PASSED  (DRAINDL)
 #define DEADLINE_PENDING (!DRAINDL || tick < DL_TICKS)
 
-/* After the loop and gate.unlock (:175): DrainTimeout(vcpus: busyVCPUs,
-   vmIoctls: Int(vm.count)) (:185) -- the vCPUs of the last pass (`seen`) and
-   the VM count read now, one atomic load. */
+/* After the loop: DrainTimeout(vcpus: busyVCPUs, vmIoctls: busyVM) -- the
+   vCPUs and the VM count of the last pass (`seen`, `sawvm`). */
 inline record_stragglers() {
 #ifdef DRAIN_DEADLINE
     if
@@ -563,7 +570,7 @@ inline record_stragglers() {
            :: c < NVCPU -> strag[c] = (seen >> c) & 1; c++
            :: else -> c = 0; break
            od;
-           svm = cnt[VMC]
+           svm = sawvm
        }
     :: else -> skip
     fi
@@ -720,7 +727,7 @@ proctype Inhibitor(byte me; bit usesTopo) {
     byte n, c, k, tick;
     bit busy, late, ok, wasref, r, holds;
 #ifdef DRAIN_DEADLINE
-    byte seen;
+    byte seen, sawvm;
 #endif
     do
     :: n < NINH ->

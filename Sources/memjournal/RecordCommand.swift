@@ -65,8 +65,8 @@ struct RunOptions: ParsableArguments {
         if let duration, !(duration > 0 && duration <= 86_400) {
             throw ValidationError("--duration must be between 0 and 86400 seconds")
         }
-        guard drainTimeout >= 0 && drainTimeout <= 86_400 else {
-            throw ValidationError("--drain-timeout must be between 0 (wait forever) and 86400 seconds")
+        guard drainTimeout == 0 || (drainTimeout >= 0.001 && drainTimeout <= 86_400) else {
+            throw ValidationError("--drain-timeout must be 0 (wait forever) or between 0.001 and 86400 seconds")
         }
         guard (1...(1 << 20)).contains(memory) else { throw ValidationError("--memory must be 1 MiB to 1 TiB") }
         guard (2...32_700).contains(slots) else { throw ValidationError("--slots must be 2 to 32,700") }

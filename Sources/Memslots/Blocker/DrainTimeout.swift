@@ -1,7 +1,7 @@
 /// An inhibit whose drain gave up at its deadline (`record --drain-timeout`):
-/// what was still inside an ioctl when the inhibitor stopped waiting. The
-/// transaction was applied anyway, with every counter locked (nothing new could
-/// enter) but without atomicity for these — the diagnosis of the case QEMU's
+/// what its last check found inside an ioctl when the inhibitor stopped waiting.
+/// The transaction was applied anyway, without atomicity for these — the
+/// diagnosis of the case QEMU's
 /// blocker turns into a hang (a vCPU blocked in the kernel on a userfault that
 /// only the topology-lock holder could serve).
 public struct DrainTimeout: Hashable, Sendable, CustomStringConvertible {

@@ -135,9 +135,11 @@ public final class IoctlBlocker: Sendable {
 
     /// Blocks new ioctls, kicks the vCPUs inside one, and waits until none is in
     /// flight — or, with `drainDeadlineNs`, until that long has passed. Past the
-    /// deadline it stops waiting: the counters stay locked, so nothing new enters,
-    /// and `Inhibit.drainTimeout` names the vCPUs (from the last check) and VM
-    /// ioctls still inside; what the caller then applies is not atomic for them.
+    /// deadline it stops waiting and `Inhibit.drainTimeout` names the vCPUs and the
+    /// VM ioctls its last check found inside; what the caller then applies is not
+    /// atomic for them. The counters stay locked: a vCPU that was out stays out,
+    /// but a counter with an ioctl still in flight admits more (lock-count
+    /// semantics), so further VM ioctls may join a stuck one.
     /// Without a deadline, a vCPU that never leaves (blocked in the kernel on a
     /// userfault that only the topology-lock holder can serve) makes this wait
     /// forever — the case QEMU's blocker leaves unsolved.
@@ -150,7 +152,9 @@ public final class IoctlBlocker: Sendable {
         let kicker = self.kicker.withLock { $0.kicker }
         var kicked = Set<Int>()
         var busyVCPUs: [Int] = []
-        // Kicks every vCPU still inside an ioctl (noting which); true when anything is in flight.
+        var busyVM: UInt64 = 0
+        // Kicks every vCPU still inside an ioctl (noting which, and the VM ioctls in
+        // flight); true when anything is in flight.
         func kickBusy() -> Bool {
             busyVCPUs.removeAll(keepingCapacity: true)
             for (index, counter) in vcpus.enumerated() where counter.count != 0 {
@@ -158,7 +162,8 @@ public final class IoctlBlocker: Sendable {
                 kicked.insert(index)
                 kicker?.kick(vcpu: index)
             }
-            return !busyVCPUs.isEmpty || vm.count != 0
+            busyVM = vm.count
+            return !busyVCPUs.isEmpty || busyVM != 0
         }
         var timedOut = false
         switch strategy {
@@ -182,7 +187,7 @@ public final class IoctlBlocker: Sendable {
                 MonotonicClock.sleep(nanoseconds: Self.spinSleepNs)
             }
         }
-        let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(vm.count)) : nil
+        let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
         return Inhibit(startNs: start, drainNs: MonotonicClock.now() - start, vcpusKicked: kicked.count,
                        drainTimeout: timeout)
     }
