@@ -5,6 +5,7 @@ import Memslots
 import Replay
 import Scenarios
 import Harness
+import Sync
 
 /// The README's main job: the whole loop with embedded defaults — record, compare
 /// with the inhibit off, replay and verify, and say where the journals are.
@@ -79,16 +80,18 @@ struct DemoCommand: ParsableCommand {
         }
     }
 
-    /// A new directory for this run's journals (never reusing an old one).
+    /// A new private directory for this run's journals (mkdtemp: never an old or
+    /// pre-created one), kept for the user to inspect.
     private func makeDemoDirectory() throws -> String {
-        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        let stamp = Int(Date().timeIntervalSince1970)
-        for attempt in 0..<100 {
-            let path = "\(base)/memjournal-demo-\(stamp)-\(attempt)"
-            if mkdir(path, 0o755) == 0 { return path }
+        do {
+            let directory = try TemporaryDirectory(prefix: "memjournal-demo")
+            directory.keep()
+            return directory.path
+        } catch {
+            var standardError = StandardError()
+            print("memjournal: cannot create a demo directory under \(TemporaryDirectory.base): \(error)",
+                  to: &standardError)
+            throw ExitStatus.ioError
         }
-        var standardError = StandardError()
-        print("memjournal: cannot create a demo directory under \(base)", to: &standardError)
-        throw ExitStatus.ioError
     }
 }

@@ -9,7 +9,7 @@ import Analysis
 
 /// Writes `text` to a temporary trace file and returns its path.
 func traceFile(_ text: String) throws -> String {
-    let path = NSTemporaryDirectory() + "/memjournal-trace-\(getpid())-\(UInt64.random(in: 0..<UInt64.max)).log"
+    let path = scratchPath("trace.log")
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }

@@ -43,7 +43,7 @@ struct CrashTests {
             }
             let journal = try #require(path, "child did not report its journal: \(output)")
             defer {
-                for suffix in ["", "-wal", "-shm", "-journal"] { unlink(journal + suffix) }
+                JournalSideFiles.removeAll(journal)
                 rmdir(String(journal[..<(journal.lastIndex(of: "/") ?? journal.endIndex)]))
             }
             killPoints.append(killAfterUs)
@@ -84,7 +84,7 @@ enum CrashChild {
         let fd = open("/dev/urandom", O_RDONLY)
         _ = read(fd, &seedBytes, 8)
         close(fd)
-        var template = Array("/tmp/memjournal-crash-XXXXXX".utf8CString)
+        var template = Array("\(TemporaryDirectory.base)/memjournal-crash-XXXXXX".utf8CString)
         guard let dir = mkdtemp(&template) else { exit(2) }
         let path = String(cString: dir) + "/crash.journal"
         let configuration = RunConfiguration(

@@ -5,6 +5,7 @@ import Replay
 import Testing
 import TestSupport
 import JournalFormats
+import JournalStore
 
 /// The committed fixtures, found relative to this file.
 enum Fixtures {
@@ -18,7 +19,7 @@ enum Fixtures {
     static var names: [String] { paths.map { ($0 as NSString).lastPathComponent } }
 
     static func temporary(_ name: String) -> String {
-        "\(NSTemporaryDirectory())/memjournal-test-\(getpid())-\(UInt64.random(in: 0..<UInt64.max))-\(name)"
+        scratchPath(name)
     }
 }
 
@@ -32,7 +33,10 @@ enum Fixtures {
         let fixture = "\(Fixtures.directory)/\(name)"
         let journal = Fixtures.temporary("rt.journal")
         let again = Fixtures.temporary("rt.jsonl")
-        defer { for path in [journal, journal + "-wal", journal + "-shm", again] { unlink(path) } }
+        defer {
+            JournalSideFiles.removeAll(journal)
+            unlink(again)
+        }
         try CanonicalJSONL.importFile(fixture, to: journal)
         try CanonicalJSONL.export(journal: journal, to: again)
         let original = try Data(contentsOf: URL(fileURLWithPath: fixture))

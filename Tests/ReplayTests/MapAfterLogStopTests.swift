@@ -13,10 +13,8 @@ import JournalStore
 @Suite struct MapAfterLogStopTests {
     @Test func dirtyLogAttributeFollowsTheSlotsAfterEveryTransaction() throws {
         let contents = try CanonicalJSONL.read(Fixtures.directory + "/dirty-log.jsonl")
-        let dir = NSTemporaryDirectory() + "memjournal-logstop-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/j.journal"
+        let dir = makeTemporaryDirectory()
+        let path = dir.file("j.journal")
         try contents.writeJournal(to: path)
         let reader = try JournalReader(path: path)
         var stops = 0

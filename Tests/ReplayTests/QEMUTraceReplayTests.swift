@@ -32,7 +32,7 @@ enum QEMUTraces {
     @Test func importedTraceRoundTripsThroughAJournal() throws {
         let contents = try QEMUTraceImporter.read("\(QEMUTraces.directory)/\(QEMUTraces.names[0])").contents
         let journal = Fixtures.temporary("qemu.journal")
-        defer { for suffix in ["", "-wal", "-shm"] { unlink(journal + suffix) } }
+        defer { JournalSideFiles.removeAll(journal) }
         try contents.writeJournal(to: journal)
         let reader = try JournalReader(path: journal)
         #expect(try reader.records() == contents.records)

@@ -18,6 +18,15 @@ public let kvmSkipReason: String? = {
 public let requiresKVM = ConditionTrait.enabled(
     if: kvmAvailable, Comment(rawValue: kvmSkipReason ?? "/dev/kvm cannot be opened here"))
 
+/// A private directory for files a test hands out by path and does not clean up
+/// itself (made once per test process by mkdtemp).
+public let sharedScratch: TemporaryDirectory = makeTemporaryDirectory()
+
+/// A fresh, unique path in `sharedScratch`.
+public func scratchPath(_ name: String) -> String {
+    sharedScratch.file("\(UInt64.random(in: 0..<UInt64.max))-\(name)")
+}
+
 /// A fresh temporary directory for one test, removed when released.
 public func makeTemporaryDirectory() -> TemporaryDirectory {
     do { return try TemporaryDirectory(prefix: "memjournal-tests") } catch {

@@ -44,17 +44,20 @@ extension BenchmarkMetric {
                                                        useScalingFactor: false)
 }
 
-/// A fresh path in a private temporary directory.
+/// The benchmarks' private temporary directory (mkdtemp); each journal in it is
+/// removed after use.
+let benchmarkDirectory: TemporaryDirectory = {
+    do { return try TemporaryDirectory(prefix: "memjournal-bench") } catch {
+        fatalError("cannot create a temporary directory under \(TemporaryDirectory.base): \(error)")
+    }
+}()
+
+/// A fresh journal path in the benchmarks' private directory.
 func temporaryJournal(_ name: String) -> String {
-    let directory = NSTemporaryDirectory() + "/memjournal-bench-\(getpid())"
-    mkdir(directory, 0o700)
-    let path = "\(directory)/\(name)-\(UInt64.random(in: 0..<UInt64.max)).journal"
-    return path
+    benchmarkDirectory.file("\(name)-\(UInt64.random(in: 0..<UInt64.max)).journal")
 }
 
-func removeJournal(_ path: String) {
-    for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
-}
+func removeJournal(_ path: String) { JournalSideFiles.removeAll(path) }
 
 /// Records of a seeded stepping run on the simulated backend, kept in memory.
 func simulatedRecords(_ kind: ScenarioKind, transactions: Int) throws -> ScenarioRunner {
