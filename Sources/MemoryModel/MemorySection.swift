@@ -40,6 +40,10 @@ public struct MemorySection: Hashable, Sendable, CustomStringConvertible {
     /// Whether the guest sees memory here that refuses writes.
     public var isReadOnlyMemory: Bool { readOnly || kind == .rom || kind == .romDevice }
 
+    /// Whether a memslot serves a read (or, with `isWrite`, a write) here rather
+    /// than the access exiting to user space.
+    public func servesAccess(isWrite: Bool) -> Bool { isSlotEligible && !(isWrite && isReadOnlyMemory) }
+
     public var description: String {
         var flags: [String] = []
         if readOnly { flags.append("ro") }

@@ -5,9 +5,7 @@ import Memslots
 enum VCPUTargets {
     /// Whether a slot serves `gpa` for reads (and, with `write`, for writes) in the view.
     static func isMemory(_ gpa: UInt64, addressSpace: UInt16, write: Bool, in history: HistoryReducer) -> Bool {
-        guard let section = history.section(containing: gpa, addressSpace: addressSpace), section.isSlotEligible
-        else { return false }
-        return !(write && section.isReadOnlyMemory)
+        history.section(containing: gpa, addressSpace: addressSpace)?.servesAccess(isWrite: write) == true
     }
 
     /// Pages that are memory after every transaction of `records` from the first in

@@ -28,19 +28,7 @@ public struct HistoryReducer: Sendable {
 
     /// The section of the flat view that covers `gpa`, if any.
     public func section(containing gpa: UInt64, addressSpace: UInt16) -> MemorySection? {
-        guard let view = views[addressSpace] else { return nil }
-        let index = Self.firstIndex(in: view, endingAtOrAfter: gpa)
-        return index < view.count && view[index].range.contains(gpa) ? view[index] : nil
-    }
-
-    /// The first section whose last byte is at or after `address` (binary search).
-    private static func firstIndex(in view: [MemorySection], endingAtOrAfter address: UInt64) -> Int {
-        var low = 0, high = view.count
-        while low < high {
-            let mid = (low + high) / 2
-            if view[mid].range.last < address { low = mid + 1 } else { high = mid }
-        }
-        return low
+        views[addressSpace]?.section(containing: gpa)
     }
 
     /// The digest of one address space's slot table (what the listener records).
@@ -83,7 +71,7 @@ public struct HistoryReducer: Sendable {
             let range = change.section.range
             // Sections are disjoint, so the one starting at `range.start`, if any,
             // is the first ending at or after it.
-            let index = Self.firstIndex(in: view, endingAtOrAfter: range.start)
+            let index = view.firstIndex(endingAtOrAfter: range.start)
             let here = index < view.count && view[index].range.start == range.start
             switch change.kind {
             case .add:

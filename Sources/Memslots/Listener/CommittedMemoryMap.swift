@@ -32,28 +32,15 @@ public final class CommittedMemoryMap: Sendable {
         views.write { $0[addressSpace] = Views(committed: sections, incoming: nil) }
     }
 
-    private static func find(_ gpa: UInt64, in list: [MemorySection]) -> MemorySection? {
-        var low = 0, high = list.count
-        while low < high {
-            let mid = (low + high) / 2
-            if list[mid].range.last < gpa { low = mid + 1 } else { high = mid }
-        }
-        return low < list.count && list[low].range.contains(gpa) ? list[low] : nil
-    }
-
-    private static func serves(_ section: MemorySection?, isWrite: Bool) -> Bool {
-        guard let section, section.isSlotEligible else { return false }
-        return !(isWrite && section.isReadOnlyMemory)
-    }
-
     /// The committed section that should serve this access, if a memslot should
     /// serve it both before and after the change in progress; nil otherwise.
     public func memorySection(gpa: UInt64, addressSpace: UInt16, isWrite: Bool) -> MemorySection? {
         views.read { all -> MemorySection? in
-            guard let views = all[addressSpace], let section = Self.find(gpa, in: views.committed),
-                  Self.serves(section, isWrite: isWrite)
+            guard let views = all[addressSpace], let section = views.committed.section(containing: gpa),
+                  section.servesAccess(isWrite: isWrite)
             else { return nil }
-            if let incoming = views.incoming, !Self.serves(Self.find(gpa, in: incoming), isWrite: isWrite) {
+            if let incoming = views.incoming,
+               incoming.section(containing: gpa)?.servesAccess(isWrite: isWrite) != true {
                 return nil
             }
             return section
