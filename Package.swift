@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Locks, threads, the monotonic clock, file descriptors and temporary paths.
@@ -50,7 +51,8 @@ let package = Package(
         // The SQLite journal: store, migrations, recorder, reader.
         .target(
             name: "JournalStore",
-            dependencies: ["CSQLite", "Sync", "JSON", "MemoryModel", "Memslots"],
+            dependencies: ["CSQLite", "Sync", "JSON", "MemoryModel", "Memslots",
+                           .product(name: "Crypto", package: "swift-crypto")],
             plugins: ["EmbedMigrations"]
         ),
         // Text forms of a history: canonical JSONL, QEMU traces.

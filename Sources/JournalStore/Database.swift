@@ -19,6 +19,9 @@ public final class Database {
         case readWrite
         /// Open an existing database read-only, for untrusted input.
         case readOnly
+        /// Create a private working database (the path is ours, never a user's),
+        /// whose `ATTACH` statements may name files as `file:` URIs.
+        case scratch
     }
 
     let handle: OpaquePointer
@@ -39,6 +42,7 @@ public final class Database {
         case .create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
         case .readWrite: flags |= SQLITE_OPEN_READWRITE
         case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .scratch: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI
         }
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, flags, nil)

@@ -84,8 +84,7 @@ public struct JournalContents: Hashable, Sendable {
         do {
             let rows = try JournalRows(database)
             try database.transaction { () throws(SQLiteError) in
-                try rows.insertBackings(backings)
-                try rows.insertRegions(regions)
+                try rows.writeConfiguration(backings: backings, regions: regions)
                 for record in records { try rows.insertIntent(record) }
                 for cut in cutOff {
                     // The intent of a cut-off transaction, written as the recorder
@@ -96,7 +95,7 @@ public struct JournalContents: Hashable, Sendable {
                         timing: .notInhibited(applyNs: 0), digest: SlotTableDigest()))
                 }
                 for record in records { try rows.writeOutcome(record) }
-                for (index, fault) in faults.enumerated() { try rows.insertFault(fault, id: Int64(index) + 1) }
+                for fault in faults { try rows.insertFault(fault) }
                 if let recorderStatistics { try rows.writeStoredStatistics(recorderStatistics) }
                 try rows.setCloseState(clean: header.cleanClose, closedUnixNs: header.closedUnixNs)
             }

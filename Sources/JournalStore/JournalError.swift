@@ -11,6 +11,9 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
     case notSQLite(path: String)
     /// An SQLite database, but not a journal (another `application_id`).
     case foreign(path: String, applicationID: Int32)
+    /// The journal's `application_id`, but not the layout its schema version
+    /// defines (tables or columns missing, renamed or retyped; objects added).
+    case wrongLayout(path: String, detail: String)
     /// Written by a newer memjournal than this one.
     case newerSchema(path: String, found: Int, supported: Int)
     /// An older schema, and migration was not allowed.
@@ -34,7 +37,7 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
     public var exitCode: Int32 {
         switch self {
         case .missing, .unreadable: 66
-        case .empty, .notSQLite, .foreign, .newerSchema, .olderSchema, .damaged, .badData, .malformed, .unrecognized: 65
+        case .empty, .notSQLite, .foreign, .wrongLayout, .newerSchema, .olderSchema, .damaged, .badData, .malformed, .unrecognized: 65
         case .exists, .io, .writeFailed: 74
         }
     }
@@ -42,6 +45,7 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
     public var path: String {
         switch self {
         case .missing(let p), .unreadable(let p, _), .empty(let p), .notSQLite(let p), .foreign(let p, _),
+             .wrongLayout(let p, _),
              .newerSchema(let p, _, _), .olderSchema(let p, _, _), .damaged(let p, _), .badData(let p, _),
              .exists(let p), .io(let p, _), .malformed(let p, _, _), .writeFailed(let p, _), .unrecognized(let p, _):
             p
@@ -66,6 +70,8 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
             "\(p): not a journal: not an SQLite database at all; check that you passed the journal file and not something else"
         case .foreign(let p, let id):
             "\(p): not a journal: an SQLite database with application_id \(hexID(id)), journals have \(hexID(Migrations.applicationID)) (\"MJRN\"); nothing was changed"
+        case .wrongLayout(let p, let detail):
+            "\(p): not a memjournal journal (\(detail)): it carries a journal's application_id but not a journal's layout, so it was edited or made by another program; nothing was changed"
         case .newerSchema(let p, let found, let supported):
             "\(p): journal schema \(found) is newer than this memjournal understands (schema \(supported)); use a newer memjournal. The file was not changed"
         case .olderSchema(let p, let found, let supported):

@@ -43,8 +43,10 @@ public enum JournalFile {
     // MARK: Creating
 
     /// Creates a new journal at `path` (refusing to overwrite anything) with the
-    /// current schema, in WAL mode with the given durability, and writes `header`.
-    public static func create(at path: String, header: JournalHeader) throws(JournalError) -> Database {
+    /// current schema, in WAL mode with the given durability, and writes `header`
+    /// (with the hash chain's start unless `chained` is false — an unchained
+    /// journal, as schema 4 wrote, exists only to measure what the chain costs).
+    public static func create(at path: String, header: JournalHeader, chained: Bool = true) throws(JournalError) -> Database {
         var st = stat()
         // A stale side file at the new path would be taken for the new journal's own.
         for candidate in [path] + JournalSideFiles.paths(of: path) where lstat(candidate, &st) == 0 {
@@ -56,8 +58,11 @@ public enum JournalFile {
             // own header carries application_id and user_version from the start
             // (in WAL mode page 1 would live only in the -wal until a checkpoint).
             try Migrations.migrate(database, from: 0)
+            // The header too, so the main file names its journal (and its chain
+            // start) from the first moment: a -wal found beside it later can be
+            // told to belong to it or not (`JournalSnapshot`).
+            try JournalRows.insertHeader(header, chained: chained, into: database)
             try configureForWriting(database, durability: header.durability)
-            try JournalRows.insertHeader(header, into: database)
             return database
         } catch {
             throw .io(path: path, error)
@@ -156,6 +161,13 @@ public enum JournalFile {
         guard check == ["ok"] else {
             throw .damaged(path: path, detail: "quick_check: " + check.prefix(3).joined(separator: "; "))
         }
+        let difference: String?
+        do {
+            difference = try JournalSchema.difference(JournalSchema.objects(of: database, schema: "main"), version: version)
+        } catch {
+            throw classify(error, path: path)
+        }
+        if let difference { throw .wrongLayout(path: path, detail: difference) }
         return database
     }
 

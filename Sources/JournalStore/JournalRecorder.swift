@@ -53,11 +53,16 @@ public final class JournalRecorder: TransactionObserver {
         /// Called on the writer thread after each batch is committed, with the
         /// highest sequence whose outcome is now durable (nil if none yet).
         public var onBatchCommitted: (@Sendable (UInt64?) -> Void)?
+        /// Whether to write the hash chain (schema 5). False writes an unchained
+        /// journal, as older schemas did; it exists to measure the chain's cost.
+        public var hashChain: Bool
 
-        public init(queueCapacity: Int = 4096, maxBatch: Int = 512, onBatchCommitted: (@Sendable (UInt64?) -> Void)? = nil) {
+        public init(queueCapacity: Int = 4096, maxBatch: Int = 512, onBatchCommitted: (@Sendable (UInt64?) -> Void)? = nil,
+                    hashChain: Bool = true) {
             self.queueCapacity = max(1, queueCapacity)
             self.maxBatch = max(1, maxBatch)
             self.onBatchCommitted = onBatchCommitted
+            self.hashChain = hashChain
         }
     }
 
@@ -75,7 +80,7 @@ public final class JournalRecorder: TransactionObserver {
     /// starts the writer thread.
     public init(path: String, header: JournalHeader, options: Options = Options()) throws(JournalError) {
         self.path = path
-        let database = try JournalFile.create(at: path, header: header)
+        let database = try JournalFile.create(at: path, header: header, chained: options.hashChain)
         let rows: JournalRows
         do {
             rows = try JournalRows(database)
@@ -163,8 +168,7 @@ public final class JournalRecorder: TransactionObserver {
                             try rows.insertFault(fault)
                             rowCount += 1
                         case .configuration(let backings, let regions):
-                            try rows.insertBackings(backings)
-                            try rows.insertRegions(regions)
+                            try rows.writeConfiguration(backings: backings, regions: regions)
                         }
                     }
                 }

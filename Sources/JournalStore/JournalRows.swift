@@ -12,6 +12,14 @@ import Memslots
 /// operations and digest). See `JournalRecorder` for why.
 public final class JournalRows {
     let database: Database
+    /// The hash chain so far (nil for an unchained journal). Extended as rows are
+    /// written; the caller abandons this object when a write fails (the recorder
+    /// stops, an import is rolled back), so it never runs ahead of the file.
+    private var chain: HashChain?
+    /// The configuration hash last written (nil before any configuration).
+    private var configurationHash: HashChain.Link?
+    /// Faults written so far; the next one gets id `faultsWritten + 1`.
+    private var faultsWritten: Int64 = 0
     private let intent: Statement
     private let section: Statement
     private let outcome: Statement
@@ -23,6 +31,9 @@ public final class JournalRows {
 
     public init(_ database: Database) throws(SQLiteError) {
         self.database = database
+        let start = try database.prepare("SELECT chain_start FROM journal_header WHERE id = 1").rows().next()?
+            .blobOrNil("chain_start")
+        chain = start.map(HashChain.init(start:))
         intent = try database.prepare("""
             INSERT INTO transactions (sequence, as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index,
                 overlap_delete_start, overlap_delete_last, overlap_add_start, overlap_add_last)
@@ -35,7 +46,7 @@ public final class JournalRows {
             """)
         outcome = try database.prepare("""
             UPDATE transactions SET commit_ns = ?, outcome = ?, inhibited = ?, drain_ns = ?, apply_ns = ?,
-                inhibit_ns = ?, vcpus_kicked = ?
+                inhibit_ns = ?, vcpus_kicked = ?, chain = ?, timing_chain = ?
             WHERE sequence = ? AND outcome IS NULL
             """)
         slotOp = try database.prepare("""
@@ -45,7 +56,8 @@ public final class JournalRows {
             """)
         digest = try database.prepare("INSERT INTO slot_table_digests (sequence, slot_count, hash) VALUES (?, ?, ?)")
         fault = try database.prepare("""
-            INSERT INTO faults (id, vcpu, gpa, is_write, time_ns, transaction_in_flight) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO faults (id, vcpu, gpa, is_write, time_ns, transaction_in_flight, chain, timing_chain)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         stats = try database.prepare("""
             UPDATE recorder_stats SET queue_capacity = ?, queue_stalls = ?, queue_stall_ns = ?, batches = ?,
@@ -76,9 +88,11 @@ public final class JournalRows {
 
     public func writeOutcome(_ record: TransactionRecord) throws(SQLiteError) {
         let t = record.timing
+        let links = chain?.link(record)
         let changed = try outcome.run(
             .u64(record.commitNs), .text(record.failedOps.isEmpty ? "ok" : "failed"), .bool(t.inhibited),
-            .u64(t.drainNs), .u64(t.applyNs), .u64(t.inhibitNs), .int(t.vcpusKicked), .u64(record.sequence))
+            .u64(t.drainNs), .u64(t.applyNs), .u64(t.inhibitNs), .int(t.vcpusKicked),
+            .optional(links) { .blob($0.content) }, .optional(links) { .blob($0.timing) }, .u64(record.sequence))
         guard changed == 1 else {
             throw SQLiteError(
                 code: .constraint, message: "transaction \(record.sequence): no intent row awaiting its outcome",
@@ -97,11 +111,15 @@ public final class JournalRows {
         }
     }
 
-    /// Inserts a fault; `id` (its arrival order) is assigned by SQLite when nil,
-    /// and given explicitly when a journal is rebuilt from its text form.
-    func insertFault(_ f: SpuriousFault, id: Int64? = nil) throws(SQLiteError) {
+    /// Inserts the next fault; its id is its arrival order, from 1.
+    func insertFault(_ f: SpuriousFault) throws(SQLiteError) {
+        let id = faultsWritten + 1
+        let links = chain?.link(f, id: id)
         try fault.run(
-            .optional(id) { .integer($0) }, .int(f.vcpu), .u64(f.gpa), .bool(f.isWrite), .u64(f.timeNs), .optional(f.transactionInFlight) { .u64($0) })
+            .integer(id), .int(f.vcpu), .u64(f.gpa), .bool(f.isWrite), .u64(f.timeNs),
+            .optional(f.transactionInFlight) { .u64($0) }, .optional(links) { .blob($0.content) },
+            .optional(links) { .blob($0.timing) })
+        faultsWritten = id
     }
 
     func updateStatistics(_ s: RecorderStatistics, lastSequence: UInt64?) throws(SQLiteError) {
@@ -112,43 +130,51 @@ public final class JournalRows {
 
     // MARK: Configuration
 
-    static func insertHeader(_ h: JournalHeader, into database: Database) throws(SQLiteError) {
+    /// Writes the header row; a chained journal's chain starts from it.
+    static func insertHeader(_ h: JournalHeader, chained: Bool, into database: Database) throws(SQLiteError) {
         let statement = try database.prepare("""
             INSERT INTO journal_header (id, tool_version, created_unix_ns, host_kernel, backend, kvm_api_version,
                 kvm_cap_nr_memslots, kvm_cap_readonly_mem, kvm_cap_immediate_exit, kvm_cap_multi_address_space,
                 max_slots, max_slot_size, page_size, readonly_slots, vcpus, wait_strategy, inhibit, scenario, seed,
-                command_line, durability, clean_close, closed_unix_ns)
-            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)
+                command_line, durability, clean_close, closed_unix_ns\(chained ? ", chain_start" : ""))
+            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL\(chained ? ", ?" : ""))
             """)
-        try statement.run(
+        var values: [SQLValue] = [
             .text(h.toolVersion), .u64(h.createdUnixNs), .text(h.hostKernel), .text(h.backend),
             .optional(h.kvm) { .int($0.apiVersion) }, .optional(h.kvm) { .int($0.nrMemslots) },
             .optional(h.kvm) { .bool($0.readonlyMem) }, .optional(h.kvm) { .bool($0.immediateExit) },
             .optional(h.kvm) { .int($0.multiAddressSpace) }, .int(h.maxSlots), .u64(h.maxSlotSize),
             .u64(h.pageSize), .bool(h.readOnlySlots), .int(h.vcpus), .text(h.wait.rawValue), .bool(h.inhibit),
             .optional(h.scenario) { .text($0) }, .optional(h.seed) { .u64($0) }, .text(JSONValue.array(h.commandLine.map(JSONValue.string)).text),
-            .text(h.durability.rawValue))
+            .text(h.durability.rawValue)]
+        if chained { values.append(.blob(HashChain.start(for: h))) }
+        try statement.bind(values)
+        while try statement.step() {}
     }
 
-    func insertBackings(_ backings: [BackingDescriptor]) throws(SQLiteError) {
-        let statement = try database.prepare("INSERT OR REPLACE INTO backings (id, size, kind) VALUES (?, ?, ?)")
-        for b in backings { try statement.run(.int(b.id), .u64(b.size), .text(b.kind.rawValue)) }
-    }
-
-    func insertRegions(_ regions: [UInt16: [MemorySection]]) throws(SQLiteError) {
-        let statement = try database.prepare("""
-            INSERT OR REPLACE INTO regions (as_id, ordinal, start, last, region_name, region_kind, backing_id,
+    /// Writes the machine's backings and initial regions, replacing any written
+    /// before, and the configuration hash over exactly these rows.
+    func writeConfiguration(backings: [BackingDescriptor], regions: [UInt16: [MemorySection]]) throws(SQLiteError) {
+        try database.execute("DELETE FROM backings; DELETE FROM regions;")
+        let backing = try database.cachedStatement("INSERT INTO backings (id, size, kind) VALUES (?, ?, ?)")
+        for b in backings { try backing.run(.int(b.id), .u64(b.size), .text(b.kind.rawValue)) }
+        let region = try database.cachedStatement("""
+            INSERT INTO regions (as_id, ordinal, start, last, region_name, region_kind, backing_id,
                 backing_offset, read_only, romd, dirty_log)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for (asID, sections) in regions.sorted(by: { $0.key < $1.key }) {
             for (ordinal, s) in sections.enumerated() {
-                try statement.run(
+                try region.run(
                     .int(asID), .int(ordinal), .u64(s.range.start), .u64(s.range.last), .text(s.regionName),
                     .text(s.kind.rawValue), .optional(s.backing) { .int($0.backing) },
                     .optional(s.backing) { .u64($0.offset) }, .bool(s.readOnly), .bool(s.romd), .bool(s.dirtyLog))
             }
         }
+        guard let chain else { return }
+        let hash = HashChain.configuration(start: chain.start, backings: backings, regions: regions)
+        try database.cachedStatement("UPDATE journal_header SET config_hash = ? WHERE id = 1").run(.blob(hash))
+        configurationHash = hash
     }
 
     /// Stores recorder statistics as read from another journal (each may be NULL:
@@ -167,10 +193,19 @@ public final class JournalRows {
 
     /// Sets the header's close state; `seal()` for a recording, or the state
     /// read from a journal's text form when it is rebuilt (which may be a journal
-    /// that was cut short: clean = false).
+    /// that was cut short: clean = false). A clean close of a chained journal
+    /// writes the seal over everything written before it.
     func setCloseState(clean: Bool, closedUnixNs: UInt64?) throws(SQLiteError) {
-        let statement = try database.prepare("UPDATE journal_header SET clean_close = ?, closed_unix_ns = ? WHERE id = 1")
-        try statement.run(.bool(clean), .optional(closedUnixNs) { .u64($0) })
+        let seal = clean ? chain.map { $0.seal(configuration: configurationHash) } : nil
+        let statement = try database.prepare("""
+            UPDATE journal_header SET clean_close = ?, closed_unix_ns = ?, seal = ?, sealed_transactions = ?,
+                sealed_faults = ?
+            WHERE id = 1
+            """)
+        try statement.run(
+            .bool(clean), .optional(closedUnixNs) { .u64($0) }, .optional(seal) { .blob($0) },
+            .optional(seal.flatMap { _ in chain }) { .int($0.transactionCount) },
+            .optional(seal.flatMap { _ in chain }) { .int($0.faultCount) })
     }
 
     /// Checkpoints the WAL into the main file and leaves WAL mode, so the

@@ -8,6 +8,7 @@ public enum SQLValue: Hashable, Sendable {
     case null
     case integer(Int64)
     case text(String)
+    case blob([UInt8])
 
     /// An unsigned 64-bit value stored losslessly as its two's-complement bit pattern.
     public static func u64(_ value: UInt64) -> SQLValue { .integer(Int64(bitPattern: value)) }
@@ -77,6 +78,9 @@ public final class Statement {
             case .null: rc = sqlite3_bind_null(handle, index)
             case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
             case .text(let s): rc = sqlite3_bind_text(handle, index, s, -1, mj_sqlite3_transient())
+            case .blob(let b): rc = b.withUnsafeBytes {
+                sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), mj_sqlite3_transient())
+            }
             }
             guard rc == SQLITE_OK else { throw Database.error(rc, handle: connection, sql: sql, path: path) }
         }
@@ -154,6 +158,13 @@ public final class Statement {
         public func bool(_ name: String) -> Bool { int64(name) == 1 }
         public func text(_ name: String) -> String { statement.column(name).map(text(at:)) ?? "" }
         public func textOrNil(_ name: String) -> String? { isNull(name) ? nil : text(name) }
+        /// A BLOB column's bytes, nil for NULL.
+        public func blobOrNil(_ name: String) -> [UInt8]? {
+            guard let column = statement.column(name), !isNull(at: column) else { return nil }
+            let count = Int(sqlite3_column_bytes(statement.handle, column))
+            guard count > 0, let bytes = sqlite3_column_blob(statement.handle, column) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+        }
 
         func isNull(at column: Int32) -> Bool { sqlite3_column_type(statement.handle, column) == SQLITE_NULL }
         func int64OrNil(at column: Int32) -> Int64? {

@@ -15,6 +15,8 @@ public struct Divergence: Hashable, Sendable, CustomStringConvertible {
         case digest
         /// The transaction did not finish within the deadline.
         case timeout
+        /// The history skips a transaction (or repeats one): it was edited.
+        case sequence
     }
 
     public var sequence: UInt64

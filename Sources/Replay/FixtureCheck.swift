@@ -23,6 +23,8 @@ public enum FixtureCheck {
         public var divergences: [(mode: ReplayOptions.Mode, divergence: Divergence)]
         /// A fixture that could not be read or replayed at all.
         public var error: String?
+        /// Why the fixture file itself was refused (missing, not a journal, damaged).
+        public var refusal: JournalError?
 
         /// Failed: unreadable, or diverged for a reason that is not a known
         /// difference between the recording backend and this one.
@@ -37,19 +39,22 @@ public enum FixtureCheck {
         }
     }
 
-    /// The `.jsonl` files of `directory`, sorted by name.
+    /// The fixtures (`.jsonl` and `.journal` files) of `directory`, sorted by name.
     public static func fixtures(in directory: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".jsonl") }.sorted()
+        try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".jsonl") || $0.hasSuffix(".journal") }.sorted()
             .map { "\(directory)/\($0)" }
     }
 
-    public static func check(_ path: String, backend: Backend) -> Result {
+    /// Replays the fixture at `path` (canonical JSONL, or a journal: verified
+    /// first unless `verify` is false) in both modes.
+    public static func check(_ path: String, backend: Backend, verify: Bool = true) -> Result {
         let name = (path as NSString).lastPathComponent
         let contents: JournalContents
-        do { contents = try CanonicalJSONL.read(path) } catch {
-            return Result(name: name, transactions: 0, divergences: [], error: "\(error)")
+        do { contents = try HistoryFile.contents(of: path, verify: verify) } catch {
+            return Result(name: name, transactions: 0, divergences: [], error: "\(error)", refusal: error)
         }
-        var result = Result(name: name, transactions: contents.records.count, divergences: [], error: nil)
+        var result = Result(name: name, transactions: contents.records.count, divergences: [], error: nil, refusal: nil)
         for mode in ReplayOptions.Mode.allCases {
             do {
                 let report = try ReplayEngine.run(

@@ -133,7 +133,21 @@ private final class Replay {
             backend: options.backend, mode: options.mode, applied: 0, compared: 0, divergence: nil, digests: [],
             vcpus: options.vcpus, vcpuTargets: vcpus?.targets ?? 0, statistics: nil, elapsedNs: 0)
         let start = MonotonicClock.now()
+        var expectedSequence: UInt64 = 1
         for record in source.records {
+            // A history with a hole cannot be replayed faithfully past it (an
+            // unverified journal with a transaction deleted or renumbered).
+            guard record.sequence == expectedSequence else {
+                report.divergence = Divergence(
+                    sequence: expectedSequence, addressSpace: record.addressSpace, operation: nil, kind: .sequence,
+                    expected: "transaction \(expectedSequence)",
+                    actual: record.sequence > expectedSequence
+                        ? "transaction \(record.sequence): \(record.sequence - expectedSequence) transaction(s) missing"
+                        : "transaction \(record.sequence) out of order",
+                    slotsAround: [], explanation: nil)
+                break
+            }
+            expectedSequence += 1
             watchdog.begin(record.sequence)
             // Only the views are needed here (the backend holds the slots): apply the sections.
             history.applySections(record.sections, addressSpace: record.addressSpace)

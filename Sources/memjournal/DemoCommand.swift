@@ -50,7 +50,7 @@ struct DemoCommand: ParsableCommand {
                 + "transactions — the faults the inhibit prevents")
             if without.spuriousFaults == 0 { print("  (no fault this time: the window was missed; rerun to see it)") }
 
-            let (source, _) = try replaySource(journal: path)
+            let (source, _) = try replaySource(journal: path, verify: true)
             for mode in ReplayOptions.Mode.allCases {
                 let report = try ReplayEngine.run(
                     source, options: ReplayOptions(backend: backend == .kvm ? .kvm : .sim, mode: mode))

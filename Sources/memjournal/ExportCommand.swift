@@ -13,17 +13,18 @@ struct ExportCommand: ParsableCommand {
             "measured" keys, which comparisons ignore. Format: docs/jsonl-format.md.
             Example:
               memjournal export run.journal -o run.jsonl
-            The journal is opened read-only (an older schema is migrated on a temporary copy); \
-            the output is never overwritten. Exit codes: 65 not a journal or damaged; 66 missing; \
+            The journal is opened read-only (an older schema is migrated on a temporary copy) and \
+            verified first (inspect J verify) unless --no-verify; the output is never overwritten. Exit codes: 65 not a journal or damaged; 66 missing; \
             74 output exists or cannot be written.
             """)
 
     @Argument(help: "The journal file.") var journal: String
     @Option(name: .shortAndLong, help: "The JSONL file to write (never overwritten).") var output: String
+    @Flag(help: "Skip the whole-journal check (inspect J verify) that export runs first.") var noVerify = false
 
     func run() throws {
         try withJournalErrors {
-            try CanonicalJSONL.export(journal: journal, to: output)
+            try CanonicalJSONL.export(journal: journal, to: output, verify: !noVerify)
         }
     }
 }

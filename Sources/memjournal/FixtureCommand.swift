@@ -22,20 +22,30 @@ struct FixtureCheckCommand: ParsableCommand {
         abstract: "Replay every fixture in both modes, one line each; exit 1 if any diverges.",
         discussion: """
             A divergence explained by a known difference between backends (e.g. no SMM address \
-            space on this KVM) is printed as 'differs' and does not fail the check.
-            Example: memjournal fixture check fixtures --backend kvm
+            space on this KVM) is printed as 'differs' and does not fail the check. A fixture may be \
+            canonical JSONL or a journal; a journal is verified first (inspect J verify) and a damaged \
+            one is refused (exit 65) unless --no-verify.
+            Examples:
+              memjournal fixture check fixtures --backend kvm
+              memjournal fixture check minimal.journal
             """
     )
 
-    @Argument(help: "Directory of .jsonl fixtures.") var directory: String = "fixtures"
+    @Argument(help: "A directory of .jsonl/.journal fixtures, or one fixture file.") var directory: String = "fixtures"
     @Option(help: "Backend: sim or kvm.") var backend: Backend = .sim
+    @Flag(help: "Do not verify journal fixtures before replaying them.") var noVerify = false
 
     func run() throws {
         let paths: [String]
-        do { paths = try FixtureCheck.fixtures(in: directory) } catch {
-            var standardError = StandardError()
-            print("memjournal: \(directory): cannot list fixtures: \(error)", to: &standardError)
-            throw ExitStatus.noInput
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            paths = [directory]
+        } else {
+            do { paths = try FixtureCheck.fixtures(in: directory) } catch {
+                var standardError = StandardError()
+                print("memjournal: \(directory): cannot list fixtures: \(error)", to: &standardError)
+                throw ExitStatus.noInput
+            }
         }
         guard !paths.isEmpty else {
             var standardError = StandardError()
@@ -43,12 +53,16 @@ struct FixtureCheckCommand: ParsableCommand {
             throw ExitStatus.noInput
         }
         var failures = 0
+        var refusal: JournalError?
         for path in paths {
-            let result = FixtureCheck.check(path, backend: backend)
+            let result = FixtureCheck.check(path, backend: backend, verify: !noVerify)
             print(result.line)
             if result.failed { failures += 1 }
+            refusal = refusal ?? result.refusal
         }
         print("\(paths.count - failures) of \(paths.count) fixture(s) replay on \(backend.rawValue)")
+        // A fixture refused as input (missing, not a journal, damaged) exits with that refusal's code.
+        if let refusal { throw ExitCode(refusal.exitCode) }
         if failures > 0 { throw ExitStatus.found }
     }
 }

@@ -8,12 +8,12 @@ import JournalStore
 import Glibc
 #endif
 
-/// `memjournal inspect J [summary | list | show N | map --at N | faults | hazards]`: reads a
+/// `memjournal inspect J [summary | list | show N | map --at N | faults | hazards | verify]`: reads a
 /// journal read-only (defensive SQLite settings) through `JournalReader`.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Inspect a journal: summary, list, show N, map --at N, faults, hazards.",
+        abstract: "Inspect a journal: summary, list, show N, map --at N, faults, hazards, verify.",
         discussion: """
             Examples:
               memjournal inspect run.journal
@@ -22,14 +22,19 @@ struct InspectCommand: ParsableCommand {
               memjournal inspect run.journal show 42 --json
               memjournal inspect run.journal map --at 42
               memjournal inspect boot.journal hazards --fail-on-hazard
+              memjournal inspect run.journal verify
+            verify checks the whole file: SQLite's integrity check, every value
+            against the schema's constraints, sequences 1…N in every table, rows
+            that belong to no transaction, and the hash chain; it names the first
+            bad transaction and exits 1 when the journal is damaged, 0 when intact.
             A journal written by an older schema is migrated on a temporary copy
             (or in place with --in-place). Exit codes: 65 not a journal, damaged or
             too new; 66 missing; 74 I/O error; 1 with --fail-on-hazard when an
-            unprotected window exists.
+            unprotected window exists, or from verify when the journal is damaged.
             """)
 
     @Argument(help: "The journal file.") var journal: String
-    @Argument(help: "summary, list, show, map, faults or hazards.") var view: String = "summary"
+    @Argument(help: "summary, list, show, map, faults, hazards or verify.") var view: String = "summary"
     @Argument(help: "Transaction sequence (for show).") var number: UInt64?
     @Option(help: "Sequence for map: the memory map after this transaction.") var at: UInt64?
     @Option(help: "First sequence (list).") var from: UInt64?
@@ -44,8 +49,8 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        guard ["summary", "list", "show", "map", "faults", "hazards"].contains(view) else {
-            throw ValidationError("unknown view '\(view)': use summary, list, show N, map --at N, faults or hazards")
+        guard ["summary", "list", "show", "map", "faults", "hazards", "verify"].contains(view) else {
+            throw ValidationError("unknown view '\(view)': use summary, list, show N, map --at N, faults, hazards or verify")
         }
         if view == "show", number == nil { throw ValidationError("show needs a transaction number: inspect J show N") }
         if view == "map", at == nil, number == nil { throw ValidationError("map needs --at N") }
@@ -56,6 +61,7 @@ struct InspectCommand: ParsableCommand {
     }
 
     func run() throws {
+        if view == "verify" { return try verify() }
         try withReadableJournal(journal, inPlace: inPlace) { reader in
             if reader.originalVersion != Migrations.current, !json {
                 print("(journal schema \(reader.originalVersion) migrated to \(Migrations.current) on \(reader.readPath == journal ? "the file itself" : "a temporary copy"))")
@@ -72,6 +78,44 @@ struct InspectCommand: ParsableCommand {
     }
 
     // MARK: Views
+
+    /// The whole-file check: exit 0 intact, 1 damaged (whether the damage shows
+    /// when the file is opened or when it is checked), 65/66/74 as for any read.
+    func verify() throws {
+        let result: Result<(JournalVerification, Int), JournalError>
+        do {
+            let reader = try JournalReader(path: journal, migration: .onPrivateCopy)
+            result = .success((try JournalVerifier.verify(reader), reader.originalVersion))
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let (verification, schema)):
+            if json {
+                print(JSONValue.orderedObject([
+                    ("journal", .string(journal)), ("intact", .bool(true)), ("schema", .int(schema)),
+                    ("transactions", .int(verification.transactions)), ("cut_off", .int(verification.cutOff)),
+                    ("faults", .int(verification.faults)), ("chain", .string("\(verification.chain)")),
+                ]).text)
+                return
+            }
+            let chain = switch verification.chain {
+            case .sealed: "hash chain verified from its start to the seal of the clean close"
+            case .unsealed: "hash chain verified from its start to transaction \(verification.lastSequence.map(String.init) ?? "0") (not sealed: the recording was cut short or is still being written)"
+            case .unchained: "unchained (schema \(schema) journal, written before the hash chain): structure and values checked, contents not authenticated"
+            }
+            let range = verification.lastSequence.map { " (1…\($0))" } ?? ""
+            print("\(journal): intact — \(verification.transactions) transaction(s)\(range), \(verification.cutOff) cut off, \(verification.faults) fault(s); \(chain)")
+        case .failure(let error):
+            var standardError = StandardError()
+            print("memjournal: \(error)", to: &standardError)
+            if json { print(JSONValue.orderedObject([("journal", .string(journal)), ("intact", .bool(false)), ("problem", .string("\(error)"))]).text) }
+            switch error {
+            case .damaged, .badData: throw ExitStatus.found
+            default: throw ExitCode(error.exitCode)
+            }
+        }
+    }
 
     func summary(_ reader: JournalReader) throws {
         let header = try reader.header()

@@ -4,13 +4,15 @@ import ArgumentParser
 import Foundation
 import Memslots
 import Replay
+import JournalFormats
 
 extension ReplayOptions.Mode: ExpressibleByArgument {}
 
-/// What replay needs, read from a journal file.
-func replaySource(journal path: String) throws -> (ReplaySource, cutOff: Int) {
-    try withReadableJournal(path) { reader in
-        let contents = try reader.contents()
+/// What replay needs, read from a journal (verified first unless `verify` is
+/// false) or its JSONL form.
+func replaySource(journal path: String, verify: Bool) throws -> (ReplaySource, cutOff: Int) {
+    try withJournalErrors {
+        let contents = try HistoryFile.contents(of: path, verify: verify)
         return (ReplaySource(contents, name: path), contents.cutOff.count)
     }
 }
@@ -22,6 +24,8 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             sections mode feeds the recorded deletes and adds through a fresh listener (checks the VMM \
             core); slot-ops mode re-issues the recorded slot operations (checks the backend or KVM).
+            The journal is verified first (inspect J verify) and refused when damaged (exit 65) \
+            unless --no-verify is given.
             Example: memjournal replay split.journal --backend kvm --mode slot-ops --vcpus 2
             """
     )
@@ -38,6 +42,8 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "With --vcpus: pause between transactions in µs, so vCPUs run between inhibits.")
     var intervalUs: UInt64 = 100
     @Flag(help: "Print the report as JSON.") var json = false
+    @Flag(help: "Skip the whole-journal check (inspect J verify) that replay runs first; a gap in the history is then reported as the first divergence.")
+    var noVerify = false
 
     func validate() throws {
         do { try VCPULimit.check(vcpus, allowingNone: true) } catch { throw ValidationError(error.description) }
@@ -46,7 +52,7 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (source, cutOff) = try replaySource(journal: journal)
+        let (source, cutOff) = try replaySource(journal: journal, verify: !noVerify)
         var options = ReplayOptions(
             backend: backend, mode: mode, vcpus: vcpus, from: from, to: to, atomic: atomic,
             deadlineNs: deadline * 1_000_000_000)

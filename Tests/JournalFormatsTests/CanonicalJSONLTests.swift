@@ -97,8 +97,10 @@ struct CanonicalJSONLTests {
                 DELETE FROM slot_ops WHERE sequence = \(last);
                 DELETE FROM slot_table_digests WHERE sequence = \(last);
                 UPDATE transactions SET commit_ns = NULL, outcome = NULL, inhibited = NULL, drain_ns = NULL,
-                    apply_ns = NULL, inhibit_ns = NULL, vcpus_kicked = NULL WHERE sequence = \(last);
-                UPDATE journal_header SET clean_close = 0, closed_unix_ns = NULL;
+                    apply_ns = NULL, inhibit_ns = NULL, vcpus_kicked = NULL, chain = NULL, timing_chain = NULL
+                    WHERE sequence = \(last);
+                UPDATE journal_header SET clean_close = 0, closed_unix_ns = NULL, seal = NULL,
+                    sealed_transactions = NULL, sealed_faults = NULL;
                 """)
         }
         let (first, second, original, imported) = try Self.roundTrip(journal, in: dir, name: "cut")

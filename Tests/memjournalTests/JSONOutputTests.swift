@@ -165,7 +165,11 @@ import TestSupport
         try edit.run()
         edit.waitUntilExit()
         try #require(edit.terminationStatus == 0, "sqlite3 could not edit the journal")
-        let replay = try json(["replay", journal, "--mode", "slot-ops", "--json"], status: 1)
+        // Replay verifies first and refuses the edited journal; told not to, it diverges there.
+        let (refused, _, message) = try Self.runCapturing(["replay", journal, "--mode", "slot-ops", "--json"])
+        #expect(refused == 65)
+        #expect(message.contains("transaction 4: its content differs from what was recorded"), "\(message)")
+        let replay = try json(["replay", journal, "--mode", "slot-ops", "--json", "--no-verify"], status: 1)
         let divergence = try #require(member(replay, "divergence"))
         expectShape(divergence, [
             "sequence": .number, "addressSpace": .number, "operation": .nullable, "kind": .string, "expected": .string,

@@ -192,6 +192,11 @@ extension CanonicalJSONL {
             guard sequence > lastSequence else {
                 throw JSONError("seq \(sequence) does not follow \(lastSequence): transactions must be in increasing sequence order")
             }
+            guard sequence == lastSequence + 1 else {
+                let gap = sequence - 1 == lastSequence + 1 ? "transaction \(lastSequence + 1)" : "transactions \(lastSequence + 1)…\(sequence - 1)"
+                throw JSONError(lastSequence == 0 ? "\(gap) missing: the history starts at \(sequence)"
+                                : "\(gap) missing: \(lastSequence) is followed by \(sequence)")
+            }
             lastSequence = sequence
             let addressSpace = UInt16(try f.int("as", in: 0...Int(UInt16.max)))
             let outcome = try f.string("outcome", maxBytes: 16)

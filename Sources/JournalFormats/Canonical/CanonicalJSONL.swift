@@ -37,8 +37,10 @@ public enum CanonicalJSONL {
     /// Writes the canonical form of the journal at `journal` to `output`, which
     /// must not exist (it is never overwritten). An older journal schema is
     /// migrated on a temporary copy first; the journal itself is opened read-only.
-    public static func export(journal: String, to output: String) throws(JournalError) {
+    /// The journal is verified first (`JournalVerifier`) unless `verify` is false.
+    public static func export(journal: String, to output: String, verify: Bool = true) throws(JournalError) {
         let reader = try JournalReader(path: journal, migration: .onPrivateCopy)
+        if verify { _ = try JournalVerifier.verify(reader) }
         let text = encode(try reader.contents())
         try TextFile.writeNew(text, to: output)
     }

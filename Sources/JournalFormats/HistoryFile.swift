@@ -1,0 +1,21 @@
+import JournalStore
+
+/// A history read whole from either of its files: a journal (SQLite) or its
+/// canonical JSONL text. What replay and `fixture check` read.
+public enum HistoryFile {
+    /// The contents of the journal or JSONL file at `path`. A journal is checked
+    /// whole by `JournalVerifier` first unless `verify` is false, and a damaged
+    /// one is refused with the verifier's words; a JSONL file is checked line by
+    /// line as it is read, whatever `verify` says.
+    public static func contents(of path: String, verify: Bool) throws(JournalError) -> JournalContents {
+        guard try isJournal(path) else { return try CanonicalJSONL.read(path) }
+        let reader = try JournalReader(path: path, migration: .onPrivateCopy)
+        if verify { _ = try JournalVerifier.verify(reader) }
+        return try reader.contents()
+    }
+
+    /// Whether `path` starts with SQLite's magic (else it is read as text).
+    static func isJournal(_ path: String) throws(JournalError) -> Bool {
+        try TextFile.firstBytes(path, count: 16) == Array("SQLite format 3\0".utf8)
+    }
+}
