@@ -313,7 +313,7 @@ private final class Replay {
 
     private func startVCPUs() throws -> RunningVCPUs? {
         guard options.vcpus > 0 else { return nil }
-        var targets = VCPUTargets.stayingMemory(source.records, options: options)
+        var (targets, validAfter) = VCPUTargets.stayingMemory(source.records, options: options)
         // On KVM the guest program needs its own memory: the recorded code region if
         // the journal was recorded on KVM (the threads start once it is mapped), else
         // a free slot and range of our own.
@@ -330,6 +330,8 @@ private final class Replay {
             }
             return try mapOwnGuestCode(kvm)
         }
+        // Not before the targets are memory (see `VCPUTargets.stayingMemory`).
+        if let validAfter { startAfter = max(startAfter ?? 0, validAfter) }
         if startAfter == nil { driver.start() }
         return RunningVCPUs(driver: driver, targets: targets.count, startAfter: startAfter)
     }
