@@ -7,9 +7,13 @@ public enum HistoryFile {
     /// whole by `JournalVerifier` first unless `verify` is false, and a damaged
     /// one is refused with the verifier's words; a JSONL file is checked line by
     /// line as it is read, whatever `verify` says.
-    public static func contents(of path: String, verify: Bool) throws(JournalError) -> JournalContents {
+    /// `note` hears what opening the journal found worth telling (`JournalReader.notes`).
+    public static func contents(of path: String, verify: Bool, note: (String) -> Void = { _ in })
+        throws(JournalError) -> JournalContents
+    {
         guard try isJournal(path) else { return try CanonicalJSONL.read(path) }
         let reader = try JournalReader(path: path, migration: .onPrivateCopy)
+        reader.notes.forEach(note)
         if verify { _ = try JournalVerifier.verify(reader) }
         return try reader.contents()
     }

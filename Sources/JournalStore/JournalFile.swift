@@ -35,8 +35,12 @@ public enum JournalFile {
         public let readPath: String
         /// The schema the file had before any migration.
         public let originalVersion: Int
-        /// The private directory holding a migrated copy (`.onPrivateCopy`).
-        public let scratch: TemporaryDirectory?
+        /// The private directories holding copies: of a journal that could not be
+        /// read in place (see `JournalSnapshot`), and of a migrated one (`.onPrivateCopy`).
+        public let scratch: [TemporaryDirectory]
+        /// What the reader should be told: a `-wal` recovered into a private copy,
+        /// a side file left out because it does not belong, a recording in progress.
+        public let notes: [String]
         public var migrated: Bool { originalVersion != Migrations.current }
     }
 
@@ -82,39 +86,60 @@ public enum JournalFile {
 
     // MARK: Opening
 
-    /// Opens a journal for reading (inspection, replay, export).
+    /// Opens a journal for reading (inspection, replay, export), changing nothing
+    /// beside or in it unless `.inPlace` migration is asked for (see `JournalSnapshot`).
     public static func openForReading(_ path: String, migration: MigrationPolicy = .refuse) throws(JournalError) -> Opened {
         try precheck(path)
-        let database = try openChecked(path)
+        // A reader racing a live recorder may copy a moment the recorder was in the
+        // middle of: such a copy is taken again, never reported as damage.
+        var attempts = 0
+        while true {
+            let snapshot = try JournalSnapshot.take(path)
+            do {
+                return try openSnapshot(snapshot, path: path, migration: migration)
+            } catch .damaged(let p, let detail) {
+                attempts += 1
+                guard snapshot.live, attempts < 10 else { throw .damaged(path: p, detail: detail) }
+                usleep(20_000)
+            }
+        }
+    }
+
+    private static func openSnapshot(_ snapshot: JournalSnapshot, path: String, migration: MigrationPolicy) throws(JournalError) -> Opened {
+        let database = try openChecked(snapshot.readPath, name: path)
         let version: Int
         do {
             version = Int(try database.scalar("PRAGMA user_version") ?? 0)
         } catch {
             throw classify(error, path: path)
         }
+        let scratch = snapshot.scratch.map { [$0] } ?? []
         if version == Migrations.current {
-            return Opened(database: database, path: path, readPath: path, originalVersion: version, scratch: nil)
+            return Opened(database: database, path: path, readPath: snapshot.readPath, originalVersion: version,
+                          scratch: scratch, notes: snapshot.notes)
         }
         switch migration {
         case .refuse:
             throw .olderSchema(path: path, found: version, supported: Migrations.current)
         case .onCopy(let destination):
-            return try migrateCopy(database, of: path, to: destination, from: version, scratch: nil)
+            return try migrateCopy(database, of: path, to: destination, from: version, scratch: scratch, notes: snapshot.notes)
         case .onPrivateCopy:
-            let scratch: TemporaryDirectory
-            do { scratch = try TemporaryDirectory(prefix: "memjournal-migrated") } catch {
+            let directory: TemporaryDirectory
+            do { directory = try TemporaryDirectory(prefix: "memjournal-migrated") } catch {
                 throw .writeFailed(path: TemporaryDirectory.base, reason: "cannot create a private directory: \(error)")
             }
-            return try migrateCopy(database, of: path, to: scratch.file("journal"), from: version, scratch: scratch)
+            return try migrateCopy(database, of: path, to: directory.file("journal"), from: version,
+                                   scratch: scratch + [directory], notes: snapshot.notes)
         case .inPlace:
             try migrate(path, from: version)
-            return Opened(database: try openChecked(path), path: path, readPath: path, originalVersion: version,
-                          scratch: nil)
+            return Opened(database: try openChecked(path, name: path), path: path, readPath: path, originalVersion: version,
+                          scratch: [], notes: snapshot.notes)
         }
     }
 
     private static func migrateCopy(
-        _ database: Database, of path: String, to destination: String, from version: Int, scratch: TemporaryDirectory?
+        _ database: Database, of path: String, to destination: String, from version: Int, scratch: [TemporaryDirectory],
+        notes: [String]
     ) throws(JournalError) -> Opened {
         do {
             try database.backup(to: destination)
@@ -122,8 +147,8 @@ public enum JournalFile {
             throw .io(path: destination, error)
         }
         try migrate(destination, from: version)
-        return Opened(database: try openChecked(destination), path: path, readPath: destination,
-                      originalVersion: version, scratch: scratch)
+        return Opened(database: try openChecked(destination, name: path), path: path, readPath: destination,
+                      originalVersion: version, scratch: scratch, notes: notes)
     }
 
     private static func migrate(_ path: String, from version: Int) throws(JournalError) {
@@ -136,13 +161,14 @@ public enum JournalFile {
         }
     }
 
-    /// Opens read-only and checks identity, schema version and integrity.
-    private static func openChecked(_ path: String) throws(JournalError) -> Database {
+    /// Opens `file` read-only and checks identity, schema version and integrity;
+    /// errors name `path` (the journal asked for, when `file` is its copy).
+    private static func openChecked(_ file: String, name path: String) throws(JournalError) -> Database {
         let database: Database
         let applicationID: Int32
         let version: Int
         do {
-            database = try Database(path: path, mode: .readOnly)
+            database = try Database(path: file, mode: .readOnly)
             applicationID = Int32(truncatingIfNeeded: try database.scalar("PRAGMA application_id") ?? 0)
             version = Int(try database.scalar("PRAGMA user_version") ?? 0)
         } catch {
@@ -211,9 +237,12 @@ public enum JournalFile {
         }
         let size = Int64(st.st_size)
         // The in-header page count is valid when the change counter (offset 24)
-        // equals the version-valid-for number (offset 92).
+        // equals the version-valid-for number (offset 92) — and only describes the
+        // file in rollback mode: in WAL mode (bytes 18-19 = 2) a live recorder's
+        // checkpoint may be extending the file while we look.
         let pages = Int64(be32(28))
-        if be32(24) == be32(92), pages > 0, size < pages * pageSize {
+        let walMode = header[18] == 2 || header[19] == 2
+        if !walMode, be32(24) == be32(92), pages > 0, size < pages * pageSize {
             throw .damaged(path: path, detail: "truncated: the file has \(size) bytes, its header says \(pages) pages of \(pageSize) bytes (\(pages * pageSize))")
         }
         guard size % pageSize == 0 else {

@@ -80,12 +80,15 @@ public final class JournalReader {
     /// The schema the file had when opened (before any migration).
     public let originalVersion: Int
     let database: Database
-    /// Keeps a privately migrated copy alive as long as the reader.
-    private let scratch: TemporaryDirectory?
+    /// What opening it found worth telling (see `JournalFile.Opened.notes`).
+    public let notes: [String]
+    /// Keeps private copies (of a journal read from a copy, of a migrated one) alive as long as the reader.
+    private let scratch: [TemporaryDirectory]
 
     public init(path: String, migration: JournalFile.MigrationPolicy = .refuse) throws(JournalError) {
         let opened = try JournalFile.openForReading(path, migration: migration)
         scratch = opened.scratch
+        notes = opened.notes
         self.path = path
         readPath = opened.readPath
         originalVersion = opened.originalVersion

@@ -24,7 +24,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try withJournalErrors {
-            try CanonicalJSONL.export(journal: journal, to: output, verify: !noVerify)
+            try CanonicalJSONL.export(journal: journal, to: output, verify: !noVerify, note: printNote)
         }
     }
 }

@@ -85,6 +85,7 @@ struct InspectCommand: ParsableCommand {
         let result: Result<(JournalVerification, Int), JournalError>
         do {
             let reader = try JournalReader(path: journal, migration: .onPrivateCopy)
+            reader.notes.forEach(printNote)
             result = .success((try JournalVerifier.verify(reader), reader.originalVersion))
         } catch {
             result = .failure(error)

@@ -9,8 +9,17 @@ import Glibc
 /// so the file itself is never changed by reading it.
 func withReadableJournal<R>(_ path: String, inPlace: Bool = false, _ body: (JournalReader) throws -> R) throws -> R {
     try withJournalErrors {
-        try body(try JournalReader(path: path, migration: inPlace ? .inPlace : .onPrivateCopy))
+        let reader = try JournalReader(path: path, migration: inPlace ? .inPlace : .onPrivateCopy)
+        reader.notes.forEach(printNote)
+        return try body(reader)
     }
+}
+
+/// Prints what opening a journal found worth telling (a recovered `-wal`, a side
+/// file left out, a recording in progress) on standard error.
+func printNote(_ note: String) {
+    var standardError = StandardError()
+    print("memjournal: note: \(note)", to: &standardError)
 }
 
 /// Runs `body`, turning a `JournalError` into its message on stderr and its

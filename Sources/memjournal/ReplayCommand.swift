@@ -12,7 +12,7 @@ extension ReplayOptions.Mode: ExpressibleByArgument {}
 /// false) or its JSONL form.
 func replaySource(journal path: String, verify: Bool) throws -> (ReplaySource, cutOff: Int) {
     try withJournalErrors {
-        let contents = try HistoryFile.contents(of: path, verify: verify)
+        let contents = try HistoryFile.contents(of: path, verify: verify, note: printNote)
         return (ReplaySource(contents, name: path), contents.cutOff.count)
     }
 }

@@ -47,6 +47,8 @@ struct CrashTests {
                 rmdir(String(journal[..<(journal.lastIndex(of: "/") ?? journal.endIndex)]))
             }
             killPoints.append(killAfterUs)
+            // What the killed recorder left: the journal and (in WAL mode) its side files.
+            let left = ([journal] + JournalSideFiles.paths(of: journal)).map { ($0, contents($0)) }
 
             // Opens (read-only, defensive) and passes quick_check (JournalFile checks it).
             let reader = try JournalReader(path: journal)
@@ -67,6 +69,14 @@ struct CrashTests {
             // A cut-off transaction comes after every complete one (batches are ordered).
             if let firstCut = cutOff.first { #expect(firstCut > (complete.last ?? 0)) }
             cutOffTotal += cutOff.count
+            // The hash chain holds through the kill: every complete transaction's link is
+            // right, and the journal is unsealed, not damaged.
+            #expect(try JournalVerifier.verify(reader).chain == .unsealed)
+            // Reading recovered the -wal into a private copy: every file is as the kill left it.
+            if (contents(journal + "-wal")?.count ?? 0) > 32 {
+                #expect(reader.notes.contains { $0.contains("recovered into a private copy") }, "\(reader.notes)")
+            }
+            for (path, bytes) in left { #expect(contents(path) == bytes, "reading changed or created \(path)") }
         }
         print("crash test: \(Self.kills) kills at \(killPoints.sorted()) µs; \(cutOffTotal) cut-off transaction(s) flagged")
     }

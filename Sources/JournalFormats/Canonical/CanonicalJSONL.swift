@@ -38,8 +38,11 @@ public enum CanonicalJSONL {
     /// must not exist (it is never overwritten). An older journal schema is
     /// migrated on a temporary copy first; the journal itself is opened read-only.
     /// The journal is verified first (`JournalVerifier`) unless `verify` is false.
-    public static func export(journal: String, to output: String, verify: Bool = true) throws(JournalError) {
+    public static func export(journal: String, to output: String, verify: Bool = true, note: (String) -> Void = { _ in })
+        throws(JournalError)
+    {
         let reader = try JournalReader(path: journal, migration: .onPrivateCopy)
+        reader.notes.forEach(note)
         if verify { _ = try JournalVerifier.verify(reader) }
         let text = encode(try reader.contents())
         try TextFile.writeNew(text, to: output)
