@@ -102,7 +102,7 @@ let package = Package(
             dependencies: ["Replay", "JournalStore", "JournalFormats", "Analysis", "Scenarios", "Harness", "KVMBackend",
                            "Memslots", "MemoryModel", "Sync", "TestSupport"]
         ),
-        .testTarget(name: "memjournalTests", dependencies: ["memjournal", "JSON", "TestSupport"]),
+        .testTarget(name: "memjournalTests", dependencies: ["memjournal", "JSON", "Sync", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

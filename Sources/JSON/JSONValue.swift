@@ -55,7 +55,9 @@ extension JSONValue {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let rounded = (value * scale).rounded() / scale
-        return .number(rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded))
+        // Whole numbers print without a fraction while Int64 holds them; beyond, in exponent form.
+        let whole = rounded == rounded.rounded() && abs(rounded) < 9.0e18
+        return .number(whole ? String(Int64(rounded)) : String(rounded))
     }
 
     /// `value` or null.

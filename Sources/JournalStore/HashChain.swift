@@ -68,13 +68,20 @@ public struct HashChain: Hashable, Sendable {
         return (faults, faultTimes)
     }
 
-    /// The seal written with a clean close: every chain's end, the counts and the configuration hash.
-    public func seal(configuration: Link?) -> Link {
+    /// The seal written with a clean close: every chain's end, the counts, the
+    /// configuration hash, and what the close itself wrote (its time and the
+    /// recorder's final statistics), which no link covers.
+    public func seal(configuration: Link?, closedUnixNs: UInt64?, statistics: StoredRecorderStatistics?) -> Link {
         var bytes = CanonicalBytes(tag: "S")
         for link in [transactions, transactionTimes, faults, faultTimes] { bytes.raw(link) }
         bytes.int(transactionCount)
         bytes.int(faultCount)
         bytes.optional(configuration) { $0.raw($1) }
+        bytes.optional(closedUnixNs) { $0.u64($1) }
+        bytes.optional(statistics) { b, s in
+            for value in [s.queueCapacity, s.stalls, s.batches, s.maxBatch] { b.optional(value) { $0.int($1) } }
+            for value in [s.stallNs, s.lastSequence] { b.optional(value) { $0.u64($1) } }
+        }
         return Self.hash(bytes.bytes)
     }
 

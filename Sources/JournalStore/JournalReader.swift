@@ -33,6 +33,20 @@ public struct StoredRecorderStatistics: Hashable, Sendable {
     /// Highest sequence whose outcome was committed.
     public var lastSequence: UInt64?
 
+    /// The query `init(row:)` reads.
+    static let query = """
+        SELECT queue_capacity, queue_stalls, queue_stall_ns, batches, max_batch, last_sequence
+        FROM recorder_stats WHERE id = 1
+        """
+
+    init(row: Statement.Row) {
+        self.init(
+            queueCapacity: row.int64OrNil("queue_capacity").map(Int.init),
+            stalls: row.int64OrNil("queue_stalls").map(Int.init), stallNs: row.u64OrNil("queue_stall_ns"),
+            batches: row.int64OrNil("batches").map(Int.init), maxBatch: row.int64OrNil("max_batch").map(Int.init),
+            lastSequence: row.u64OrNil("last_sequence"))
+    }
+
     package init(queueCapacity: Int? = nil, stalls: Int? = nil, stallNs: UInt64? = nil, batches: Int? = nil, maxBatch: Int? = nil,
                  lastSequence: UInt64? = nil) {
         self.queueCapacity = queueCapacity
@@ -245,16 +259,7 @@ public final class JournalReader {
 
     /// The recorder's stored statistics.
     public func recorderStatistics() throws(JournalError) -> StoredRecorderStatistics? {
-        try query("""
-            SELECT queue_capacity, queue_stalls, queue_stall_ns, batches, max_batch, last_sequence
-            FROM recorder_stats WHERE id = 1
-            """) {
-            StoredRecorderStatistics(
-                queueCapacity: $0.int64OrNil("queue_capacity").map(Int.init),
-                stalls: $0.int64OrNil("queue_stalls").map(Int.init), stallNs: $0.u64OrNil("queue_stall_ns"),
-                batches: $0.int64OrNil("batches").map(Int.init), maxBatch: $0.int64OrNil("max_batch").map(Int.init),
-                lastSequence: $0.u64OrNil("last_sequence"))
-        }.first
+        try query(StoredRecorderStatistics.query, [], StoredRecorderStatistics.init(row:)).first
     }
 
     public func summary() throws(JournalError) -> JournalSummary {

@@ -196,7 +196,12 @@ public final class JournalRows {
     /// that was cut short: clean = false). A clean close of a chained journal
     /// writes the seal over everything written before it.
     func setCloseState(clean: Bool, closedUnixNs: UInt64?) throws(SQLiteError) {
-        let seal = clean ? chain.map { $0.seal(configuration: configurationHash) } : nil
+        var seal: HashChain.Link?
+        if clean, let chain {
+            let statistics = try database.prepare(StoredRecorderStatistics.query).rows().next()
+                .map(StoredRecorderStatistics.init(row:))
+            seal = chain.seal(configuration: configurationHash, closedUnixNs: closedUnixNs, statistics: statistics)
+        }
         let statement = try database.prepare("""
             UPDATE journal_header SET clean_close = ?, closed_unix_ns = ?, seal = ?, sealed_transactions = ?,
                 sealed_faults = ?

@@ -147,8 +147,10 @@ public enum JournalVerifier {
                 guard sealedTransactions == Int64(chain.transactionCount), sealedFaults == Int64(chain.faultCount) else {
                     throw damaged("the clean close sealed \(sealedTransactions) complete transactions and \(sealedFaults) faults; the journal holds \(chain.transactionCount) and \(chain.faultCount) — rows were removed or added after it was closed")
                 }
-                guard seal == chain.seal(configuration: stored.configuration) else {
-                    throw damaged("the seal written at the clean close does not match the chain's end")
+                let expected = chain.seal(configuration: stored.configuration, closedUnixNs: header.closedUnixNs,
+                                          statistics: try reader.recorderStatistics())
+                guard seal == expected else {
+                    throw damaged("the seal written at the clean close does not match the chain's end, the close time or the recorder's statistics: one of them was edited")
                 }
                 verdict = .sealed
             }

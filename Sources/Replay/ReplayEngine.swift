@@ -354,7 +354,11 @@ private final class Replay {
             record.slotOps.contains { $0.slot.index == index || ($0.slot.addressSpace == 0 && $0.range.overlaps(range)) }
         }
         guard !clash else { throw ReplayError.noRoomForGuestCode }
-        let id = (source.backings.map(\.id).max() ?? 0) + 1
+        // The lowest id the journal does not use (ids come from the file: max + 1 may not exist).
+        let used = Set(source.backings.map(\.id))
+        guard let id = (BackingID(0)...BackingID.max).first(where: { !used.contains($0) }) else {
+            throw ReplayError.noRoomForGuestCode
+        }
         let backing = BackingDescriptor(id: id, size: GuestProgram.regionSize)
         if case .failure(let e) = kvm.createBacking(backing) { throw ReplayError.backing(backing, e) }
         let location = BackingLocation(backing: id, offset: 0)

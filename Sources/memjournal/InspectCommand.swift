@@ -207,7 +207,9 @@ struct InspectCommand: ParsableCommand {
             throw ExitStatus.usage
         }
         if json { print(fullJSON(r).text); return }
-        print("transaction \(r.sequence), address space \(r.addressSpace), \(micros(r.commitNs - r.beginNs)) from begin to commit")
+        // Times come from the file: a commit before its begin (edited) is shown as such, not trapped on.
+        let took = r.commitNs >= r.beginNs ? micros(r.commitNs - r.beginNs) : "?? (its commit time precedes its begin)"
+        print("transaction \(r.sequence), address space \(r.addressSpace), \(took) from begin to commit")
         print("  sections:")
         for (i, s) in r.sections.enumerated() { print("    \(i): \(s)") }
         if let pair = r.decision.pair {

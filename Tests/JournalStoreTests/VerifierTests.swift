@@ -80,6 +80,8 @@ struct VerifierTests {
         ("UPDATE backings SET size = size * 2", "the configuration (backings, initial regions) differs"),
         ("UPDATE journal_header SET clean_close = 0", "no longer marked as closed cleanly"),
         ("UPDATE journal_header SET seal = NULL", "the recorder's seal is missing"),
+        ("UPDATE journal_header SET closed_unix_ns = closed_unix_ns + 1", "the seal written at the clean close does not match"),
+        ("UPDATE recorder_stats SET batches = batches + 1", "the seal written at the clean close does not match"),
     ])
     func editsAreNamed(sql: String, expected: String) throws {
         let path = try edited(sql)
