@@ -3,6 +3,7 @@ import Foundation
 import Memslots
 import Replay
 import Scenarios
+import Sync
 import Harness
 import JournalStore
 import JournalFormats
@@ -87,12 +88,17 @@ struct FixtureMakeCommand: ParsableCommand {
             cases.append((edge.rawValue, fixtureConfiguration(.split, transactions: edge.steps), edge.make()))
         }
         for (name, configuration, scenario) in cases {
-            let journal = "\(directory)/.\(name).journal"
-            defer { JournalSideFiles.removeAll(journal) }
+            let output = "\(directory)/\(name).jsonl"
+            // The journal it is exported from lives in a private directory beside the
+            // output, named for this process: a killed run leaves it recognisably
+            // stale, and the next run removes it.
+            removeStalePartials(of: output)
+            let scratch = try TemporaryDirectory(beside: output)
+            let journal = scratch.file("journal")
             _ = try runScenario(configuration, scenario: scenario,
                                 journal: JournalTarget(path: journal, durability: .normal))
-            try withJournalErrors { try CanonicalJSONL.export(journal: journal, to: "\(directory)/\(name).jsonl") }
-            print("wrote \(directory)/\(name).jsonl")
+            try withJournalErrors { try CanonicalJSONL.export(journal: journal, to: output) }
+            print("wrote \(output)")
         }
     }
 
