@@ -9,4 +9,5 @@ let benchmarks: @Sendable () -> Void = {
     scalingBenchmarks()
     replayThroughputBenchmarks()
     journalSizeBenchmarks()
+    verifyThroughputBenchmarks()
 }
