@@ -206,6 +206,28 @@ public enum JournalFile {
         }
     }
 
+    /// Up to `count` bytes from the start of the file at `path`, with plain reads
+    /// (missing: `.missing`; any other failure: `.unreadable`).
+    public static func firstBytes(_ path: String, count: Int) throws(JournalError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { throw .missing(path: path) }
+            throw .unreadable(path: path, reason: String(cString: strerror(code)))
+        }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, count - filled) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(bytes[..<filled])
+    }
+
     /// Plain-read checks before SQLite sees the file: exists, regular, not
     /// empty, starts with SQLite's magic, and is as long as its header says.
     static func precheck(_ path: String) throws(JournalError) {

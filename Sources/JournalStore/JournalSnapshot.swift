@@ -42,16 +42,21 @@ struct JournalSnapshot {
         while true {
             do {
                 return try takeOnce(path)
-            } catch .unreadable(let file, let reason) {
+            } catch {
+                // Only a side file may vanish mid-read; about the journal itself the error is the answer.
+                let sideFile: String? = switch error {
+                case .missing(let file), .unreadable(let file, _): file
+                default: nil
+                }
+                guard let sideFile, sideFile != path, attempts < 20 else { throw error }
                 attempts += 1
-                guard file != path, attempts < 20 else { throw .unreadable(path: file, reason: reason) }
                 usleep(5000)
             }
         }
     }
 
     private static func takeOnce(_ path: String) throws(JournalError) -> JournalSnapshot {
-        let header = try readBytes(path, count: 100)
+        let header = try JournalFile.firstBytes(path, count: 100)
         let walMode = header.count >= 20 && (header[18] == 2 || header[19] == 2)
         let pageSize = Int(header[16]) << 8 | Int(header[17]) == 1 ? 65536 : Int(header[16]) << 8 | Int(header[17])
         let walPath = path + "-wal"
@@ -65,7 +70,7 @@ struct JournalSnapshot {
         var notes: [String] = []
         var copyWAL = false
         if hasWAL {
-            let walHeader = try readBytes(walPath, count: 32)
+            let walHeader = try JournalFile.firstBytes(walPath, count: 32)
             if !walMode {
                 notes.append("\(walPath) was left out: \(path) is not in WAL mode (as a closed journal is not), so a write-ahead log beside it belongs to something else; \(path) was read alone")
             } else if let problem = walHeaderProblem(walHeader, pageSize: pageSize) {
@@ -180,10 +185,10 @@ struct JournalSnapshot {
     private static func copyStable(_ path: String, walPath: String?, to destination: String) throws(JournalError) {
         for _ in 0..<50 {
             let before = fileState(path)
-            let walBefore = try walPath.map { p throws(JournalError) in try readBytes(p, count: 32) }
+            let walBefore = try walPath.map { p throws(JournalError) in try JournalFile.firstBytes(p, count: 32) }
             try copyFile(path, to: destination)
             if let walPath { try copyFile(walPath, to: destination + "-wal") }
-            let walAfter = try walPath.map { p throws(JournalError) in try readBytes(p, count: 32) }
+            let walAfter = try walPath.map { p throws(JournalError) in try JournalFile.firstBytes(p, count: 32) }
             if before == fileState(path), walBefore == walAfter { return }
             unlink(destination)
             unlink(destination + "-wal")
@@ -202,23 +207,6 @@ struct JournalSnapshot {
     private static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
-    }
-
-    /// Up to `count` bytes from the start of `path`.
-    static func readBytes(_ path: String, count: Int) throws(JournalError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, count - filled) }
-            if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-            if n == 0 { break }
-            filled += n
-        }
-        return Array(bytes[..<filled])
     }
 
     /// Copies `source` to the new file `destination` with plain reads and writes.

@@ -10,27 +10,6 @@ enum TextFile {
     /// The UTF-8 byte-order mark some tools put at the start of a text file.
     static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
-    /// Up to `count` bytes from the start of the file at `path`.
-    static func firstBytes(_ path: String, count: Int) throws(JournalError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { throw .missing(path: path) }
-            throw .unreadable(path: path, reason: String(cString: strerror(code)))
-        }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, count - filled) }
-            if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-            if n == 0 { break }
-            filled += n
-        }
-        return Array(bytes[..<filled])
-    }
-
     /// Calls `body` with each line (without its `\n`) and its number from 1.
     ///
     /// A line longer than `maxLineBytes` is refused before it is accumulated
