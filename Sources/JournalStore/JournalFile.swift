@@ -56,16 +56,34 @@ public enum JournalFile {
         for candidate in [path] + JournalSideFiles.paths(of: path) where lstat(candidate, &st) == 0 {
             throw .exists(path: candidate)
         }
+        // The schema and the header are written under a private name beside `path`
+        // and linked into place whole, so a reader never finds `path` half made
+        // (a schema without its header, a migration in flight); a killed creator
+        // leaves a directory the next creation beside `path` removes.
+        removeStalePartials(of: path)
+        let scratch: TemporaryDirectory
+        do { scratch = try TemporaryDirectory(beside: path) } catch {
+            throw .writeFailed(path: path, reason: "cannot create a temporary directory beside it: \(error)")
+        }
+        let partial = scratch.file("journal")
         do {
-            let database = try Database(path: path, mode: .create)
-            // The schema is written in rollback-journal mode, so the main file's
-            // own header carries application_id and user_version from the start
-            // (in WAL mode page 1 would live only in the -wal until a checkpoint).
+            let database = try Database(path: partial, mode: .create)
+            // Rollback-journal mode, so the main file's own header carries
+            // application_id and user_version, and the main file holds the header
+            // row (and its chain start): a -wal found beside it later can be told
+            // to belong to it or not (`JournalSnapshot`).
             try Migrations.migrate(database, from: 0)
-            // The header too, so the main file names its journal (and its chain
-            // start) from the first moment: a -wal found beside it later can be
-            // told to belong to it or not (`JournalSnapshot`).
             try JournalRows.insertHeader(header, chained: chained, into: database)
+        } catch {
+            throw .io(path: path, error)
+        }
+        guard link(partial, path) == 0 else {
+            let code = errno
+            if code == EEXIST { throw .exists(path: path) }
+            throw .writeFailed(path: path, reason: String(cString: strerror(code)))
+        }
+        do {
+            let database = try Database(path: path, mode: .readWrite)
             try configureForWriting(database, durability: header.durability)
             return database
         } catch {

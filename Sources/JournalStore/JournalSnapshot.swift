@@ -88,7 +88,7 @@ struct JournalSnapshot {
         try copyStable(path, walPath: copyWAL ? walPath : nil, to: copy)
         if hasHot, !walMode {
             try copyFile(hotPath, to: copy + "-journal")
-            notes.append("\(hotPath) (a rollback journal left by a writer that died mid-write) was applied to a private copy; \(path) and its side files were not changed")
+            notes.append("\(hotPath) (the rollback journal of a write in progress, or of one a writer died in) was applied to a private copy; \(path) and its side files were not changed")
         }
         if copyWAL {
             if let foreign = try walNamesAnotherJournal(copy, scratch: scratch) {
