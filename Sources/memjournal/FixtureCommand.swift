@@ -87,12 +87,12 @@ struct FixtureMakeCommand: ParsableCommand {
         for edge in FixtureCase.allCases {
             cases.append((edge.rawValue, fixtureConfiguration(.split, transactions: edge.steps), edge.make()))
         }
+        // Each fixture's journal lives in a private directory beside its output,
+        // named for this process: what a killed run left is removed first, for
+        // every fixture, before anything can stop this run.
+        for (name, _, _) in cases { removeStalePartials(of: "\(directory)/\(name).jsonl") }
         for (name, configuration, scenario) in cases {
             let output = "\(directory)/\(name).jsonl"
-            // The journal it is exported from lives in a private directory beside the
-            // output, named for this process: a killed run leaves it recognisably
-            // stale, and the next run removes it.
-            removeStalePartials(of: output)
             let scratch = try TemporaryDirectory(beside: output)
             let journal = scratch.file("journal")
             _ = try runScenario(configuration, scenario: scenario,

@@ -61,4 +61,36 @@ import Glibc
         print("interrupted import: seed \(seed), \(killedMidway) of 8 imports killed mid-way")
         #expect(killedMidway > 0, "seed \(seed): no import was interrupted; the test saw nothing")
     }
+
+    @Test func aKilledFixtureMakeLeavesWholeFixturesAndDebrisTheNextRunClears() throws {
+        let binary = JSONOutputTests.binary
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "no memjournal binary at \(binary)")
+        let dir = makeTemporaryDirectory()
+        let fixtures = dir.file("fixtures")
+        var interrupted = false
+        for delay in [400_000_000, 900_000_000, 1_500_000_000] as [UInt64] where !interrupted {
+            TemporaryDirectory.removeTree(fixtures)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["fixture", "make", fixtures]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            MonotonicClock.sleep(nanoseconds: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            interrupted = process.terminationReason == .uncaughtSignal
+        }
+        try #require(interrupted, "fixture make finished before every kill; the test saw nothing")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: fixtures)) ?? []
+        // Every fixture there is whole: it imports.
+        for name in names where name.hasSuffix(".jsonl") {
+            let (status, _, err) = try JSONOutputTests.runCapturing(["import", fixtures + "/" + name, "-o", dir.file("\(name).journal")])
+            #expect(status == 0, "\(name): \(err)")
+        }
+        // The next run removes what the killed one left (and refuses to overwrite the fixtures it finished).
+        _ = try JSONOutputTests.runCapturing(["fixture", "make", fixtures])
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: fixtures)) ?? []).filter { $0.contains(".partial-") }
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
 }
