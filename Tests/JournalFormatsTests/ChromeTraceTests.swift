@@ -1,3 +1,4 @@
+import Foundation
 import Harness
 import JSON
 import JournalFormats
@@ -92,6 +93,22 @@ import TestSupport
             }
             if path == journal { #expect(contents.faults.count > 0, "the control journal should hold faults") }
         }
+    }
+
+    @Test func aHistoryWithoutTimesIsLaidOutInOrder() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let log = root.appendingPathComponent("fixtures/qemu/seabios-boot-qemu-7.2-no-timestamps.log").path
+        let contents = try QEMUTraceImporter.read(log).contents
+        let dir = makeTemporaryDirectory()
+        let trace = dir.file("untimed.json")
+        write(Array(ChromeTrace.encode(contents, name: log).text.utf8), to: trace)
+        let slices = try events(trace).filter { $0.category == "transaction" }
+        #expect(slices.count == contents.records.count)
+        // One per millisecond, in sequence order, none overlapping the next.
+        let starts = slices.compactMap(\.ts)
+        #expect(starts == contents.records.map { Int64($0.sequence) * 1_000_000 })
+        #expect(zip(slices, slices.dropFirst()).allSatisfy { $0.ts! + $0.dur! <= $1.ts! })
     }
 
     @Test func anExistingOutputIsRefusedAndUntouched() throws {
