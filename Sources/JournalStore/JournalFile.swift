@@ -66,7 +66,7 @@ public enum JournalFile {
             throw .writeFailed(path: path, reason: "cannot create a temporary directory beside it: \(error)")
         }
         let partial = scratch.file("journal")
-        do {
+        do throws(SQLiteError) {
             let database = try Database(path: partial, mode: .create)
             // Rollback-journal mode, so the main file's own header carries
             // application_id and user_version, and the main file holds the header
@@ -76,6 +76,21 @@ public enum JournalFile {
             try JournalRows.insertHeader(header, chained: chained, into: database)
         } catch {
             throw .io(path: path, error)
+        }
+        // Switched to WAL before it is linked into place, on a connection of its own
+        // that closes before the link (so its checkpoint has put everything in the
+        // main file and removed the -wal): no reader ever opens the journal in place
+        // in rollback mode and then follows it into the live WAL.
+        do throws(SQLiteError) {
+            let database = try Database(path: partial, mode: .readWrite)
+            try database.execute("PRAGMA journal_mode = WAL")
+        } catch {
+            throw .io(path: path, error)
+        }
+        // What the connection wrote must be in the main file now, or it would go
+        // with the private directory.
+        guard lstat(partial + "-wal", &st) != 0 || st.st_size == 0 else {
+            throw .writeFailed(path: path, reason: "the new journal's write-ahead log was not checkpointed when its connection closed")
         }
         guard link(partial, path) == 0 else {
             let code = errno

@@ -54,7 +54,8 @@ public final class JournalRecorder: TransactionObserver {
         /// highest sequence whose outcome is now durable (nil if none yet).
         public var onBatchCommitted: (@Sendable (UInt64?) -> Void)?
         /// Whether to write the hash chain (schema 5). False writes an unchained
-        /// journal, as older schemas did; it exists to measure the chain's cost.
+        /// journal, as older schemas did, which verify refuses: it exists only to
+        /// measure what the chain costs.
         public var hashChain: Bool
 
         public init(queueCapacity: Int = 4096, maxBatch: Int = 512, onBatchCommitted: (@Sendable (UInt64?) -> Void)? = nil,

@@ -57,7 +57,9 @@ struct JournalSnapshot {
 
     private static func takeOnce(_ path: String) throws(JournalError) -> JournalSnapshot {
         let header = try JournalFile.firstBytes(path, count: 100)
-        let walMode = header.count >= 20 && (header[18] == 2 || header[19] == 2)
+        // Prechecked, but the file may have been cut or replaced since.
+        guard header.count == 100 else { throw .notSQLite(path: path) }
+        let walMode = header[18] == 2 || header[19] == 2
         let pageSize = Int(header[16]) << 8 | Int(header[17]) == 1 ? 65536 : Int(header[16]) << 8 | Int(header[17])
         let walPath = path + "-wal"
         let hotPath = path + "-journal"
@@ -189,7 +191,10 @@ struct JournalSnapshot {
             try copyFile(path, to: destination)
             if let walPath { try copyFile(walPath, to: destination + "-wal") }
             let walAfter = try walPath.map { p throws(JournalError) in try JournalFile.firstBytes(p, count: 32) }
-            if before == fileState(path), walBefore == walAfter { return }
+            // With a -wal whose header did not change (no restart), whatever a
+            // checkpoint wrote into the main file meanwhile is also in the -wal copied
+            // after it, and recovery applies it: only a restart spoils the pair.
+            if walPath != nil ? walBefore == walAfter : before == fileState(path) { return }
             unlink(destination)
             unlink(destination + "-wal")
             usleep(2000)

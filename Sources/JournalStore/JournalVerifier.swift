@@ -73,12 +73,23 @@ public enum JournalVerifier {
                     faults: $0.int64OrNil("sealed_faults")) }[0]
 
         var chain: HashChain?
+        if stored.start == nil {
+            // Unchained is what a journal from before schema 5 is; a schema-5 journal
+            // without its chain start had it removed (a writer never leaves it out).
+            guard reader.originalVersion < 5 else {
+                throw damaged("its hash chain's start was removed: journals of schema 5 and later are chained")
+            }
+        }
         if let start = stored.start {
             guard start == HashChain.start(for: header) else {
                 throw damaged("the header differs from what was recorded: its identity no longer matches the hash chain's start")
             }
             let configuration = HashChain.configuration(start: start, backings: try reader.backings(), regions: try reader.regions())
-            guard stored.configuration == nil || stored.configuration == configuration else {
+            // The rows and their hash are written in one SQLite transaction: rows without a hash were added later.
+            let configured = try reader.query("SELECT (SELECT count(*) FROM backings) + (SELECT count(*) FROM regions) AS rows") {
+                $0.int64("rows")
+            }[0]
+            guard stored.configuration.map({ $0 == configuration }) ?? (configured == 0) else {
                 throw damaged("the configuration (backings, initial regions) differs from what was recorded (configuration hash)")
             }
             chain = HashChain(start: start)
@@ -141,6 +152,8 @@ public enum JournalVerifier {
                 throw damaged("sealed by a clean close, but no longer marked as closed cleanly")
             case (false, nil):
                 verdict = .unsealed
+            case (true, .some) where cutOff > 0:
+                throw damaged("sealed by a clean close, yet it holds \(cutOff) cut-off transaction(s), which only a recording cut short leaves")
             case (true, .some(let seal)):
                 let sealedTransactions = stored.transactions ?? -1
                 let sealedFaults = stored.faults ?? -1
@@ -297,9 +310,10 @@ public enum JournalVerifier {
         return "\(table): \(error.message)"
     }
 
-    /// `path` as a read-only `file:` URI (percent-encoding what a URI reserves).
+    /// `path` as a read-only `file:` URI (percent-encoding what a URI reserves; an
+    /// absolute path gets an empty authority, so `//x` is not read as host `x`).
     private static func fileURI(_ path: String) -> String {
-        var uri = "file:"
+        var uri = path.hasPrefix("/") ? "file://" : "file:"
         for byte in path.utf8 {
             let c = Character(UnicodeScalar(byte))
             if c.isASCII, c.isLetter || c.isNumber || "/-._~".contains(c) {

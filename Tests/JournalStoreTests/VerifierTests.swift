@@ -1,5 +1,5 @@
 import Harness
-import JournalStore
+@testable import JournalStore
 import Scenarios
 import Sync
 import TestSupport
@@ -82,6 +82,12 @@ struct VerifierTests {
         ("UPDATE journal_header SET seal = NULL", "the recorder's seal is missing"),
         ("UPDATE journal_header SET closed_unix_ns = closed_unix_ns + 1", "the seal written at the clean close does not match"),
         ("UPDATE recorder_stats SET batches = batches + 1", "the seal written at the clean close does not match"),
+        ("UPDATE journal_header SET chain_start = NULL", "its hash chain's start was removed"),
+        ("UPDATE journal_header SET chain_start = NULL, config_hash = NULL, seal = NULL, clean_close = 0; UPDATE transactions SET chain = NULL, timing_chain = NULL; UPDATE faults SET chain = NULL, timing_chain = NULL",
+         "its hash chain's start was removed"),
+        ("UPDATE journal_header SET config_hash = NULL, seal = NULL, clean_close = 0", "the configuration (backings, initial regions) differs"),
+        ("INSERT INTO transactions (sequence, as_id, begin_ns, overlaps) SELECT max(sequence) + 1, 0, 0, 0 FROM transactions",
+         "cut-off transaction(s), which only a recording cut short leaves"),
     ])
     func editsAreNamed(sql: String, expected: String) throws {
         let path = try edited(sql)
@@ -123,15 +129,39 @@ struct VerifierTests {
         #expect(found.contains("the clean close sealed"), "\(found)")
     }
 
-    @Test func anUnchainedJournalIsCheckedButNotAuthenticated() throws {
+    @Test func aJournalFromBeforeTheChainIsCheckedButNotAuthenticated() throws {
+        // A schema-4 journal: the schema up to 4, a header, and two transactions.
+        let dir = makeTemporaryDirectory()
+        let path = dir.file("v4.journal")
+        do {
+            let db = try Database(path: path, mode: .create)
+            try Migrations.migrate(db, from: 0, to: 4)
+            try JournalRows.insertHeader(simHeader(RunConfiguration(scenario: .bar)), chained: false, into: db)
+            try db.execute("""
+                INSERT INTO transactions (sequence, as_id, begin_ns, overlaps, commit_ns, outcome, inhibited, drain_ns,
+                    apply_ns, inhibit_ns, vcpus_kicked) VALUES (1, 0, 1, 0, 2, 'ok', 0, 0, 1, 0, 0), (2, 0, 3, 0, 4, 'ok', 0, 0, 1, 0, 0);
+                INSERT INTO slot_table_digests VALUES (1, 0, 0), (2, 0, 0);
+                """)
+        }
+        #expect(try JournalVerifier.verify(try JournalReader(path: path, migration: .onPrivateCopy)).chain == .unchained)
+        // The structural checks still run on it.
+        try Database(path: path, mode: .readWrite).execute("DELETE FROM slot_table_digests WHERE sequence = 1; DELETE FROM transactions WHERE sequence = 1")
+        let found = try #require({ () -> String? in
+            do { _ = try JournalVerifier.verify(try JournalReader(path: path, migration: .onPrivateCopy)); return nil } catch { return "\(error)" }
+        }())
+        #expect(found.contains("transaction 1 missing: the journal starts at 2"), "\(found)")
+    }
+
+    @Test func aSchema5JournalWrittenWithoutTheChainIsRefused() throws {
         let dir = makeTemporaryDirectory()
         let path = dir.file("unchained.journal")
         try record(RunConfiguration(scenario: .bar, vcpus: 1, transactions: 30, seed: 3, vcpuMode: .stepping), to: path,
                    options: JournalRecorder.Options(hashChain: false))
-        #expect(try JournalVerifier.verify(try JournalReader(path: path)).chain == .unchained)
-        // The structural checks still run on it.
-        try Database(path: path, mode: .readWrite).execute(Self.deleting(10))
-        #expect(problem(path)?.contains("transaction 10 missing") == true)
+        #expect(problem(path)?.contains("its hash chain's start was removed") == true)
+    }
+
+    @Test func anAbsolutePathWithALeadingDoubleSlashVerifies() throws {
+        #expect(problem("/" + Self.original) == nil)
     }
 
     @Test func verifyingLeavesTheFileAsItWas() throws {

@@ -63,6 +63,11 @@ extension CanonicalJSONL {
                     path: path, line: end,
                     detail: "the file ends after \(faults.count) fault(s) but its header (line 1) announces \(announcedFaults): it was truncated")
             }
+            if header.cleanClose, let cut = cutOff.first {
+                throw .malformed(
+                    path: path, line: 1,
+                    detail: "the header says the journal was closed cleanly, but transaction \(cut.sequence) is cut off, which only a recording cut short leaves")
+            }
             // Ids are unique and within 1...announcedFaults, and there are that many:
             // they are exactly 1...announcedFaults.
             let ordered = (0..<faults.count).compactMap { faults[$0 + 1] }
