@@ -107,16 +107,11 @@ public enum JournalVerifier {
             for (record, link) in zip(records, links) {
                 try checkDecision(record, damaged)
                 guard var current = chain else { continue }
-                let computed = current.link(record)
-                guard let content = link.content, let timing = link.timing else {
-                    throw damaged("transaction \(record.sequence): complete but has no hash-chain link")
-                }
-                guard computed.content == content else {
-                    throw damaged("transaction \(record.sequence): its content differs from what was recorded (hash chain broken at transaction \(record.sequence))")
-                }
-                guard computed.timing == timing else {
-                    throw damaged("transaction \(record.sequence): its measured times differ from what was recorded (timing chain broken at transaction \(record.sequence); the history itself is intact)")
-                }
+                let what = "transaction \(record.sequence)"
+                try compare(current.link(record), stored: link, missing: "\(what): complete but has no hash-chain link",
+                            content: "\(what): its content differs from what was recorded (hash chain broken at \(what))",
+                            timing: "\(what): its measured times differ from what was recorded (timing chain broken at \(what); the history itself is intact)",
+                            damaged)
                 chain = current
             }
             complete += records.count
@@ -129,16 +124,12 @@ public enum JournalVerifier {
                 (id: $0.int64("id"), content: $0.blobOrNil("chain"), timing: $0.blobOrNil("timing_chain"))
             }
             for (fault, link) in zip(faults, links) {
-                let computed = current.link(fault, id: link.id)
-                guard let content = link.content, let timing = link.timing else {
-                    throw damaged("fault \(link.id): has no hash-chain link")
-                }
-                guard computed.content == content else {
-                    throw damaged("fault \(link.id): differs from what was recorded (fault chain broken at fault \(link.id))")
-                }
-                guard computed.timing == timing else {
-                    throw damaged("fault \(link.id): its time differs from what was recorded (fault timing chain broken at fault \(link.id))")
-                }
+                let what = "fault \(link.id)"
+                try compare(current.link(fault, id: link.id), stored: (link.content, link.timing),
+                            missing: "\(what): has no hash-chain link",
+                            content: "\(what): differs from what was recorded (fault chain broken at \(what))",
+                            timing: "\(what): its time differs from what was recorded (fault timing chain broken at \(what))",
+                            damaged)
             }
             chain = current
         }
@@ -172,6 +163,17 @@ public enum JournalVerifier {
         }
         return JournalVerification(transactions: complete + cutOff, cutOff: cutOff, faults: faults.count,
                                    lastSequence: last, chain: verdict)
+    }
+
+    /// A recomputed pair of links against the stored pair; the words say what is wrong.
+    private static func compare(
+        _ computed: (content: HashChain.Link, timing: HashChain.Link),
+        stored: (content: HashChain.Link?, timing: HashChain.Link?), missing: String, content: String, timing: String,
+        _ damaged: (String) -> JournalError
+    ) throws(JournalError) {
+        guard let storedContent = stored.content, let storedTiming = stored.timing else { throw damaged(missing) }
+        guard computed.content == storedContent else { throw damaged(content) }
+        guard computed.timing == storedTiming else { throw damaged(timing) }
     }
 
     /// The overlap decision names a delete and an add the transaction has.

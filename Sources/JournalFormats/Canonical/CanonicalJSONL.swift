@@ -41,10 +41,7 @@ public enum CanonicalJSONL {
     public static func export(journal: String, to output: String, verify: Bool = true, note: (String) -> Void = { _ in })
         throws(JournalError)
     {
-        let reader = try JournalReader(path: journal, migration: .onPrivateCopy)
-        reader.notes.forEach(note)
-        if verify { _ = try JournalVerifier.verify(reader) }
-        let text = encode(try reader.contents())
+        let text = encode(try HistoryFile.contents(of: journal, verify: verify, note: note))
         try TextFile.writeNew(text, to: output)
     }
 
