@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "JournalFormats", targets: ["JournalFormats"]),
         .library(name: "Analysis", targets: ["Analysis"]),
         .library(name: "Replay", targets: ["Replay"]),
+        .library(name: "Reduction", targets: ["Reduction"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -64,11 +65,17 @@ let package = Package(
             dependencies: ["Sync", "MemoryModel", "Memslots", "KVMBackend", "Harness", "JournalStore", "JournalFormats",
                            system]
         ),
+        // From a failing history to a minimal one (reduce) and semantic comparison (diff).
+        .target(
+            name: "Reduction",
+            dependencies: ["Sync", "MemoryModel", "Memslots", "Harness", "JournalStore", "JournalFormats", "Analysis",
+                           "Replay"]
+        ),
         .executableTarget(
             name: "memjournal",
             dependencies: [
                 "Sync", "MemoryModel", "Memslots", "Scenarios", "KVMBackend", "Harness", "JSON", "JournalStore",
-                "JournalFormats", "Analysis", "Replay",
+                "JournalFormats", "Analysis", "Replay", "Reduction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -101,6 +108,11 @@ let package = Package(
             name: "ReplayTests",
             dependencies: ["Replay", "JournalStore", "JournalFormats", "Analysis", "Scenarios", "Harness", "KVMBackend",
                            "Memslots", "MemoryModel", "Sync", "TestSupport"]
+        ),
+        .testTarget(
+            name: "ReductionTests",
+            dependencies: ["Reduction", "Replay", "JournalStore", "JournalFormats", "Analysis", "Scenarios", "Harness",
+                           "Memslots", "Sync", "TestSupport"]
         ),
         .testTarget(name: "memjournalTests", dependencies: ["memjournal", "JSON", "Sync", "TestSupport"]),
     ],

@@ -106,8 +106,8 @@
  * @ref Sources/Memslots/Machine/Machine.swift:124 topologyLock.unlock()
  * @ref Sources/Memslots/Machine/Machine.swift:140 public func fetch(slot: SlotID)
  * @ref Sources/Memslots/Machine/Machine.swift:141 blocker.withVMIoctl
- * @ref Sources/Replay/ReplayEngine.swift:253 machine.topologyLock.withLock {
- * @ref Sources/Replay/ReplayEngine.swift:254 machine.blocker.inhibitBegin(drainDeadlineNs:
+ * @ref Sources/Replay/ReplayEngine.swift:222 machine.topologyLock.withLock {
+ * @ref Sources/Replay/ReplayEngine.swift:223 machine.blocker.inhibitBegin(drainDeadlineNs:
  *
  * Processes
  *   Inhibitor  -- MemslotListener.commit with an overlapping transaction, inside

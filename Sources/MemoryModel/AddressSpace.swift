@@ -41,54 +41,12 @@ public final class AddressSpace {
         let new = FlatView(root: root)
         let old = view
         view = new
-        let changes = Self.diff(old: old.ranges, new: new.ranges)
+        let changes = ViewDiff.changes(old: old.ranges, new: new.ranges)
         guard !changes.isEmpty else { return }
         for listener in listeners {
             listener.begin()
-            for change in changes {
-                switch change {
-                case .del(let s): listener.regionDel(s)
-                case .add(let s): listener.regionAdd(s)
-                case .nop(let s): listener.regionNop(s)
-                case .logStart(let s): listener.logStart(s)
-                case .logStop(let s): listener.logStop(s)
-                }
-            }
+            for change in changes { change.deliver(to: listener) }
             listener.commit()
         }
-    }
-
-    enum Change: Equatable {
-        case del(MemorySection), add(MemorySection), nop(MemorySection)
-        case logStart(MemorySection), logStop(MemorySection)
-    }
-
-    /// QEMU's two topology passes: the deletes pass over both sorted views, then the
-    /// adds pass. Nops are reported only when they carry a dirty-log change, since
-    /// a nop without one tells a listener nothing.
-    static func diff(old: [FlatRange], new: [FlatRange]) -> [Change] {
-        var changes: [Change] = []
-        for adding in [false, true] {
-            var i = 0, j = 0
-            while i < old.count || j < new.count {
-                if i < old.count, j >= new.count || old[i].range.start < new[j].range.start
-                    || (old[i].range.start == new[j].range.start && !old[i].isIdentical(to: new[j])) {
-                    if !adding { changes.append(.del(old[i].section)) }
-                    i += 1
-                } else if i < old.count, j < new.count, old[i].isIdentical(to: new[j]) {
-                    if adding, old[i].dirtyLog != new[j].dirtyLog {
-                        let section = new[j].section
-                        changes.append(.nop(section))
-                        changes.append(new[j].dirtyLog ? .logStart(section) : .logStop(old[i].section))
-                    }
-                    i += 1
-                    j += 1
-                } else {
-                    if adding { changes.append(.add(new[j].section)) }
-                    j += 1
-                }
-            }
-        }
-        return changes
     }
 }

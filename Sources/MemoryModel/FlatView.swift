@@ -4,7 +4,7 @@
 /// same addresses of the same region at the same offset with the same read-only
 /// and ROMD attributes; the dirty-log flag is not part of identity — a change of
 /// it alone is a `log_start`/`log_stop`, not a delete plus an add.
-struct FlatRange {
+struct FlatRange: ViewPiece {
     var range: GuestRange
     let region: MemoryRegion
     var offsetInRegion: UInt64

@@ -57,6 +57,9 @@ public enum ReplayEngine {
         do { try VCPULimit.check(options.vcpus, allowingNone: true) } catch {
             throw ReplayError.badOptions(error.description)
         }
+        if options.steppingSeed != nil, options.backend != .sim || options.vcpus == 0 {
+            throw ReplayError.badOptions("stepping vCPUs need the simulated backend and --vcpus of at least 1")
+        }
         let total = source.backings.reduce(UInt64(0)) { $0 &+ $1.size }
         guard total <= options.memoryLimit, source.backings.allSatisfy({ $0.size <= options.memoryLimit }) else {
             throw ReplayError.memoryLimit(requested: total, limit: options.memoryLimit)
@@ -80,21 +83,10 @@ private final class Replay {
     let options: ReplayOptions
     let backend: any MemslotBackend
     let machine: Machine
-    let collector = LastRecord()
-    var listeners: [UInt16: MemslotListener] = [:]
+    let feed: ListenerFeed
     var history = HistoryReducer()
     /// The slot replay added for its own guest program, left out of digests.
     var ownSlot: SlotID?
-
-    /// Keeps the record the replay listener just produced.
-    final class LastRecord: TransactionObserver {
-        /// Written by the listener on the replaying thread, taken by the same thread
-        /// right after; the lock only satisfies the observer's thread-safety contract.
-        let last = PlainLocked<TransactionRecord?>(nil)
-        func transactionCommitted(_ record: TransactionRecord) { last.withLock { $0 = record } }
-        func spuriousFault(_ fault: SpuriousFault) {}
-        func take() -> TransactionRecord? { last.withLock { r in defer { r = nil }; return r } }
-    }
 
     init(source: ReplaySource, options: ReplayOptions, backend: any MemslotBackend) {
         self.source = source
@@ -104,18 +96,8 @@ private final class Replay {
             backend: backend,
             configuration: Machine.Configuration(
                 vcpus: max(options.vcpus, 1), wait: source.wait, inhibit: source.inhibit,
-                maxSlotSize: source.maxSlotSize),
-            observer: collector)
-    }
-
-    func listener(for addressSpace: UInt16) -> MemslotListener {
-        if let listener = listeners[addressSpace] { return listener }
-        let listener = MemslotListener(
-            addressSpace: addressSpace, backend: backend, blocker: machine.blocker, sequencer: machine.sequencer,
-            observer: collector, maxSlotSize: source.maxSlotSize, inhibitOverlapping: source.inhibit,
-            drainTimeoutNs: machine.configuration.drainTimeoutNs)
-        listeners[addressSpace] = listener
-        return listener
+                maxSlotSize: source.maxSlotSize))
+        feed = ListenerFeed(machine: machine, maxSlotSize: source.maxSlotSize, inhibit: source.inhibit)
     }
 
     func run(progress: ((Int, Int) -> Void)?) throws -> ReplayReport {
@@ -164,8 +146,8 @@ private final class Replay {
             report.applied += 1
             report.digests.append(digest)
             progress?(report.applied, source.records.count)
-            if let start = vcpus?.startAfter, start == record.sequence { vcpus?.driver.start() }
-            if vcpus != nil { MonotonicClock.sleep(nanoseconds: options.intervalNs) }
+            if let vcpus, vcpus.startAfter == record.sequence { vcpus.start() }
+            if vcpus?.threaded == true { MonotonicClock.sleep(nanoseconds: options.intervalNs) }
             guard options.inRange(record.sequence) else { continue }
             report.compared += 1
             report.firstCompared = report.firstCompared ?? record.sequence
@@ -189,23 +171,10 @@ private final class Replay {
     // MARK: sections mode
 
     private func replaySections(_ record: TransactionRecord) -> (Divergence?, SlotTableDigest) {
-        let listener = listener(for: record.addressSpace)
-        machine.topologyLock.withLock {
-            listener.begin()
-            for change in record.sections {
-                switch change.kind {
-                case .delete: listener.regionDel(change.section)
-                case .add: listener.regionAdd(change.section)
-                case .nop: listener.regionNop(change.section)
-                case .logStart: listener.logStart(change.section)
-                case .logStop: listener.logStop(change.section)
-                }
-            }
-            listener.commit()
-        }
-        guard let actual = collector.take() else {
+        guard let actual = feed.feed(record.sections, addressSpace: record.addressSpace) else {
             return (divergence(record, operation: nil, kind: .operation, expected: "a committed transaction",
-                               actual: "the listener committed nothing", near: nil), listener.digest)
+                               actual: "the listener committed nothing", near: nil),
+                    feed.digest(addressSpace: record.addressSpace))
         }
         if actual.decision.pair != record.decision.pair {
             return (divergence(record, operation: nil, kind: .decision, expected: record.decision.pair.text,
@@ -307,8 +276,12 @@ private final class Replay {
     struct RunningVCPUs {
         let driver: any VCPUDriver
         let targets: Int
-        /// Start the threads after this transaction (nil: they already run).
+        /// Start the vCPUs after this transaction (nil: they already run).
         let startAfter: UInt64?
+        /// Set the vCPUs going: threads, or seeded steps between slot operations.
+        let start: () -> Void
+        /// Whether they run as threads (and need time between transactions).
+        var threaded: Bool
     }
 
     private func startVCPUs() throws -> RunningVCPUs? {
@@ -332,8 +305,13 @@ private final class Replay {
         }
         // Not before the targets are memory (see `VCPUTargets.stayingMemory`).
         if let validAfter { startAfter = max(startAfter ?? 0, validAfter) }
-        if startAfter == nil { driver.start() }
-        return RunningVCPUs(driver: driver, targets: targets.count, startAfter: startAfter)
+        var start = { driver.start() }
+        if let seed = options.steppingSeed, let stepped = driver as? SimulatedVCPUs {
+            start = { stepped.installStepping(seed: seed) }
+        }
+        if startAfter == nil { start() }
+        return RunningVCPUs(driver: driver, targets: targets.count, startAfter: startAfter, start: start,
+                            threaded: options.steppingSeed == nil)
     }
 
     /// The transaction that mapped the recorded guest-code region, and its memory.

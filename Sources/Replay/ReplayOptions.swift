@@ -32,6 +32,11 @@ public struct ReplayOptions: Sendable, Hashable {
     /// Pause between transactions while vCPUs run, so they get back into
     /// `KVM_RUN` between inhibits instead of starving behind back-to-back ones.
     public var intervalNs: UInt64 = 100_000
+    /// Step the simulated vCPUs with this seed instead of running them as
+    /// threads: after every slot operation a seeded burst of accesses, so every
+    /// replay of a history with a seed sees the same accesses and the same faults
+    /// (the simulated backend only; nil: threads).
+    public var steppingSeed: UInt64?
 
     public init(
         backend: Backend = .sim, mode: Mode = .sections, vcpus: Int = 0, from: UInt64? = nil, to: UInt64? = nil,

@@ -180,10 +180,12 @@ import TestSupport
     static func check(_ mutant: Mutant, index: Int, baseExport: Data, baseName: String, work: String, tally: Tally) throws {
         let dir = work + "/m\(index)"
         let exportPath = work + "/m\(index).jsonl"
+        let reducedPath = work + "/m\(index).min.jsonl"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         defer {
             TemporaryDirectory.removeTree(dir)
             unlink(exportPath)
+            unlink(reducedPath)
         }
         let journal = dir + "/j.journal"
         for (suffix, bytes) in mutant.files { write(bytes, to: journal + suffix) }
@@ -202,6 +204,7 @@ import TestSupport
             ("faults", ["inspect", "j.journal", "faults"]), ("hazards", ["inspect", "j.journal", "hazards"]),
             ("verify", ["inspect", "j.journal", "verify"]), ("export", ["export", "j.journal", "-o", exportPath]),
             ("replay", ["replay", "j.journal"]),
+            ("reduce", ["reduce", "j.journal", "--keep", "hazard", "-o", reducedPath]),
         ]
         for (name, arguments) in commands {
             let outcome = try run(arguments, in: dir)
@@ -234,6 +237,11 @@ import TestSupport
         if exits["replay"] == 0, exits["verify"] != 0 {
             c.silent += 1
             failures.append("\(label): replay succeeded on a journal verify refused")
+        }
+        // reduce reads only what verify accepts: it refuses (65, 66), never reduces nor says "nothing to reduce".
+        if let status = exits["reduce"], status == 0 || status == 1, exits["verify"] != 0 {
+            c.silent += 1
+            failures.append("\(label): reduce exited \(status) on a journal verify refused")
         }
         tally.add(mutant.category, c, failures)
     }

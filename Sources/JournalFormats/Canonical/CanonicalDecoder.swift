@@ -15,6 +15,7 @@ extension CanonicalJSONL {
         private var backings: [BackingDescriptor] = []
         private var regions: [UInt16: [MemorySection]] = [:]
         private var statistics: StoredRecorderStatistics?
+        private var comment: String?
         private var announcedTransactions = 0
         private var announcedFaults = 0
         private var records: [TransactionRecord] = []
@@ -71,9 +72,11 @@ extension CanonicalJSONL {
             // Ids are unique and within 1...announcedFaults, and there are that many:
             // they are exactly 1...announcedFaults.
             let ordered = (0..<faults.count).compactMap { faults[$0 + 1] }
-            return JournalContents(
+            var contents = JournalContents(
                 header: header, backings: backings, regions: regions, records: records, cutOff: cutOff,
                 faults: ordered, recorderStatistics: statistics)
+            contents.comment = comment
+            return contents
         }
 
         // MARK: Header line
@@ -87,6 +90,7 @@ extension CanonicalJSONL {
             guard v == Int64(version) else {
                 throw JSONError("format version \(v) is not supported: this memjournal reads version \(version); use the memjournal that wrote the file")
             }
+            if f.has("comment") { comment = try f.string("comment", maxBytes: maxStringBytes) }
             announcedTransactions = try f.int("transactions", in: 0...Int.max)
             announcedFaults = try f.int("faults", in: 0...Int.max)
 

@@ -41,8 +41,12 @@ public enum CanonicalJSONL {
     public static func export(journal: String, to output: String, verify: Bool = true, note: (String) -> Void = { _ in })
         throws(JournalError)
     {
-        let text = encode(try HistoryFile.contents(of: journal, verify: verify, note: note))
-        try TextFile.writeNew(text, to: output)
+        try write(try HistoryFile.contents(of: journal, verify: verify, note: note), to: output)
+    }
+
+    /// Writes `contents` in canonical form to a new file at `output` (never overwritten).
+    public static func write(_ contents: JournalContents, to output: String) throws(JournalError) {
+        try TextFile.writeNew(encode(contents), to: output)
     }
 
     /// Builds a new journal at `journal` (never overwritten) from the canonical
@@ -146,6 +150,7 @@ public enum CanonicalJSONL {
         let line: JSONValue = .orderedObject([
             ("format", .string(formatName)),
             ("version", .int(version)),
+        ] + (c.comment.map { [("comment", JSONValue.string($0))] } ?? []) + [
             ("transactions", .int(c.transactionCount)),
             ("faults", .int(c.faults.count)),
             ("header", header),

@@ -23,6 +23,15 @@ public enum QEMUTraceImporter {
         public var skipped: [(line: Int, detail: String)]
     }
 
+    /// Whether a journal with `header` was imported from a QEMU trace (its command
+    /// line is the one `build` writes): a history of ioctls, not of listener callbacks.
+    public static func imported(_ header: JournalHeader) -> Bool {
+        header.commandLine.dropFirst().starts(with: commandWords)
+    }
+
+    /// The words `build` puts after the program name in an imported header's command line.
+    private static let commandWords = ["import", "--format", "qemu-trace"]
+
     /// Whether `text` looks like a QEMU trace (used to pick the import format).
     public static func looksLikeTrace(_ firstLines: [Substring]) -> Bool {
         firstLines.contains { $0.contains(QEMUTraceLine.event) }
@@ -60,105 +69,45 @@ public enum QEMUTraceImporter {
     static func build(_ events: [QEMUTraceLine], path: String) throws(JournalError) -> JournalContents {
         let name = (path as NSString).lastPathComponent
         let backings = Backings(events)
-        var history = HistoryReducer()
+        var history = IoctlHistory()
         var records: [TransactionRecord] = []
-        var current: [QEMUTraceLine] = []
+        var current: [MemoryRegionCall] = []
         var sawAdd = false
 
-        func flush() throws(JournalError) {
+        func flush() {
             guard !current.isEmpty else { return }
-            records.append(try transaction(current, sequence: UInt64(records.count + 1), history: &history,
-                                           backings: backings, file: name, path: path))
+            records.append(history.transaction(current, sequence: UInt64(records.count + 1)))
             current.removeAll()
             sawAdd = false
         }
         for event in events {
+            let slot = SlotID(rawValue: event.slot)
             // Each address space has its own listener, so its ioctls form their own transactions.
-            let space = SlotID(rawValue: event.slot).addressSpace
-            if let first = current.first, SlotID(rawValue: first.slot).addressSpace != space { try flush() }
-            if event.size == 0 && sawAdd { try flush() }
-            if event.size != 0 { sawAdd = true }
-            current.append(event)
+            if let first = current.first, first.slot.addressSpace != slot.addressSpace { flush() }
+            if event.size == 0 && sawAdd { flush() }
+            let request: MemoryRegionCall.Request
+            if event.size == 0 {
+                request = .delete(gpa: event.gpa)
+            } else {
+                guard let range = try? GuestRange(start: event.gpa, size: event.size) else {
+                    throw .malformed(path: path, line: event.line, detail: "impossible range")
+                }
+                request = .set(range)
+                sawAdd = true
+            }
+            current.append(MemoryRegionCall(
+                slot: slot, flags: SlotFlags(rawValue: event.flags), request: request,
+                host: backings.location(event.userspaceAddress), errno: event.ret < 0 ? -event.ret : 0,
+                timeNs: event.timeMicros.map { $0 &* 1000 }, name: "\(name):\(event.line)"))
         }
-        try flush()
+        flush()
 
         let header = JournalHeader(
             backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
-            commandLine: ["memjournal", "import", "--format", "qemu-trace", path], cleanClose: true)
+            commandLine: ["memjournal"] + commandWords + [path], cleanClose: true)
         return JournalContents(
             header: header, backings: backings.descriptors, regions: [:], records: records, cutOff: [], faults: [],
             recorderStatistics: nil)
-    }
-
-    /// One listener transaction: its operations in order, with sections derived
-    /// from them and the slot table it leaves.
-    private static func transaction(
-        _ events: [QEMUTraceLine], sequence: UInt64, history: inout HistoryReducer, backings: Backings, file: String,
-        path: String
-    ) throws(JournalError) -> TransactionRecord {
-        var sections: [SectionChange] = []
-        var ops: [SlotOperation] = []
-        for (index, event) in events.enumerated() {
-            let id = SlotID(rawValue: event.slot)
-            let flags = SlotFlags(rawValue: event.flags)
-            let errno = event.ret < 0 ? -event.ret : 0
-            // The time since the previous event of the transaction: the trace stamps each
-            // ioctl as it returns, so this is the call plus QEMU's work between calls.
-            let duration: UInt64 = index > 0
-                ? (event.timeMicros ?? 0) &* 1000 &- (events[index - 1].timeMicros ?? 0) &* 1000 : 0
-            let region = "\(file):\(event.line)"
-            if event.size == 0 {
-                // The trace gives no size for a delete: it is the slot's own range.
-                let old = history.slots.slot(id)
-                // A slot never created in the trace: its range is unknown; record the address.
-                let range = try! old?.range ?? GuestRange(start: event.gpa, size: 1)  // size 1 cannot overflow
-                let host = old?.host ?? backings.location(event.userspaceAddress)
-                let op = SlotOperation(kind: .delete, slot: id, range: range, host: host, flags: old?.flags ?? flags,
-                                       errno: errno, durationNs: duration)
-                ops.append(op)
-                history.apply(op)
-                if old != nil {
-                    sections.append(SectionChange(.delete, section(range, host: host, flags: old!.flags, name: region)))
-                }
-                continue
-            }
-            guard let range = try? GuestRange(start: event.gpa, size: event.size) else {
-                throw .malformed(path: path, line: event.line, detail: "impossible range")
-            }
-            let host = backings.location(event.userspaceAddress)
-            let kind: SlotOperation.Kind
-            if let old = history.slots.slot(id) {
-                kind = old.range.start != range.start ? .move : .flags
-            } else {
-                kind = .create
-            }
-            let op = SlotOperation(kind: kind, slot: id, range: range, host: host, flags: flags, errno: errno,
-                                   durationNs: duration)
-            ops.append(op)
-            history.apply(op)
-            if kind != .flags {
-                sections.append(SectionChange(.add, section(range, host: host, flags: flags, name: region)))
-            }
-        }
-        let deletes = sections.filter { $0.kind == .delete }.map(\.section.range).sorted()
-        let adds = sections.filter { $0.kind == .add }.map(\.section.range).sorted()
-        let begin = (events.first?.timeMicros ?? 0) &* 1000
-        let end = (events.last?.timeMicros ?? 0) &* 1000
-        let addressSpace = SlotID(rawValue: events[0].slot).addressSpace
-        history.applySections(sections, addressSpace: addressSpace)
-        return TransactionRecord(
-            sequence: sequence, addressSpace: addressSpace, beginNs: begin, commitNs: end, sections: sections,
-            decision: OverlapDecision.decide(deletes: deletes, adds: adds), slotOps: ops,
-            timing: .notInhibited(applyNs: end &- begin),
-            digest: history.digest(addressSpace: addressSpace))
-    }
-
-    private static func section(_ range: GuestRange, host: BackingLocation, flags: SlotFlags, name: String)
-        -> MemorySection
-    {
-        let readOnly = flags.contains(.readOnly)
-        return MemorySection(range: range, regionName: name, kind: readOnly ? .rom : .ram, backing: host,
-                             readOnly: readOnly, romd: false, dirtyLog: flags.contains(.logDirtyPages))
     }
 
     /// The connected ranges of host addresses, as backings.

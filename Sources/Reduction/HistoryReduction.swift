@@ -1,0 +1,136 @@
+import JournalStore
+import Memslots
+
+/// Delta debugging over a history, down to a 1-minimal history that still shows
+/// a failure: whole transactions first, then the parts (sections or calls) of
+/// each, then merges of adjacent transactions, repeated until a whole round
+/// changes nothing — so the last transaction pass saw the result and removing any
+/// one of its transactions loses the failure. Every candidate is re-derived
+/// (`CandidateHistory`); the same input and test give the same result.
+public final class HistoryReduction {
+    /// One pass and what it achieved.
+    public struct Step: Sendable {
+        public var phase: Phase
+        public var before: Int
+        public var after: Int
+        /// Candidates evaluated in this pass (repeats answered from memory not counted).
+        public var candidates: Int
+    }
+
+    public enum Phase: String, Sendable {
+        case transactions, parts, merges
+    }
+
+    public struct Outcome: Sendable {
+        /// The reduced history, ready to be written.
+        public var contents: JournalContents
+        public var transactions: [CandidateTransaction]
+        public var steps: [Step]
+        /// Candidates evaluated in all (each one a re-derivation and a test).
+        public var evaluations: Int
+    }
+
+    /// Why a reduction could not run.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private let history: CandidateHistory
+    private let test: FailureTest
+    private let progress: (Phase, Int, Int) -> Void
+    private var evaluations = 0
+    private var remembered: [[CandidateTransaction]: Bool] = [:]
+
+    /// `progress` hears the phase, the candidates evaluated so far and the current size.
+    public init(_ history: CandidateHistory, keeping test: FailureTest,
+                progress: @escaping (Phase, Int, Int) -> Void = { _, _, _ in }) {
+        self.history = history
+        self.test = test
+        self.progress = progress
+    }
+
+    private func holds(_ candidate: [CandidateTransaction]) throws -> Bool {
+        if let known = remembered[candidate] { return known }
+        evaluations += 1
+        let result = candidate.isEmpty ? false : try test.holds(history.contents(candidate))
+        remembered[candidate] = result
+        return result
+    }
+
+    /// Reduces the history.
+    public func run() throws -> Outcome {
+        var current = history.transactions
+        guard try holds(current) else {
+            throw Failure(description: "the failure is lost when the input's transactions are re-derived "
+                + "(\(history.derivation.rawValue) derivation); try --derive \(history.derivation == .listener ? "ioctls" : "listener")")
+        }
+        var steps: [Step] = []
+        while true {
+            let start = current
+            steps.append(try pass(.transactions, &current) { current in
+                try DeltaDebugging.minimize(current) { try self.report(.transactions, $0.count).holds($0) }
+            })
+            steps.append(try pass(.parts, &current) { current in
+                var current = current
+                for index in current.indices where current[index].parts.count > 1 {
+                    current[index].parts = try DeltaDebugging.minimize(current[index].parts) { parts in
+                        var candidate = current
+                        candidate[index].parts = parts
+                        return try self.report(.parts, current.count).holds(candidate)
+                    }
+                }
+                return current
+            })
+            steps.append(try pass(.merges, &current) { current in
+                var current = current
+                var index = 0
+                while index + 1 < current.count {
+                    if let merged = merge(current[index], current[index + 1]) {
+                        var candidate = current
+                        candidate.replaceSubrange(index...index + 1, with: [merged])
+                        if try report(.merges, current.count).holds(candidate) {
+                            current = candidate
+                            continue
+                        }
+                    }
+                    index += 1
+                }
+                return current
+            })
+            if current == start { break }
+        }
+        return Outcome(contents: history.contents(current), transactions: current, steps: steps,
+                       evaluations: evaluations)
+    }
+
+    private func report(_ phase: Phase, _ size: Int) -> Self {
+        progress(phase, evaluations, size)
+        return self
+    }
+
+    /// Runs one pass over `current`, counting what it evaluated.
+    private func pass(_ phase: Phase, _ current: inout [CandidateTransaction],
+                      _ body: ([CandidateTransaction]) throws -> [CandidateTransaction]) rethrows -> Step {
+        let evaluated = evaluations
+        let size = { (list: [CandidateTransaction]) in
+            phase == .parts ? list.reduce(0) { $0 + $1.parts.count } : list.count
+        }
+        let before = size(current)
+        current = try body(current)
+        return Step(phase: phase, before: before, after: size(current), candidates: evaluations - evaluated)
+    }
+
+    /// The two adjacent transactions as one, when a VMM could have issued them so:
+    /// the same address space, neither carrying a recorded departure (its
+    /// operations would move), and for ioctls every delete still before the adds.
+    private func merge(_ a: CandidateTransaction, _ b: CandidateTransaction) -> CandidateTransaction? {
+        guard a.addressSpace == b.addressSpace,
+              !(a.origins + b.origins).contains(where: history.hasDeparture) else { return nil }
+        let parts = a.parts + b.parts
+        if history.derivation == .ioctls {
+            let deletes = parts.map { if case .call(let c) = $0, case .delete = c.request { true } else { false } }
+            guard !zip(deletes, deletes.dropFirst()).contains(where: { !$0 && $1 }) else { return nil }
+        }
+        return CandidateTransaction(origins: a.origins + b.origins, addressSpace: a.addressSpace, parts: parts)
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+import Analysis
+import Harness
+import JournalFormats
+import JournalStore
+import Memslots
+import Replay
+import Scenarios
+import Sync
+import TestSupport
+@testable import Reduction
+
+/// `reduce`: real failures (an edited transaction that replay catches, spurious
+/// faults without the inhibit, the non-atomic windows of real QEMU traces)
+/// reduced to 1-minimal histories that still show them — each paired with a
+/// control that shows the test sees the failure's absence.
+@Suite struct ReductionTests {
+    static let fixtures: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("fixtures").path
+    }()
+
+    /// A seeded stepping run of `scenario` as journal contents.
+    static func history(_ scenario: ScenarioKind, transactions: Int, inhibit: Bool = true, seed: UInt64 = 1) throws
+        -> JournalContents
+    {
+        var configuration = RunConfiguration(
+            scenario: scenario, options: ScenarioOptions(slots: 64), vcpus: 2, transactions: transactions, seed: seed,
+            inhibit: inhibit, vcpuMode: .stepping)
+        configuration.drainTimeoutNs = nil
+        let runner = try ScenarioRunner(configuration)
+        try runner.run()
+        var header = simHeader(configuration)
+        header.cleanClose = true
+        return JournalContents(
+            header: header, backings: runner.machine.backings, regions: [:], records: runner.records, cutOff: [],
+            faults: [], recorderStatistics: nil)
+    }
+
+    /// Reduces `input` under `predicate`; fails the test when the input does not show it.
+    static func reduce(_ input: JournalContents, _ predicate: ReductionPredicate, derivation: Derivation? = nil) throws
+        -> (outcome: HistoryReduction.Outcome, test: FailureTest, history: CandidateHistory)
+    {
+        guard case .success(let test) = try predicate.test(for: input) else {
+            Issue.record("the input does not show \(predicate)")
+            throw CancellationError()
+        }
+        let history = CandidateHistory(input, derivation: derivation ?? .natural(for: input))
+        return (try HistoryReduction(history, keeping: test).run(), test, history)
+    }
+
+    /// Removing any one transaction of the result loses the failure.
+    static func expectOneMinimal(_ outcome: HistoryReduction.Outcome, _ test: FailureTest, _ history: CandidateHistory)
+        throws
+    {
+        #expect(try test.holds(outcome.contents), "the result shows the failure")
+        for index in outcome.transactions.indices {
+            var smaller = outcome.transactions
+            smaller.remove(at: index)
+            #expect(try !test.holds(history.contents(smaller)),
+                    "without its transaction \(index + 1) the result still fails: not 1-minimal")
+        }
+    }
+
+    @Test func anEditedTransactionReducesToAtMostThreeThatDivergeTheSameWay() throws {
+        var input = try Self.history(.random, transactions: 10_000)
+        try #require(input.records.count >= 10_000)
+        // Control: as recorded, replay does not diverge — nothing to reduce.
+        guard case .failure = try ReductionPredicate.divergence(mode: .slotOps).test(for: input) else {
+            Issue.record("the unedited history already diverges")
+            return
+        }
+        // The edit: the last operation of a transaction half-way through failed with EINVAL.
+        let index = input.records.indices.first { $0 >= 5_000 && !input.records[$0].slotOps.isEmpty }!
+        input.records[index].slotOps[input.records[index].slotOps.count - 1].errno = 22
+        let editedKind = input.records[index].slotOps.last!.kind
+        for mode in ReplayOptions.Mode.allCases {
+            let (outcome, test, history) = try Self.reduce(input, .divergence(mode: mode))
+            #expect(outcome.contents.records.count <= 3, "\(mode): \(outcome.contents.records.count) transactions")
+            let report = try ReplayEngine.run(ReplaySource(outcome.contents, name: "min"),
+                                              options: ReplayOptions(backend: .sim, mode: mode))
+            let divergence = try #require(report.divergence)
+            #expect(divergence.kind == .errno)
+            let record = try #require(outcome.contents.records.first { $0.sequence == divergence.sequence })
+            #expect(record.slotOps[try #require(divergence.operation)].kind == editedKind)
+            try Self.expectOneMinimal(outcome, test, history)
+        }
+    }
+
+    @Test func faultsWithoutTheInhibitReduceToAtMostTwoTransactionsThatReplayCleanly() throws {
+        // Control: with the inhibit the same run has no faults to keep.
+        let protected = try Self.history(.split, transactions: 200)
+        guard case .failure = try ReductionPredicate.faults(vcpus: 2, seed: 1).test(for: protected) else {
+            Issue.record("spurious faults with the inhibit on")
+            return
+        }
+        let input = try Self.history(.split, transactions: 200, inhibit: false)
+        let (outcome, test, history) = try Self.reduce(input, .faults(vcpus: 2, seed: 1))
+        #expect(outcome.contents.records.count <= 2)
+        try Self.expectOneMinimal(outcome, test, history)
+        // A fixture: written, read back and checked like the others.
+        let dir = makeTemporaryDirectory()
+        try CanonicalJSONL.write(outcome.contents, to: dir.file("min.jsonl"))
+        let check = FixtureCheck.check(dir.file("min.jsonl"), backend: .sim)
+        #expect(!check.failed && check.divergences.isEmpty, "\(check.line)")
+        #expect(try CanonicalJSONL.read(dir.file("min.jsonl")) == outcome.contents)
+    }
+
+    @Test(arguments: ["seabios-boot-qemu-7.2.log", "seabios-boot-qemu-7.2-no-timestamps.log"])
+    func aRealQEMUTraceReducesToItsSmallestHazardousHistory(trace: String) throws {
+        let input = try QEMUTraceImporter.read(Self.fixtures + "/qemu/" + trace).contents
+        #expect(Derivation.natural(for: input) == .ioctls)
+        let (outcome, test, history) = try Self.reduce(input, .hazard)
+        // A slot mapped, then deleted and part of it mapped again: two transactions, three ioctls.
+        #expect(outcome.contents.records.count == 2)
+        #expect(outcome.contents.records.reduce(0) { $0 + $1.slotOps.count } == 3)
+        #expect(outcome.contents.records.count < input.records.count)
+        try Self.expectOneMinimal(outcome, test, history)
+        // Every ioctl kept is one of the trace's, named after its line.
+        let names = Set(input.records.flatMap(\.sections).map(\.section.regionName))
+        #expect(outcome.contents.records.flatMap(\.sections).allSatisfy { names.contains($0.section.regionName) })
+    }
+
+    @Test func theSameInputGivesTheSameBytes() throws {
+        let input = try Self.history(.split, transactions: 100, inhibit: false)
+        let first = try Self.reduce(input, .faults(vcpus: 2, seed: 3)).outcome
+        let second = try Self.reduce(input, .faults(vcpus: 2, seed: 3)).outcome
+        #expect(CanonicalJSONL.encode(first.contents) == CanonicalJSONL.encode(second.contents))
+        #expect(first.evaluations == second.evaluations)
+    }
+
+    @Test func everyCandidateIsAHistoryTheListenerWouldProduce() throws {
+        // Any subset of transactions, re-derived, replays in sections mode without divergence.
+        let input = try Self.history(.pam, transactions: 120)
+        let history = CandidateHistory(input, derivation: .listener)
+        #expect(history.departingTransactions.isEmpty, "a simulated recording is what the listener derives")
+        var rng = SeededRandom(seed: 9)
+        for _ in 0..<5 {
+            let subset = history.transactions.filter { _ in rng.next() % 3 != 0 }
+            let contents = history.contents(subset)
+            let report = try ReplayEngine.run(ReplaySource(contents, name: "subset"), options: ReplayOptions(mode: .sections))
+            #expect(report.divergence == nil, "\(report.divergence.map(String.init(describing:)) ?? "")")
+        }
+    }
+}
