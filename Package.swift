@@ -110,6 +110,11 @@ let package = Package(
                            "Memslots", "MemoryModel", "Sync", "TestSupport"]
         ),
         .testTarget(
+            name: "AnalysisTests",
+            dependencies: ["Analysis", "JournalFormats", "JournalStore", "Scenarios", "Harness", "Memslots", "MemoryModel",
+                           "TestSupport"]
+        ),
+        .testTarget(
             name: "ReductionTests",
             dependencies: ["Reduction", "Replay", "JournalStore", "JournalFormats", "Analysis", "Scenarios", "Harness",
                            "Memslots", "Sync", "TestSupport"]

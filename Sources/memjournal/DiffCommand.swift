@@ -1,0 +1,148 @@
+import Analysis
+import ArgumentParser
+import JSON
+import JournalFormats
+import JournalStore
+import MemoryModel
+import Memslots
+
+/// What `diff --ignore` accepts.
+enum IgnoredField: String, ExpressibleByArgument, CaseIterable {
+    case slotIDs = "slot-ids", hosts, times, sizes, names
+
+    var option: HistoryDiff.Ignored {
+        switch self {
+        case .slotIDs: .slotIDs
+        case .hosts: .hosts
+        case .times: .times
+        case .sizes: .sizes
+        case .names: .names
+        }
+    }
+}
+
+/// `memjournal diff A B`: a semantic diff of two histories.
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare two histories by what their transactions do; exit 0 when equivalent, 1 when not.",
+        discussion: """
+            A and B are journals or canonical JSONL. Transactions are aligned by what they do (address \
+            space, sections, overlap, operations' kinds, ranges, flags and results: a shortest edit \
+            script), not by sequence number, and the aligned pairs are compared whole. Printed: each \
+            changed pair with the sections and slot operations that differ, the transactions only in \
+            A (-) or only in B (+), the first point where the slot tables differ, and a summary line.
+            By default times never count, and slot ids and host locations (backing and offset) count \
+            only where they do not differ consistently (slot #3 of A always #5 of B is a renaming); \
+            the sections of an imported trace are named after its file and line, so region names \
+            count only when neither side is one. --ignore slot-ids,hosts,times,sizes,names drops \
+            those from every comparison (sizes: ranges compared by their start, e.g. two RAM \
+            sizes); --strict compares everything as written, times included.
+            Examples:
+              memjournal diff before.journal after.journal
+              memjournal diff pc.jsonl q35.jsonl --ignore hosts,sizes --json
+              memjournal diff run.journal run.jsonl --strict
+            Exit codes: 0 equivalent; 1 different; 65 not a history or fails verify; 66 missing.
+            """)
+
+    @Argument(help: "The first history (journal or JSONL).") var a: String
+    @Argument(help: "The second history.") var b: String
+    @Option(parsing: .upToNextOption, help: "Fields that never count: slot-ids, hosts, times, sizes, names (comma-separated).",
+            transform: { text in
+                try text.split(separator: ",").map { word in
+                    guard let field = IgnoredField(rawValue: String(word)) else {
+                        throw ValidationError("--ignore: unknown field '\(word)'; use slot-ids, hosts, times, sizes or names")
+                    }
+                    return field
+                }
+            })
+    var ignore: [[IgnoredField]] = []
+    @Flag(help: "Compare every field as written: no renaming, times included.") var strict = false
+    @Flag(help: "Print the result as JSON.") var json = false
+    @Option(help: "Print at most this many changed, removed and inserted transactions (0: all).") var max: Int = 100
+    @Flag(help: "Skip the whole-journal check (inspect J verify) run first on journals.") var noVerify = false
+
+    func validate() throws {
+        if strict && !ignore.isEmpty { throw ValidationError("--strict compares everything: it cannot be combined with --ignore") }
+        guard max >= 0 else { throw ValidationError("--max must be 0 or more") }
+    }
+
+    func run() throws {
+        let (left, right) = try withJournalErrors {
+            (try HistoryFile.contents(of: a, verify: !noVerify, note: printNote),
+             try HistoryFile.contents(of: b, verify: !noVerify, note: printNote))
+        }
+        var ignored = HistoryDiff.Ignored(ignore.flatMap { $0.map(\.option) })
+        if QEMUTraceImporter.imported(left.header) || QEMUTraceImporter.imported(right.header) { ignored.insert(.names) }
+        let options = HistoryDiff.Options(ignored: ignored, strict: strict)
+        let diff = HistoryDiff(left.records, right.records, options: options)
+        if json {
+            print(jsonReport(diff, options).text)
+        } else {
+            printReport(diff, options)
+        }
+        if !diff.equivalent { throw ExitStatus.found }
+    }
+
+    private func ignoredWords(_ options: HistoryDiff.Options) -> [String] {
+        IgnoredField.allCases.filter { options.ignored.contains($0.option) }.map(\.rawValue)
+    }
+
+    private func printReport(_ diff: HistoryDiff, _ options: HistoryDiff.Options) {
+        print("--- \(a) (\(diff.transactionsA) transactions)")
+        print("+++ \(b) (\(diff.transactionsB) transactions)")
+        var printed = 0
+        func room() -> Bool { max == 0 || printed < max }
+        for change in diff.changed where room() {
+            printed += 1
+            print("~ transaction \(change.a) ↔ \(change.b)")
+            for line in change.differences { print("    \(line)") }
+        }
+        for sequence in diff.removed where room() {
+            printed += 1
+            print("- transaction \(sequence) (only in A)")
+        }
+        for sequence in diff.inserted where room() {
+            printed += 1
+            print("+ transaction \(sequence) (only in B)")
+        }
+        let total = diff.changed.count + diff.removed.count + diff.inserted.count
+        if printed < total { print("… and \(total - printed) more (--max 0 prints all)") }
+        if let map = diff.firstMapDifference {
+            print("slot tables first differ after A \(map.a) / B \(map.b), address space \(map.addressSpace) at "
+                + "\(hex(map.address)): \(map.slotA.map(String.init(describing:)) ?? "no slot") ≠ "
+                + "\(map.slotB.map(String.init(describing:)) ?? "no slot")")
+        }
+        if !diff.exactAlignment {
+            print("note: the histories differ in too many places for a shortest alignment; their middle was aligned by position")
+        }
+        let how = options.strict ? "strict" : "ignoring \(ignoredWords(options).joined(separator: ", "))"
+            + (options.ignored.isSuperset(of: [.slotIDs, .hosts]) ? "" : "; slot ids and hosts where renamed consistently")
+        print("\(diff.equivalent ? "equivalent" : "different"): \(diff.equal) equal, \(diff.changed.count) changed, "
+            + "\(diff.removed.count) only in A, \(diff.inserted.count) only in B (\(how))")
+    }
+
+    private func jsonReport(_ diff: HistoryDiff, _ options: HistoryDiff.Options) -> JSONValue {
+        .orderedObject([
+            ("equivalent", .bool(diff.equivalent)),
+            ("a", .orderedObject([("path", .string(a)), ("transactions", .int(diff.transactionsA))])),
+            ("b", .orderedObject([("path", .string(b)), ("transactions", .int(diff.transactionsB))])),
+            ("strict", .bool(options.strict)),
+            ("ignored", .array(ignoredWords(options).map(JSONValue.string))),
+            ("equal", .int(diff.equal)),
+            ("changed", .array(diff.changed.map { change in
+                .orderedObject([("a", .int(change.a)), ("b", .int(change.b)),
+                                ("differences", .array(change.differences.map(JSONValue.string)))])
+            })),
+            ("removed", .array(diff.removed.map { .int($0) })),
+            ("inserted", .array(diff.inserted.map { .int($0) })),
+            ("first_map_difference", .optional(diff.firstMapDifference) { map in
+                .orderedObject([
+                    ("a", .int(map.a)), ("b", .int(map.b)), ("as", .int(map.addressSpace)), ("address", .hex(map.address)),
+                    ("slot_a", .optional(map.slotA) { .string("\($0)") }), ("slot_b", .optional(map.slotB) { .string("\($0)") }),
+                ])
+            }),
+            ("exact_alignment", .bool(diff.exactAlignment)),
+        ])
+    }
+}
