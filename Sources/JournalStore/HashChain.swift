@@ -113,6 +113,8 @@ public struct HashChain: Hashable, Sendable {
         bytes.optional(header.seed) { $0.u64($1) }
         bytes.list(header.commandLine) { $0.string($1) }
         bytes.string(header.durability.rawValue)
+        // Schema 6: only when present, so every earlier chain start is unchanged.
+        if let comment = header.comment { bytes.string(comment) }
         return hash(bytes.bytes)
     }
 

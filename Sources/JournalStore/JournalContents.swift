@@ -26,10 +26,6 @@ public struct JournalContents: Hashable, Sendable {
     public var faults: [SpuriousFault]
     /// The `recorder_stats` row (nil when the journal has none).
     public var recorderStatistics: StoredRecorderStatistics?
-    /// Words for people about where this history came from (a reduced fixture
-    /// says what it was reduced from and what it keeps). Only the JSONL form
-    /// carries it: a journal has no place for it, and import leaves it out.
-    public var comment: String?
 
     public init(
         header: JournalHeader, backings: [BackingDescriptor], regions: [UInt16: [MemorySection]],

@@ -44,13 +44,15 @@ public struct JournalHeader: Hashable, Sendable {
     /// Whether the recorder sealed the journal (false while recording or after a crash).
     public var cleanClose: Bool
     public var closedUnixNs: UInt64?
+    /// Words for people about where this history came from (schema 6); nil for a recording.
+    public var comment: String?
 
     public init(
         toolVersion: String = memjournalVersion, createdUnixNs: UInt64 = wallClockNs(),
         hostKernel: String = hostKernelDescription(), backend: String, kvm: KVMCapabilities? = nil,
         capabilities: BackendCapabilities, maxSlotSize: UInt64? = nil, vcpus: Int, wait: WaitStrategy, inhibit: Bool,
         scenario: String?, seed: UInt64?, commandLine: [String] = CommandLine.arguments,
-        durability: Durability = .normal, cleanClose: Bool = false, closedUnixNs: UInt64? = nil
+        durability: Durability = .normal, cleanClose: Bool = false, closedUnixNs: UInt64? = nil, comment: String? = nil
     ) {
         self.toolVersion = toolVersion
         self.createdUnixNs = createdUnixNs
@@ -70,6 +72,7 @@ public struct JournalHeader: Hashable, Sendable {
         self.durability = durability
         self.cleanClose = cleanClose
         self.closedUnixNs = closedUnixNs
+        self.comment = comment
     }
 }
 

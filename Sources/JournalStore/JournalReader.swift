@@ -33,6 +33,11 @@ public struct StoredRecorderStatistics: Hashable, Sendable {
     /// Highest sequence whose outcome was committed.
     public var lastSequence: UInt64?
 
+    /// What a journal holds when no recorder wrote its statistics: the row the
+    /// schema seeds, every value NULL (a history made in memory — an import, a
+    /// reduction — reads back so after a trip through a journal).
+    public static let unrecorded = StoredRecorderStatistics()
+
     /// The query `init(row:)` reads.
     static let query = """
         SELECT queue_capacity, queue_stalls, queue_stall_ns, batches, max_batch, last_sequence
@@ -116,7 +121,7 @@ public final class JournalReader {
             SELECT tool_version, created_unix_ns, host_kernel, backend, kvm_api_version, kvm_cap_nr_memslots,
                 kvm_cap_readonly_mem, kvm_cap_immediate_exit, kvm_cap_multi_address_space, max_slots, max_slot_size,
                 page_size, readonly_slots, vcpus, wait_strategy, inhibit, scenario, seed, command_line, durability,
-                clean_close, closed_unix_ns
+                clean_close, closed_unix_ns, comment
             FROM journal_header WHERE id = 1
             """) { r throws(JournalError) -> JournalHeader in
             let kvm: JournalHeader.KVMCapabilities? = r.isNull("kvm_api_version") ? nil : JournalHeader.KVMCapabilities(
@@ -139,7 +144,8 @@ public final class JournalReader {
                 hostKernel: r.text("host_kernel"), backend: r.text("backend"), kvm: kvm, capabilities: caps,
                 vcpus: Int(r.int64("vcpus")), wait: wait, inhibit: r.bool("inhibit"), scenario: r.textOrNil("scenario"),
                 seed: r.u64OrNil("seed"), commandLine: parseJSONStrings(commandLine) ?? [commandLine],
-                durability: durability, cleanClose: r.bool("clean_close"), closedUnixNs: r.u64OrNil("closed_unix_ns"))
+                durability: durability, cleanClose: r.bool("clean_close"), closedUnixNs: r.u64OrNil("closed_unix_ns"),
+                comment: r.textOrNil("comment"))
         }
         guard let header = rows.first else { throw bad("no journal_header row: the recording never started") }
         return header

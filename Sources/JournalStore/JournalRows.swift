@@ -131,13 +131,16 @@ public final class JournalRows {
     // MARK: Configuration
 
     /// Writes the header row; a chained journal's chain starts from it.
+    /// The comment column (schema 6) is named only when there is a comment, so
+    /// the tests can still write headers of older schemas through here.
     static func insertHeader(_ h: JournalHeader, chained: Bool, into database: Database) throws(SQLiteError) {
+        let commented = h.comment != nil
         let statement = try database.prepare("""
             INSERT INTO journal_header (id, tool_version, created_unix_ns, host_kernel, backend, kvm_api_version,
                 kvm_cap_nr_memslots, kvm_cap_readonly_mem, kvm_cap_immediate_exit, kvm_cap_multi_address_space,
                 max_slots, max_slot_size, page_size, readonly_slots, vcpus, wait_strategy, inhibit, scenario, seed,
-                command_line, durability, clean_close, closed_unix_ns\(chained ? ", chain_start" : ""))
-            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL\(chained ? ", ?" : ""))
+                command_line, durability, clean_close, closed_unix_ns\(commented ? ", comment" : "")\(chained ? ", chain_start" : ""))
+            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL\(commented ? ", ?" : "")\(chained ? ", ?" : ""))
             """)
         var values: [SQLValue] = [
             .text(h.toolVersion), .u64(h.createdUnixNs), .text(h.hostKernel), .text(h.backend),
@@ -147,6 +150,7 @@ public final class JournalRows {
             .u64(h.pageSize), .bool(h.readOnlySlots), .int(h.vcpus), .text(h.wait.rawValue), .bool(h.inhibit),
             .optional(h.scenario) { .text($0) }, .optional(h.seed) { .u64($0) }, .text(JSONValue.array(h.commandLine.map(JSONValue.string)).text),
             .text(h.durability.rawValue)]
+        if let comment = h.comment { values.append(.text(comment)) }
         if chained { values.append(.blob(HashChain.start(for: h))) }
         try statement.bind(values)
         while try statement.step() {}

@@ -93,10 +93,10 @@ public struct CandidateHistory: Sendable {
     public var departingTransactions: [UInt64] { departures.keys.sorted() }
 
     /// The history `candidate` stands for: the input's header and backings, the
-    /// re-derived transactions numbered from 1, no faults, no times.
-    public func contents(_ candidate: [CandidateTransaction], commandLine: [String]? = nil) -> JournalContents {
+    /// re-derived transactions numbered from 1, no faults, no times, no recorder
+    /// statistics (as a journal holds them when none were written).
+    public func contents(_ candidate: [CandidateTransaction]) -> JournalContents {
         var header = input.header
-        if let commandLine { header.commandLine = commandLine }
         header.cleanClose = true
         var records: [TransactionRecord] = []
         for (origin, record) in derive(candidate) {
@@ -107,7 +107,7 @@ public struct CandidateHistory: Sendable {
         }
         return JournalContents(
             header: header, backings: input.backings, regions: [:], records: records, cutOff: [], faults: [],
-            recorderStatistics: nil)
+            recorderStatistics: .unrecorded)
     }
 
     /// Each candidate transaction that still does something, re-derived, with the

@@ -36,13 +36,13 @@ public enum ReductionPredicate: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .faults(let vcpus, let seed):
             let faults = try Self.faults(input, vcpus: vcpus, seed: seed)
-            guard faults > 0 else { return .failure(NotShown("it has no spurious faults when replayed with \(vcpus) vCPUs stepped from seed \(seed)")) }
+            guard faults > 0 else { return .failure(NotShown("has no spurious faults when replayed with \(vcpus) vCPUs stepped from seed \(seed)")) }
             return .success(FailureTest(description: "\(faults) spurious fault(s) with \(vcpus) vCPUs stepped from seed \(seed)") {
                 try Self.faults($0, vcpus: vcpus, seed: seed) > 0
             })
         case .divergence(let mode):
             guard let found = try Self.divergence(input, mode: mode) else {
-                return .failure(NotShown("it does not diverge in \(mode.rawValue) replay"))
+                return .failure(NotShown("does not diverge in \(mode.rawValue) replay"))
             }
             let what = found.signature
             return .success(FailureTest(
@@ -52,18 +52,18 @@ public enum ReductionPredicate: Sendable, Hashable, CustomStringConvertible {
             ) { try Self.divergence($0, mode: mode)?.signature == what })
         case .hazard:
             let unprotected = HazardAnalysis.analyse(input.records).unprotected
-            guard unprotected > 0 else { return .failure(NotShown("it has no unprotected non-atomic window")) }
+            guard unprotected > 0 else { return .failure(NotShown("has no unprotected non-atomic window")) }
             return .success(FailureTest(description: "\(unprotected) unprotected non-atomic window(s)") {
                 HazardAnalysis.analyse($0.records).unprotected > 0
             })
         case .command(let command):
             let runner = try CommandRunner(command)
-            guard try runner.holds(input) else { return .failure(NotShown("`\(command)` does not exit 0 on it")) }
+            guard try runner.holds(input) else { return .failure(NotShown("does not make `\(command)` exit 0")) }
             return .success(FailureTest(description: "`\(command)` exits 0") { try runner.holds($0) })
         }
     }
 
-    /// Why the input does not show the failure.
+    /// Why the input does not show the failure, as a predicate on it ("does not diverge in …").
     public struct NotShown: Error, CustomStringConvertible {
         public let description: String
         init(_ description: String) { self.description = description }

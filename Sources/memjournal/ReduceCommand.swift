@@ -86,7 +86,7 @@ struct ReduceCommand: ParsableCommand {
         switch try predicate.test(for: input) {
         case .success(let found): test = found
         case .failure(let notShown):
-            print("memjournal: nothing to reduce: \(journal) does not show the failure: \(notShown)", to: &standardError)
+            print("memjournal: nothing to reduce: \(journal) \(notShown)", to: &standardError)
             throw ExitStatus.found
         }
         let derivation = derive ?? .natural(for: input)
@@ -109,12 +109,16 @@ struct ReduceCommand: ParsableCommand {
             let unit = step.phase == .parts ? (derivation == .listener ? "sections" : "ioctls") : "transactions"
             print("  \(step.phase.rawValue): \(step.before) → \(step.after) \(unit) (\(step.candidates) candidates)")
         }
+        // The header stays the input's (how the history was recorded or imported,
+        // which says how to derive it again); the comment says how it was reduced.
         var contents = outcome.contents
-        contents.header.commandLine = ["memjournal"] + CommandLine.arguments.dropFirst()
         let sections = contents.records.reduce(0) { $0 + $1.sections.count }
-        contents.comment = "reduced by memjournal reduce from \(name) (\(input.records.count) transactions) to "
+        let invocation = (["memjournal"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        contents.header.comment = "reduced by `\(invocation)` from \(input.records.count) transactions to "
             + "\(contents.records.count); keeps \(predicate): \(test.description); \(derivation.rawValue) derivation; "
             + "1-minimal after \(outcome.evaluations) candidates"
+        // The journal keeps at most 65,536 characters of it (a --keep-cmd can be long).
+        contents.header.comment = contents.header.comment.map { String($0.prefix(60_000)) }
         try withJournalErrors { try CanonicalJSONL.write(contents, to: output) }
         let seconds = Double(MonotonicClock.now() - started) / 1e9
         print("wrote \(output): \(contents.records.count) transaction(s), \(sections) section(s); "

@@ -51,7 +51,7 @@ struct OpeningTests {
         let db = try Database(path: path, mode: .readOnly)
         #expect(try db.scalar("PRAGMA user_version") == Int64(Migrations.current))
         #expect(try db.scalar("PRAGMA application_id") == 0x4D4A_524E)
-        #expect(Migrations.current == 5)
+        #expect(Migrations.current == 6)
         let tables = try db.texts("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
         #expect(tables == [
             "backings", "drain_timeouts", "faults", "journal_header", "recorder_stats", "regions", "sections",

@@ -35,18 +35,32 @@ import TestSupport
         let a = String(decoding: bytes(dir.file("a/min.jsonl")) ?? Data(), as: UTF8.self)
         let b = String(decoding: bytes(dir.file("b/min.jsonl")) ?? Data(), as: UTF8.self)
         #expect(a.replacingOccurrences(of: dir.file("a/"), with: "") == b.replacingOccurrences(of: dir.file("b/"), with: ""))
-        #expect(a.contains("\"comment\":\"reduced by memjournal reduce from boot.journal (8 transactions) to 2; keeps hazard"))
-        // It is a fixture: import takes it, fixture check replays it.
+        #expect(a.contains("\"comment\":\"reduced by `memjournal reduce \(journal) --keep hazard -o \(dir.file("a/min.jsonl"))` from 8 transactions to 2; keeps hazard"), "\(a)")
+        // The header is still the import's, so it is still known as an ioctl history.
+        #expect(a.contains("\"command_line\":[\"memjournal\",\"import\",\"--format\",\"qemu-trace\""))
+        // It is a fixture: import keeps all of it, comment included, and fixture check replays it.
         #expect(try run(["import", dir.file("a/min.jsonl"), "-o", dir.file("min.journal")]).0 == 0)
+        #expect(try run(["export", dir.file("min.journal"), "-o", dir.file("again.jsonl")]).0 == 0)
+        #expect(bytes(dir.file("again.jsonl")) == bytes(dir.file("a/min.jsonl")))
         let (check, out, _) = try run(["fixture", "check", dir.file("a/min.jsonl")])
         #expect(check == 0, "\(out)")
+        // The comment is part of the header's identity: editing it breaks the chain.
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"), "the edit needs sqlite3 (.ci/run installs it)")
+        #expect(try run(["inspect", dir.file("min.journal"), "verify"]).0 == 0)
+        let edit = Process()
+        edit.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        edit.arguments = [dir.file("min.journal"), "UPDATE journal_header SET comment = 'hand-made' WHERE id = 1"]
+        try edit.run()
+        edit.waitUntilExit()
+        let (verdict, _, report) = try run(["inspect", dir.file("min.journal"), "verify"])
+        #expect(verdict == 1 && report.contains("the header differs from what was recorded"), "\(report)")
     }
 
     @Test func aPredicateTheInputDoesNotSatisfyIsNothingToReduce() throws {
         let dir = makeTemporaryDirectory()
         let (status, _, err) = try run(["reduce", Self.fixtures + "/pam.jsonl", "--keep", "divergence", "-o", dir.file("m.jsonl")])
         #expect(status == 1)
-        #expect(err.contains("nothing to reduce: \(Self.fixtures)/pam.jsonl does not show the failure: it does not diverge"), "\(err)")
+        #expect(err.contains("nothing to reduce: \(Self.fixtures)/pam.jsonl does not diverge in sections replay"), "\(err)")
         #expect(!fileExists(dir.file("m.jsonl")))
     }
 

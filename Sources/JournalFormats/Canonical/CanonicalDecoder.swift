@@ -15,7 +15,6 @@ extension CanonicalJSONL {
         private var backings: [BackingDescriptor] = []
         private var regions: [UInt16: [MemorySection]] = [:]
         private var statistics: StoredRecorderStatistics?
-        private var comment: String?
         private var announcedTransactions = 0
         private var announcedFaults = 0
         private var records: [TransactionRecord] = []
@@ -72,11 +71,9 @@ extension CanonicalJSONL {
             // Ids are unique and within 1...announcedFaults, and there are that many:
             // they are exactly 1...announcedFaults.
             let ordered = (0..<faults.count).compactMap { faults[$0 + 1] }
-            var contents = JournalContents(
+            return JournalContents(
                 header: header, backings: backings, regions: regions, records: records, cutOff: cutOff,
                 faults: ordered, recorderStatistics: statistics)
-            contents.comment = comment
-            return contents
         }
 
         // MARK: Header line
@@ -90,7 +87,8 @@ extension CanonicalJSONL {
             guard v == Int64(version) else {
                 throw JSONError("format version \(v) is not supported: this memjournal reads version \(version); use the memjournal that wrote the file")
             }
-            if f.has("comment") { comment = try f.string("comment", maxBytes: maxStringBytes) }
+            let comment = f.has("comment") ? try f.string("comment", maxBytes: maxStringBytes) : nil
+            if comment?.isEmpty == true { throw JSONError("comment: must not be empty (leave the key out instead)") }
             announcedTransactions = try f.int("transactions", in: 0...Int.max)
             announcedFaults = try f.int("faults", in: 0...Int.max)
 
@@ -135,6 +133,7 @@ extension CanonicalJSONL {
             header.closedUnixNs = try m.nullable("closed_unix_ns") { (o: inout JSONFields, k: String) throws(JSONError) in try o.hex64(k) }
             try m.finish()
             try h.finish()
+            header.comment = comment
 
             var lastBacking: Int64 = -1
             backings = try f.array("backings") { (v, context) throws(JSONError) in

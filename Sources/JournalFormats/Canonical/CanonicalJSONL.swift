@@ -150,7 +150,7 @@ public enum CanonicalJSONL {
         let line: JSONValue = .orderedObject([
             ("format", .string(formatName)),
             ("version", .int(version)),
-        ] + (c.comment.map { [("comment", JSONValue.string($0))] } ?? []) + [
+        ] + (h.comment.map { [("comment", JSONValue.string($0))] } ?? []) + [
             ("transactions", .int(c.transactionCount)),
             ("faults", .int(c.faults.count)),
             ("header", header),
