@@ -24,6 +24,8 @@ let package = Package(
                 .product(name: "Harness", package: "memjournal"),
                 .product(name: "JournalStore", package: "memjournal"),
                 .product(name: "Replay", package: "memjournal"),
+                .product(name: "Reduction", package: "memjournal"),
+                .product(name: "Analysis", package: "memjournal"),
             ],
             path: "Benchmarks/MemjournalBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],

@@ -123,7 +123,10 @@ public struct HistoryDiff: Sendable {
         }
         func compareMaps(_ x: TransactionRecord, _ y: TransactionRecord) {
             guard firstMapDifference == nil else { return }
-            firstMapDifference = comparison.firstDifference(mapA, mapB, after: x.sequence, y.sequence)
+            // Only these address spaces changed since the tables last compared equal.
+            for space in Set([x.addressSpace, y.addressSpace]).sorted() where firstMapDifference == nil {
+                firstMapDifference = comparison.firstDifference(mapA, mapB, space: space, after: x.sequence, y.sequence)
+            }
         }
         for step in script.steps {
             switch step {
@@ -200,6 +203,8 @@ private struct Comparison {
     var slotsBA: [SlotID: SlotID] = [:]
     var backingsAB: [BackingID: BackingID] = [:]
     var backingsBA: [BackingID: BackingID] = [:]
+    /// Whether every renaming learnt so far is the identity (or there are none).
+    private var renamingsAreIdentity = true
 
     init(options: HistoryDiff.Options) { self.options = options }
 
@@ -213,6 +218,7 @@ private struct Comparison {
         case (nil, nil):
             slotsAB[x] = y
             slotsBA[y] = x
+            if x != y { renamingsAreIdentity = false }
             return true
         case (let known?, _): return known == y
         case (nil, _?): return false
@@ -228,6 +234,7 @@ private struct Comparison {
         case (nil, nil):
             backingsAB[x.backing] = y.backing
             backingsBA[y.backing] = x.backing
+            if x.backing != y.backing { renamingsAreIdentity = false }
             return true
         case (let known?, _): return known == y.backing
         case (nil, _?): return false
@@ -277,23 +284,24 @@ private struct Comparison {
             && same(slot: x.slot, y.slot) && same(host: x.host, y.host)
     }
 
-    /// The lowest address where the two slot tables differ (under the renamings), if any.
-    mutating func firstDifference(_ a: HistoryReducer, _ b: HistoryReducer, after x: UInt64, _ y: UInt64)
+    /// The lowest address where the two slot tables of `space` differ (under the
+    /// renamings), if any. Equal digests mean equal tables, which differ under no
+    /// option while no slot or backing was renamed: checked first, in O(1).
+    mutating func firstDifference(_ a: HistoryReducer, _ b: HistoryReducer, space: UInt16, after x: UInt64, _ y: UInt64)
         -> HistoryDiff.MapDifference?
     {
-        for space in Set(a.addressSpaces).union(b.addressSpaces).sorted() {
-            let left = a.slots.slots(addressSpace: space), right = b.slots.slots(addressSpace: space)
-            for index in 0..<max(left.count, right.count) {
-                let s = index < left.count ? left[index] : nil
-                let t = index < right.count ? right[index] : nil
-                if let s, let t, same(range: s.range, t.range), s.flags == t.flags, same(slot: s.id, t.id),
-                   same(host: s.host, t.host) { continue }
-                let address = min(s?.range.start ?? .max, t?.range.start ?? .max)
-                return HistoryDiff.MapDifference(
-                    a: x, b: y, addressSpace: space, address: address,
-                    slotA: a.slots.slot(containing: address, addressSpace: space),
-                    slotB: b.slots.slot(containing: address, addressSpace: space))
-            }
+        if renamingsAreIdentity && a.digest(addressSpace: space) == b.digest(addressSpace: space) { return nil }
+        let left = a.slots.slots(addressSpace: space), right = b.slots.slots(addressSpace: space)
+        for index in 0..<max(left.count, right.count) {
+            let s = index < left.count ? left[index] : nil
+            let t = index < right.count ? right[index] : nil
+            if let s, let t, same(range: s.range, t.range), s.flags == t.flags, same(slot: s.id, t.id),
+               same(host: s.host, t.host) { continue }
+            let address = min(s?.range.start ?? .max, t?.range.start ?? .max)
+            return HistoryDiff.MapDifference(
+                a: x, b: y, addressSpace: space, address: address,
+                slotA: a.slots.slot(containing: address, addressSpace: space),
+                slotB: b.slots.slot(containing: address, addressSpace: space))
         }
         return nil
     }

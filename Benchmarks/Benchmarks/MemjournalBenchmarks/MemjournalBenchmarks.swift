@@ -10,4 +10,5 @@ let benchmarks: @Sendable () -> Void = {
     replayThroughputBenchmarks()
     journalSizeBenchmarks()
     verifyThroughputBenchmarks()
+    reduceAndDiffBenchmarks()
 }
