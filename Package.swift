@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Analysis", targets: ["Analysis"]),
         .library(name: "Replay", targets: ["Replay"]),
         .library(name: "Reduction", targets: ["Reduction"]),
+        .library(name: "Report", targets: ["Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -71,11 +72,13 @@ let package = Package(
             dependencies: ["Sync", "MemoryModel", "Memslots", "Harness", "JournalStore", "JournalFormats", "Analysis",
                            "Replay"]
         ),
+        // The self-contained HTML report.
+        .target(name: "Report", dependencies: ["JSON", "MemoryModel", "Memslots", "JournalStore", "JournalFormats", "Analysis"]),
         .executableTarget(
             name: "memjournal",
             dependencies: [
                 "Sync", "MemoryModel", "Memslots", "Scenarios", "KVMBackend", "Harness", "JSON", "JournalStore",
-                "JournalFormats", "Analysis", "Replay", "Reduction",
+                "JournalFormats", "Analysis", "Replay", "Reduction", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -112,6 +115,11 @@ let package = Package(
         .testTarget(
             name: "AnalysisTests",
             dependencies: ["Analysis", "JournalFormats", "JournalStore", "Scenarios", "Harness", "Memslots", "MemoryModel",
+                           "TestSupport"]
+        ),
+        .testTarget(
+            name: "ReportTests",
+            dependencies: ["Report", "Analysis", "JournalFormats", "JournalStore", "Scenarios", "Harness", "Memslots", "Sync",
                            "TestSupport"]
         ),
         .testTarget(

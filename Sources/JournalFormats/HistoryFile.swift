@@ -19,7 +19,7 @@ public enum HistoryFile {
     }
 
     /// Whether `path` starts with SQLite's magic (else it is read as text).
-    static func isJournal(_ path: String) throws(JournalError) -> Bool {
+    public static func isJournal(_ path: String) throws(JournalError) -> Bool {
         try JournalFile.firstBytes(path, count: 16) == Array("SQLite format 3\0".utf8)
     }
 }

@@ -207,24 +207,7 @@ struct InspectCommand: ParsableCommand {
             throw ExitStatus.usage
         }
         if json { print(fullJSON(r).text); return }
-        // Times come from the file: a commit before its begin (edited) is shown as such, not trapped on.
-        let took = r.commitNs >= r.beginNs ? micros(r.commitNs - r.beginNs) : "?? (its commit time precedes its begin)"
-        print("transaction \(r.sequence), address space \(r.addressSpace), \(took) from begin to commit")
-        print("  sections:")
-        for (i, s) in r.sections.enumerated() { print("    \(i): \(s)") }
-        if let pair = r.decision.pair {
-            print("  overlap: delete #\(pair.deleteIndex) \(pair.deleted) overlaps add #\(pair.addIndex) \(pair.added)")
-        } else {
-            print("  overlap: none")
-        }
-        let t = r.timing
-        print(t.inhibited
-              ? "  inhibit: \(micros(t.inhibitNs)) (drain \(micros(t.drainNs)), apply \(micros(t.applyNs))), \(t.vcpusKicked) vCPU(s) kicked"
-              : "  not inhibited; apply \(micros(t.applyNs))")
-        if let timeout = t.drainTimeout { print("  \(timeout)") }
-        print("  slot operations:")
-        for (i, op) in r.slotOps.enumerated() { print("    \(i): \(op) in \(micros(op.durationNs))") }
-        print("  slot table after: \(r.digest)")
+        TransactionDescription.lines(r).forEach { print($0) }
     }
 
     func map(_ reader: JournalReader, _ sequence: UInt64) throws {

@@ -4,6 +4,7 @@ import JSON
 import Memslots
 import Scenarios
 import Harness
+import Analysis
 
 /// What a run amounted to: counts and inhibit percentiles, printable as text or JSON.
 struct RunSummary {
@@ -105,4 +106,4 @@ struct RunSummary {
 
 }
 
-func micros(_ ns: UInt64) -> String { String(format: "%.1f µs", Double(ns) / 1000) }
+func micros(_ ns: UInt64) -> String { TransactionDescription.micros(ns) }

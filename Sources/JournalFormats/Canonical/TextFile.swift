@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Plain-file reading and writing for the text form of a journal.
-enum TextFile {
+public enum TextFile {
     /// The UTF-8 byte-order mark some tools put at the start of a text file.
     static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
@@ -68,7 +68,7 @@ enum TextFile {
     /// the text goes to a temporary file beside it, which is then linked into
     /// place (`link(2)` fails if `path` exists) — so `path` either does not
     /// appear or holds the whole text.
-    static func writeNew(_ bytes: [UInt8], to path: String) throws(JournalError) {
+    public static func writeNew(_ bytes: [UInt8], to path: String) throws(JournalError) {
         var st = stat()
         guard lstat(path, &st) != 0 else { throw .exists(path: path) }
         removeStalePartials(of: path)

@@ -1,0 +1,36 @@
+import JournalFormats
+import JournalStore
+
+/// `memjournal report J -o J.html`: a journal (or its JSONL form) as one
+/// self-contained HTML page.
+public enum HTMLReport {
+    /// Writes the report of the history at `path` to `output` (never overwritten).
+    /// A journal is verified first unless `verify` is false, and what the check
+    /// established is shown among the facts.
+    public static func write(_ path: String, to output: String, verify: Bool = true, limits: ReportData.Limits = .init(),
+                             note: (String) -> Void = { _ in }) throws(JournalError) {
+        let contents: JournalContents
+        let integrity: String
+        if try HistoryFile.isJournal(path) {
+            let reader = try JournalReader(path: path, migration: .onPrivateCopy)
+            reader.notes.forEach(note)
+            if verify {
+                let verification = try JournalVerifier.verify(reader)
+                integrity = switch verification.chain {
+                case .sealed: "verified: intact, hash chain sealed at the clean close"
+                case .unsealed: "verified: intact, hash chain unsealed (the recording was cut short or is still being written)"
+                case .unchained: "verified: intact, but written before the hash chain (schema 4 or older): not authenticated"
+                }
+            } else {
+                integrity = "not verified (--no-verify)"
+            }
+            contents = try reader.contents()
+        } else {
+            contents = try CanonicalJSONL.read(path)
+            integrity = "canonical JSONL: checked line by line; no hash chain"
+        }
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let page = ReportPage.html(title: name, data: ReportData.build(contents, name: name, integrity: integrity, limits: limits))
+        try TextFile.writeNew(Array(page.utf8), to: output)
+    }
+}
