@@ -17,10 +17,13 @@ public struct ReportData {
         public var bins = 2_000
         /// Faults drawn one by one; past it, binned per vCPU.
         public var faults = 5_000
-        /// Transactions whose description is kept whole.
+        /// Transactions whose description is kept whole; past it, only notable ones, at most `notable`.
         public var details = 5_000
+        public var notable = 1_000
         /// Memory-map snapshots at most.
         public var maps = 1_000
+        /// Rows of the hazard and fault tables at most.
+        public var tableRows = 2_000
 
         public init() {}
     }
@@ -111,17 +114,24 @@ public struct ReportData {
             })))
             notes.append("\(contents.faults.count) faults: drawn in bins per vCPU, not one by one")
         }
-        let faultTable = contents.faults.prefix(limits.faults).enumerated().map { n, f -> JSONValue in
+        let faultTable = contents.faults.prefix(limits.tableRows).enumerated().map { n, f -> JSONValue in
             .array([.int(n + 1), .int(f.vcpu), .hex(f.gpa), .bool(f.isWrite), at(faultTime(f)),
                     .optional(f.transactionInFlight) { .int($0) }])
         }
 
-        // Hazards: every unprotected window.
-        let hazardTable = unprotected.flatMap { t in
+        // Hazards: every unprotected window, up to a table's worth.
+        let windows = unprotected.reduce(0) { $0 + $1.windows.count }
+        let hazardTable = unprotected.lazy.flatMap { t in
             t.windows.map { w -> JSONValue in
                 .array([.int(t.sequence), .int(t.addressSpace), .hex(w.range.start), .hex(w.range.last),
                         .optional(w.durationNs) { .int($0) }])
             }
+        }.prefix(limits.tableRows)
+        if windows > limits.tableRows {
+            notes.append("\(windows) unprotected windows: the table lists the first \(limits.tableRows)")
+        }
+        if contents.faults.count > limits.tableRows {
+            notes.append("\(contents.faults.count) faults: the table lists the first \(limits.tableRows)")
         }
 
         // Descriptions: all of them, or the notable ones.
@@ -132,8 +142,8 @@ public struct ReportData {
             detailed = records.filter {
                 hazardous.contains($0.sequence) || faulted.contains($0.sequence) || !$0.failedOps.isEmpty
                     || $0.timing.drainTimeout != nil || longest.contains($0.sequence)
-            }.prefix(limits.details).map { $0 }
-            notes.append("descriptions kept for \(detailed.count) of \(records.count) transactions: those with hazards, faults, failed operations or drain timeouts, and the 100 longest inhibits")
+            }.prefix(limits.notable).map { $0 }
+            notes.append("descriptions kept for \(detailed.count) of \(records.count) transactions: the first \(limits.notable) of those with hazards, faults, failed operations or drain timeouts, or among the 100 longest inhibits")
         }
         let details = JSONValue.orderedObject(detailed.map { r in
             ("\(r.sequence)", .array(TransactionDescription.lines(r).map(JSONValue.string)))
@@ -170,7 +180,7 @@ public struct ReportData {
             ("transactions", .int(records.count)),
             ("timeline", .orderedObject(timeline)),
             ("faults", .orderedObject(faults + [("table", .array(faultTable))])),
-            ("hazards", .array(hazardTable)),
+            ("hazards", .array(Array(hazardTable))),
             ("histograms", timed ? histograms(records) : .null),
             ("shares", .orderedObject([
                 ("transactions", .int(records.count)),

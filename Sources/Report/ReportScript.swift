@@ -44,8 +44,10 @@ enum ReportScript {
   svg.setAttribute('height', height);
   const view = { from: timeline.start, to: Math.max(timeline.end, timeline.start + 1) };
   let selected = null;
+  // Read once per drawing: reading it between DOM insertions would force a layout each time.
+  let drawnWidth = 1000;
   const width = () => Math.max(svg.clientWidth || 1000, 300);
-  const x = (t) => LEFT + (t - view.from) / (view.to - view.from) * (width() - LEFT - RIGHT);
+  const x = (t) => LEFT + (t - view.from) / (view.to - view.from) * (drawnWidth - LEFT - RIGHT);
   const laneY = (index) => TOP + index * LANE;
 
   function rect(attrs) { return svgNode('rect', attrs); }
@@ -55,7 +57,8 @@ enum ReportScript {
   }
   function drawTimeline() {
     svg.replaceChildren();
-    const w = width();
+    drawnWidth = width();
+    const w = drawnWidth;
     svg.setAttribute('viewBox', `0 0 ${w} ${height}`);
     for (let i = 0; i <= 8; i++) {
       const t = view.from + (view.to - view.from) * i / 8;
@@ -154,7 +157,7 @@ enum ReportScript {
   svg.addEventListener('wheel', (event) => {
     event.preventDefault();
     const box = svg.getBoundingClientRect();
-    const t = view.from + (event.clientX - box.left - LEFT) / (width() - LEFT - RIGHT) * (view.to - view.from);
+    const t = view.from + (event.clientX - box.left - LEFT) / (drawnWidth - LEFT - RIGHT) * (view.to - view.from);
     zoom(event.deltaY > 0 ? 1.25 : 0.8, t);
   }, { passive: false });
   let drag = null;
@@ -162,7 +165,7 @@ enum ReportScript {
   window.addEventListener('mouseup', () => { drag = null; });
   window.addEventListener('mousemove', (event) => {
     if (!drag) return;
-    const d = (event.clientX - drag.x) / (width() - LEFT - RIGHT) * (drag.to - drag.from);
+    const d = (event.clientX - drag.x) / (drawnWidth - LEFT - RIGHT) * (drag.to - drag.from);
     view.from = drag.from - d;
     view.to = drag.to - d;
     drawTimeline();
@@ -294,6 +297,8 @@ enum ReportScript {
   window.addEventListener('hashchange', route);
   route();
   document.body.setAttribute('data-rendered', 'yes');
+  // From navigation start to here: parsing the page and drawing it (what BENCHMARKS.md reports).
+  document.body.setAttribute('data-render-ms', String(Math.round(performance.now())));
 })();
 """#
 }

@@ -113,6 +113,8 @@ import Sync
         limits.bins = 100
         limits.faults = 10
         limits.details = 50
+        limits.notable = 20
+        limits.tableRows = 30
         limits.maps = 40
         let page = try Self.report(journal, in: dir, limits: limits)
         let contents = try HistoryFile.contents(of: journal, verify: true)
@@ -127,6 +129,8 @@ import Sync
         let faultCounts = DOM.attributes(dom, tag: "rect", class: "fault-bin", attribute: "data-count").compactMap(Int.init)
         #expect(faultCounts.reduce(0, +) == contents.faults.count)
         #expect(dom.contains("faults: drawn in bins per vCPU"))
+        #expect(DOM.count(dom, tag: "tr", classStartingWith: "fault-row") == limits.tableRows)
+        #expect(dom.contains("\(contents.faults.count) faults: the table lists the first \(limits.tableRows)"))
     }
 
     @Test func anUntimedTraceIsLaidOutInOrderAndLoadsNothing() throws {
