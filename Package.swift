@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "MemoryModel", targets: ["MemoryModel"]),
         .library(name: "Memslots", targets: ["Memslots"]),
         .library(name: "KVMBackend", targets: ["KVMBackend"]),
+        // For the C baseline of Benchmarks/ (the same ioctl and kick glue).
+        .library(name: "CKVM", targets: ["CKVM"]),
         .library(name: "Scenarios", targets: ["Scenarios"]),
         .library(name: "Harness", targets: ["Harness"]),
         .library(name: "JSON", targets: ["JSON"]),

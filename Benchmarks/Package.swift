@@ -12,6 +12,12 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // The bare-minimum inhibit in C, measured next to memjournal's (BENCHMARKS.md §1).
+        .target(
+            name: "CInhibitBaseline",
+            dependencies: [.product(name: "CKVM", package: "memjournal")],
+            path: "Benchmarks/CInhibitBaseline"
+        ),
         .executableTarget(
             name: "MemjournalBenchmarks",
             dependencies: [
@@ -26,6 +32,7 @@ let package = Package(
                 .product(name: "Replay", package: "memjournal"),
                 .product(name: "Reduction", package: "memjournal"),
                 .product(name: "Analysis", package: "memjournal"),
+                "CInhibitBaseline",
             ],
             path: "Benchmarks/MemjournalBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],

@@ -22,10 +22,11 @@ public enum GuestProgram {
     public static let maxVCPUs = 8
     static let maxTargets = 500
 
-    static func block(_ vcpu: Int) -> UInt64 { 0x1000 * UInt64(vcpu + 1) }
+    /// Offset in the code region of `vcpu`'s block (its counter and targets).
+    public static func block(_ vcpu: Int) -> UInt64 { 0x1000 * UInt64(vcpu + 1) }
 
     /// esi = block; loop { ecx = count; edi = entries; per entry: read, maybe write, ++progress }
-    static let code: [UInt8] = [
+    public static let code: [UInt8] = [
         0x8B, 0x4E, 0x04,        // 0:  mov ecx, [esi+4]
         0x8D, 0x7E, 0x08,        // 3:  lea edi, [esi+8]
         0x8B, 0x1F,              // 6:  mov ebx, [edi]
