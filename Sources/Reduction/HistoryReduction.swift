@@ -49,7 +49,9 @@ public final class HistoryReduction {
         self.progress = progress
     }
 
-    private func holds(_ candidate: [CandidateTransaction]) throws -> Bool {
+    /// Whether `candidate` still shows the failure (remembered; `progress` hears of it).
+    private func holds(_ candidate: [CandidateTransaction], _ phase: Phase? = nil, size: Int = 0) throws -> Bool {
+        if let phase { progress(phase, evaluations, size) }
         if let known = remembered[candidate] { return known }
         evaluations += 1
         let result = candidate.isEmpty ? false : try test.holds(history.contents(candidate))
@@ -68,7 +70,7 @@ public final class HistoryReduction {
         while true {
             let start = current
             steps.append(try pass(.transactions, &current) { current in
-                try DeltaDebugging.minimize(current) { try self.report(.transactions, $0.count).holds($0) }
+                try DeltaDebugging.minimize(current) { try self.holds($0, .transactions, size: $0.count) }
             })
             steps.append(try pass(.parts, &current) { current in
                 var current = current
@@ -76,7 +78,7 @@ public final class HistoryReduction {
                     current[index].parts = try DeltaDebugging.minimize(current[index].parts) { parts in
                         var candidate = current
                         candidate[index].parts = parts
-                        return try self.report(.parts, current.count).holds(candidate)
+                        return try self.holds(candidate, .parts, size: current.count)
                     }
                 }
                 return current
@@ -88,7 +90,7 @@ public final class HistoryReduction {
                     if let merged = merge(current[index], current[index + 1]) {
                         var candidate = current
                         candidate.replaceSubrange(index...index + 1, with: [merged])
-                        if try report(.merges, current.count).holds(candidate) {
+                        if try holds(candidate, .merges, size: current.count) {
                             current = candidate
                             continue
                         }
@@ -101,11 +103,6 @@ public final class HistoryReduction {
         }
         return Outcome(contents: history.contents(current), transactions: current, steps: steps,
                        evaluations: evaluations)
-    }
-
-    private func report(_ phase: Phase, _ size: Int) -> Self {
-        progress(phase, evaluations, size)
-        return self
     }
 
     /// Runs one pass over `current`, counting what it evaluated.

@@ -90,10 +90,11 @@ public struct ReportData {
         // Faults, on a lane per vCPU.
         let vcpus = max(contents.header.vcpus, (contents.faults.map(\.vcpu).max() ?? -1) + 1)
         var faults: [(String, JSONValue)] = [("vcpus", .int(vcpus)), ("count", .int(contents.faults.count))]
+        let positions = timed ? [:] : Dictionary(records.enumerated().map { ($1.sequence, $0) }) { first, _ in first }
         let faultTime = { (f: SpuriousFault) -> UInt64 in
             if timed { return f.timeNs }
             // No times: place it on its transaction.
-            let index = f.transactionInFlight.flatMap { t in records.firstIndex { $0.sequence == t } } ?? 0
+            let index = f.transactionInFlight.flatMap { positions[$0] } ?? 0
             return begin(index) + 400_000
         }
         if contents.faults.count <= limits.faults {
