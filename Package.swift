@@ -23,6 +23,8 @@ let package = Package(
         .library(name: "Replay", targets: ["Replay"]),
         .library(name: "Reduction", targets: ["Reduction"]),
         .library(name: "Report", targets: ["Report"]),
+        // The ioctl interposer a VMM loads with LD_PRELOAD (`capture`, `serve --socket`).
+        .library(name: "memjournal-interposer", type: .dynamic, targets: ["CInterposer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,6 +43,12 @@ let package = Package(
         // C glue for the variadic ioctl, kvm_run accessors and the kick signal.
         .target(name: "CKVM"),
         .target(name: "KVMBackend", dependencies: ["CKVM", "Sync", "Memslots", "MemoryModel", system]),
+        // The record layout the interposer sends and the recorder reads (one C header).
+        .target(name: "CCaptureRecord"),
+        // The LD_PRELOAD interposer itself: C code only (SwiftPM's link still names
+        // libswiftCore, which the VMM then loads but the interposer never calls).
+        .target(name: "CInterposer", dependencies: ["CCaptureRecord"], publicHeadersPath: ".",
+                linkerSettings: [.linkedLibrary("dl")]),
         // Built-in workloads.
         .target(name: "Scenarios", dependencies: ["MemoryModel", "Memslots"]),
         // Wires a backend and its vCPUs for record, replay, demo, fixtures, benchmarks.
@@ -74,13 +82,15 @@ let package = Package(
             dependencies: ["Sync", "MemoryModel", "Memslots", "Harness", "JournalStore", "JournalFormats", "Analysis",
                            "Replay"]
         ),
+        // Recording a real VMM live: the record stream, the service, the exit classifier.
+        .target(name: "Capture", dependencies: ["CCaptureRecord", "Sync", "MemoryModel", "Memslots", "JournalStore", system]),
         // The self-contained HTML report.
         .target(name: "Report", dependencies: ["JSON", "MemoryModel", "Memslots", "JournalStore", "JournalFormats", "Analysis"]),
         .executableTarget(
             name: "memjournal",
             dependencies: [
                 "Sync", "MemoryModel", "Memslots", "Scenarios", "KVMBackend", "Harness", "JSON", "JournalStore",
-                "JournalFormats", "Analysis", "Replay", "Reduction", "Report",
+                "JournalFormats", "Analysis", "Replay", "Reduction", "Report", "Capture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -128,6 +138,11 @@ let package = Package(
             name: "ReductionTests",
             dependencies: ["Reduction", "Replay", "JournalStore", "JournalFormats", "Analysis", "Scenarios", "Harness",
                            "Memslots", "Sync", "TestSupport"]
+        ),
+        .testTarget(
+            name: "CaptureTests",
+            dependencies: ["Capture", "CCaptureRecord", "JournalStore", "JournalFormats", "Memslots", "MemoryModel",
+                           "TestSupport"]
         ),
         .testTarget(name: "memjournalTests", dependencies: ["memjournal", "JSON", "Sync", "TestSupport"]),
     ],

@@ -111,6 +111,10 @@ public final class JournalRecorder: TransactionObserver {
 
     public func spuriousFault(_ fault: SpuriousFault) { queue.push(.fault(fault)) }
 
+    /// Records `record` as cut off: its intent (sections, decision) without an
+    /// outcome, for a transaction its VMM died in the middle of (`capture`).
+    public func transactionCutOff(_ record: TransactionRecord) { queue.push(.cutOff(record)) }
+
     /// Waits until everything handed over so far is committed to the journal.
     public func flush() { queue.waitUntilWritten() }
 
@@ -163,6 +167,9 @@ public final class JournalRecorder: TransactionObserver {
                     for item in batch {
                         switch item {
                         case .transaction(let record):
+                            try rows.insertIntent(record)
+                            rowCount += 1 + record.sections.count
+                        case .cutOff(let record):
                             try rows.insertIntent(record)
                             rowCount += 1 + record.sections.count
                         case .fault(let fault):

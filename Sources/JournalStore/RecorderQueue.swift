@@ -6,6 +6,9 @@ import Sync
 enum RecorderItem: Sendable {
     case configuration(backings: [BackingDescriptor], regions: [UInt16: [MemorySection]])
     case transaction(TransactionRecord)
+    /// A transaction whose outcome will never come (the VMM that made it died
+    /// mid-transaction): only its intent is written, so readers see it cut off.
+    case cutOff(TransactionRecord)
     case fault(SpuriousFault)
 }
 
@@ -76,7 +79,7 @@ final class RecorderQueue: @unchecked Sendable {
         switch item {
         case .transaction: statistics.transactionsEnqueued += 1
         case .fault: statistics.faultsEnqueued += 1
-        case .configuration: break
+        case .configuration, .cutOff: break
         }
         // Wake the writer only once a batch's worth has gathered: an idle writer
         // polls every `idleWaitNs` anyway, so most enqueues make no syscall.

@@ -13,6 +13,7 @@ struct MemJournal: ParsableCommand {
         subcommands: [
             DemoCommand.self, RecordCommand.self, InspectCommand.self, ReplayCommand.self, ExportCommand.self,
             ImportCommand.self, FixtureCommand.self, ReduceCommand.self, DiffCommand.self, ReportCommand.self,
+            CaptureCommand.self, ServeCommand.self,
         ]
     )
 }

@@ -5,12 +5,10 @@ import JournalStore
 
 /// Turns a QEMU `kvm_set_user_memory` trace into journal contents.
 ///
-/// - **Transactions**: QEMU's listener applies its delete pass before its add
-///   pass, so a new transaction starts wherever a delete follows an add — and
-///   wherever the address space changes (one listener per address space).
-/// - **Backings**: the connected ranges of host addresses (`ua`) become backings,
-///   numbered from 1 in address order, and every address becomes (backing, offset),
-///   so a replay can allocate them.
+/// - **Transactions**: the rule of `IoctlTransactions`, shared with `capture`.
+/// - **Backings**: host addresses (`ua`) become (backing, offset) through
+///   `HostBackings`, as in `capture`, so a replay can allocate them and the two
+///   channels name the same memory alike.
 /// - **Sections** are derived from the operations (a delete of the slot's range, an
 ///   add of the new one), named after the log file and line, which is how the
 ///   source's line numbers are kept; the overlap decision is taken over them as the
@@ -68,23 +66,10 @@ public enum QEMUTraceImporter {
 
     static func build(_ events: [QEMUTraceLine], path: String) throws(JournalError) -> JournalContents {
         let name = (path as NSString).lastPathComponent
-        let backings = Backings(events)
-        var history = IoctlHistory()
+        var backings = HostBackings()
+        var transactions = IoctlTransactions()
         var records: [TransactionRecord] = []
-        var current: [MemoryRegionCall] = []
-        var sawAdd = false
-
-        func flush() {
-            guard !current.isEmpty else { return }
-            records.append(history.transaction(current, sequence: UInt64(records.count + 1)))
-            current.removeAll()
-            sawAdd = false
-        }
         for event in events {
-            let slot = SlotID(rawValue: event.slot)
-            // Each address space has its own listener, so its ioctls form their own transactions.
-            if let first = current.first, first.slot.addressSpace != slot.addressSpace { flush() }
-            if event.size == 0 && sawAdd { flush() }
             let request: MemoryRegionCall.Request
             if event.size == 0 {
                 request = .delete(gpa: event.gpa)
@@ -93,14 +78,15 @@ public enum QEMUTraceImporter {
                     throw .malformed(path: path, line: event.line, detail: "impossible range")
                 }
                 request = .set(range)
-                sawAdd = true
             }
-            current.append(MemoryRegionCall(
-                slot: slot, flags: SlotFlags(rawValue: event.flags), request: request,
-                host: backings.location(event.userspaceAddress), errno: event.ret < 0 ? -event.ret : 0,
-                timeNs: event.timeMicros.map { $0 &* 1000 }, name: "\(name):\(event.line)"))
+            let call = MemoryRegionCall(
+                slot: SlotID(rawValue: event.slot), flags: SlotFlags(rawValue: event.flags), request: request,
+                host: backings.locate(event.userspaceAddress, size: event.size).location,
+                errno: event.ret < 0 ? -event.ret : 0, timeNs: event.timeMicros.map { $0 &* 1000 },
+                name: "\(name):\(event.line)")
+            if let closed = transactions.add(call) { records.append(closed) }
         }
-        flush()
+        if let closed = transactions.close() { records.append(closed) }
 
         let header = JournalHeader(
             backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
@@ -108,38 +94,5 @@ public enum QEMUTraceImporter {
         return JournalContents(
             header: header, backings: backings.descriptors, regions: [:], records: records, cutOff: [], faults: [],
             recorderStatistics: nil)
-    }
-
-    /// The connected ranges of host addresses, as backings.
-    struct Backings {
-        /// (first host address, size), ascending, disjoint.
-        private var ranges: [(start: UInt64, size: UInt64)] = []
-
-        init(_ events: [QEMUTraceLine]) {
-            let spans = events.filter { $0.size > 0 }.map { ($0.userspaceAddress, $0.userspaceAddress + $0.size) }
-                .sorted { $0.0 < $1.0 }
-            var merged: [(UInt64, UInt64)] = []
-            for (start, end) in spans {
-                if let last = merged.last, start <= last.1 {
-                    merged[merged.count - 1].1 = max(last.1, end)
-                } else {
-                    merged.append((start, end))
-                }
-            }
-            ranges = merged.map { (start: $0.0 & ~0xfff, size: (($0.1 + 0xfff) & ~0xfff) - ($0.0 & ~0xfff)) }
-        }
-
-        var descriptors: [BackingDescriptor] {
-            ranges.enumerated().map { BackingDescriptor(id: BackingID($0.offset + 1), size: $0.element.size) }
-        }
-
-        /// The backing holding `address` (an address outside every range — a delete
-        /// of a slot never created in the trace — maps to backing 1's start).
-        func location(_ address: UInt64) -> BackingLocation {
-            for (index, range) in ranges.enumerated() where address >= range.start && address - range.start < range.size {
-                return BackingLocation(backing: BackingID(index + 1), offset: address - range.start)
-            }
-            return BackingLocation(backing: 1, offset: 0)
-        }
     }
 }
