@@ -141,8 +141,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CaptureTests",
-            dependencies: ["Capture", "CCaptureRecord", "JournalStore", "JournalFormats", "Memslots", "MemoryModel",
-                           "TestSupport"]
+            dependencies: ["Capture", "CCaptureRecord", "JournalStore", "JournalFormats", "Analysis", "Memslots",
+                           "MemoryModel", "Sync", "TestSupport"]
         ),
         .testTarget(name: "memjournalTests", dependencies: ["memjournal", "JSON", "Sync", "TestSupport"]),
     ],

@@ -28,6 +28,8 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
     case io(path: String, SQLiteError)
     /// A text form of a journal (canonical JSONL) is malformed at `line` (from 1).
     case malformed(path: String, line: Int, detail: String)
+    /// A log another tool wrote (a QEMU trace, an strace log) is malformed at `line` (from 1).
+    case malformedLog(path: String, line: Int, detail: String)
     /// A text file that is none of the formats memjournal reads.
     case unrecognized(path: String, detail: String)
     /// Writing a file other than a journal (an export) failed.
@@ -37,7 +39,8 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
     public var exitCode: Int32 {
         switch self {
         case .missing, .unreadable: 66
-        case .empty, .notSQLite, .foreign, .wrongLayout, .newerSchema, .olderSchema, .damaged, .badData, .malformed, .unrecognized: 65
+        case .empty, .notSQLite, .foreign, .wrongLayout, .newerSchema, .olderSchema, .damaged, .badData, .malformed, .malformedLog,
+             .unrecognized: 65
         case .exists, .io, .writeFailed: 74
         }
     }
@@ -47,7 +50,7 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
         case .missing(let p), .unreadable(let p, _), .empty(let p), .notSQLite(let p), .foreign(let p, _),
              .wrongLayout(let p, _),
              .newerSchema(let p, _, _), .olderSchema(let p, _, _), .damaged(let p, _), .badData(let p, _),
-             .exists(let p), .io(let p, _), .malformed(let p, _, _), .writeFailed(let p, _), .unrecognized(let p, _):
+             .exists(let p), .io(let p, _), .malformed(let p, _, _), .malformedLog(let p, _, _), .writeFailed(let p, _), .unrecognized(let p, _):
             p
         }
     }
@@ -55,6 +58,7 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
     /// The line a `.malformed` error names, else nil.
     public var line: Int? {
         if case .malformed(_, let line, _) = self { return line }
+        if case .malformedLog(_, let line, _) = self { return line }
         return nil
     }
 
@@ -86,6 +90,8 @@ public enum JournalError: Error, CustomStringConvertible, Sendable {
             "\(p): already exists; journals and their exports are never overwritten — remove it or choose another path"
         case .io(let p, let error):
             "\(p): I/O error: \(error)"
+        case .malformedLog(let p, let line, let detail):
+            "\(p):\(line): \(detail)"
         case .malformed(let p, let line, let detail):
             "\(p):\(line): \(detail); this is not a valid memjournal JSONL file (see docs/jsonl-format.md) — fix that line, or export the journal again with `memjournal export`"
         case .writeFailed(let p, let reason):

@@ -32,6 +32,14 @@ func traceFile(_ text: String) throws -> String {
             "kvm_set_user_memory AddrSpace#1 Slot#3 flags=0x0 gpa=0x0 size=0x1000 ua=0x7f0000200000 guest_memfd=-1 guest_memfd_offset=0x0 ret=0",
             line: 2))
         #expect(newer.slot == 3 | 1 << 16)
+        // QEMU >= 9.0 with KVM_SET_USER_MEMORY_REGION2 (a guest_memfd), stamped: the format string of
+        // accel/kvm/trace-events, "AddrSpace#%d Slot#%d flags=0x%x gpa=0x%"PRIx64" size=0x%"PRIx64
+        // " ua=0x%"PRIx64" guest_memfd=%d guest_memfd_offset=0x%"PRIx64" ret=%d".
+        let region2 = try #require(try QEMUTraceLine.parse(
+            "812@1795620449.000001:kvm_set_user_memory AddrSpace#0 Slot#7 flags=0x4 gpa=0x80000000 size=0x200000 ua=0x7f0000400000 guest_memfd=12 guest_memfd_offset=0x200000 ret=0",
+            line: 4))
+        #expect(region2.slot == 7 && region2.flags == 4 && region2.gpa == 0x8000_0000 && region2.size == 0x200000)
+        #expect(region2.timeMicros == 1_795_620_449_000_001)
         #expect(try QEMUTraceLine.parse("qemu-system-x86_64: warning: host doesn't support pni", line: 3) == nil)
     }
 
@@ -61,7 +69,7 @@ func traceFile(_ text: String) throws -> String {
             """)
         defer { unlink(path) }
         #expect { try QEMUTraceImporter.read(path) } throws: { error in
-            guard case .malformed(_, let line, let detail) = error as? JournalError else { return false }
+            guard case .malformedLog(_, let line, let detail) = error as? JournalError else { return false }
             return line == 3 && detail.contains("flags")
         }
         let lenient = try QEMUTraceImporter.read(path, lenient: true)

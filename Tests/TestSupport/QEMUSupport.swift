@@ -16,6 +16,7 @@ public enum RealVMM {
 
     public struct Missing: Error, CustomStringConvertible {
         public var what: String
+        public init(what: String) { self.what = what }
         public var description: String { "missing: \(what)" }
     }
 

@@ -48,7 +48,7 @@ public enum QEMUTraceImporter {
                 if let event = try QEMUTraceLine.parse(line, line: index + 1) { events.append(event) }
             } catch {
                 guard lenient else {
-                    throw .malformed(path: path, line: index + 1,
+                    throw .malformedLog(path: path, line: index + 1,
                                      detail: "\(error.detail); fix the line or import with --lenient to skip it")
                 }
                 skipped.append((index + 1, error.detail))
@@ -75,7 +75,7 @@ public enum QEMUTraceImporter {
                 request = .delete(gpa: event.gpa)
             } else {
                 guard let range = try? GuestRange(start: event.gpa, size: event.size) else {
-                    throw .malformed(path: path, line: event.line, detail: "impossible range")
+                    throw .malformedLog(path: path, line: event.line, detail: "impossible range")
                 }
                 request = .set(range)
             }

@@ -1,0 +1,66 @@
+import Foundation
+import TestSupport
+
+/// Runs memjournal, QEMU and friends as separate processes, as a user would.
+enum Processes {
+    /// The memjournal executable `swift build` made beside the test bundle.
+    static let memjournal: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while url.path != "/", !FileManager.default.fileExists(atPath: url.appendingPathComponent("memjournal").path) {
+            url.deleteLastPathComponent()
+        }
+        return url.appendingPathComponent("memjournal").path
+    }()
+
+    /// A started process whose output goes to files in `dir`.
+    final class Running: @unchecked Sendable {
+        // @unchecked: `process` is used from the test's own thread only; the
+        // type crosses no thread — it is Sendable so tests may hold it in closures.
+        let process = Process()
+        let out: String, err: String
+
+        init(_ tool: String, _ arguments: [String], environment: [String: String] = [:], in dir: String) throws {
+            let name = UUID().uuidString
+            out = dir + "/\(name).out"
+            err = dir + "/\(name).err"
+            FileManager.default.createFile(atPath: out, contents: nil)
+            FileManager.default.createFile(atPath: err, contents: nil)
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        var pid: Int32 { process.processIdentifier }
+
+        /// Waits (at most `seconds`, then kills it) and returns its exit status.
+        @discardableResult
+        func wait(seconds: Double = 120) -> Int32 {
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(pid, SIGKILL) }
+            process.waitUntilExit()
+            return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        }
+
+        var output: String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
+        var errors: String { (try? String(contentsOfFile: err, encoding: .utf8)) ?? "" }
+    }
+
+    /// Runs to completion: (status, stdout, stderr).
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:], in dir: String,
+                    seconds: Double = 120) throws -> (Int32, String, String) {
+        let running = try Running(tool, arguments, environment: environment, in: dir)
+        let status = running.wait(seconds: seconds)
+        return (status, running.output, running.errors)
+    }
+
+    /// The environment that makes a VMM report to `socket`.
+    static func interposed(socket: String) throws -> [String: String] {
+        ["LD_PRELOAD": try RealVMM.interposer.get(), "MEMJOURNAL_SOCKET": socket]
+    }
+}

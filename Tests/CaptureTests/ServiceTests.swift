@@ -1,0 +1,130 @@
+import Foundation
+import JournalFormats
+import JournalStore
+import Sync
+import Testing
+import TestSupport
+@testable import Capture
+
+/// `memjournal serve` with real QEMUs: several at once, one killed, the service
+/// killed; and what capture and serve refuse.
+@Suite(.serialized, requiresKVM) struct ServiceTests {
+    /// Starts `serve` on a fresh socket and waits until it listens.
+    func startService(_ dir: TemporaryDirectory) throws -> (Processes.Running, socket: String, journals: String) {
+        let socket = dir.file("s.sock"), journals = dir.file("journals")
+        let serve = try Processes.Running(Processes.memjournal, ["serve", "--socket", socket, "--dir", journals], in: dir.path)
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(20_000) }
+        try #require(FileManager.default.fileExists(atPath: socket), "serve did not listen: \(serve.errors)")
+        return (serve, socket, journals)
+    }
+
+    func journal(of pid: Int32, in dir: String) throws -> String {
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+        let name = try #require(names.first { $0.hasPrefix("qemu-system-x86_64-\(pid)-") && $0.hasSuffix(".journal") },
+                                "no journal for pid \(pid) in \(names)")
+        return dir + "/" + name
+    }
+
+    @Test func threeQEMUsAtOnceGiveThreeJournalsEachEqualToItsOwnTrace() throws {
+        let dir = makeTemporaryDirectory()
+        let (serve, socket, journals) = try startService(dir)
+        let image = try RealVMM.firmware(in: dir)
+        let environment = try Processes.interposed(socket: socket)
+        let qemus = try (0..<3).map { index in
+            try Processes.Running(try RealVMM.qemu(), RealVMM.firmwareArguments(image, trace: dir.file("trace\(index).log")),
+                                  environment: environment, in: dir.path)
+        }
+        for qemu in qemus { #expect(qemu.wait() == RealVMM.firmwareExitStatus, "\(qemu.errors)") }
+        kill(serve.pid, SIGTERM)
+        #expect(serve.wait(seconds: 30) == 0, "\(serve.errors)")
+        for (index, qemu) in qemus.enumerated() {
+            let captured = try JournalReader(path: try journal(of: qemu.pid, in: journals)).contents()
+            let traced = try QEMUTraceImporter.read(dir.file("trace\(index).log")).contents
+            #expect(RealQEMUTests.operations(captured.records) == RealQEMUTests.operations(traced.records))
+            #expect(captured.header.cleanClose && captured.cutOff.isEmpty && !captured.faults.isEmpty)
+        }
+    }
+
+    @Test func aQEMUKilledMidRunIsCutOffWhileTheOthersFinishAndAKilledServiceStopsNoQEMU() throws {
+        let dir = makeTemporaryDirectory()
+        let (serve, socket, journals) = try startService(dir)
+        let short = try RealVMM.firmware(in: dir), long = try RealVMM.firmware(in: dir, toggles: 20_000)
+        let environment = try Processes.interposed(socket: socket)
+        let victim = try Processes.Running(try RealVMM.qemu(), RealVMM.firmwareArguments(long), environment: environment,
+                                           in: dir.path)
+        let others = try (0..<2).map { _ in
+            try Processes.Running(try RealVMM.qemu(), RealVMM.firmwareArguments(short), environment: environment, in: dir.path)
+        }
+        usleep(1_500_000)
+        kill(victim.pid, SIGKILL)
+        #expect(victim.wait() == 128 + SIGKILL)
+        for qemu in others { #expect(qemu.wait() == RealVMM.firmwareExitStatus, "\(qemu.errors)") }
+        kill(serve.pid, SIGTERM)
+        #expect(serve.wait(seconds: 30) == 0, "\(serve.errors)")
+        let killed = try JournalReader(path: try journal(of: victim.pid, in: journals)).contents()
+        #expect(killed.records.count > 0 && killed.cutOff.count == 1 && killed.header.cleanClose)
+        #expect(serve.errors.contains("pid \(victim.pid)") && serve.errors.contains("died without exiting"), "\(serve.errors)")
+        for qemu in others {
+            let finished = try JournalReader(path: try journal(of: qemu.pid, in: journals)).contents()
+            #expect(finished.cutOff.isEmpty && finished.records.count > 400)
+        }
+
+        // Now the service dies (kill -9) under two running QEMUs: they run to their normal end.
+        let second = makeTemporaryDirectory()
+        let (service, socket2, journals2) = try startService(second)
+        let running = try (0..<2).map { _ in
+            try Processes.Running(try RealVMM.qemu(), RealVMM.firmwareArguments(try RealVMM.firmware(in: second, toggles: 2000)),
+                                  environment: try Processes.interposed(socket: socket2), in: second.path)
+        }
+        usleep(1_500_000)
+        kill(service.pid, SIGKILL)
+        #expect(service.wait() == 128 + SIGKILL)
+        for qemu in running { #expect(qemu.wait() == RealVMM.firmwareExitStatus, "\(qemu.errors)") }
+        for qemu in running {
+            let lost = try JournalReader(path: try journal(of: qemu.pid, in: journals2)).contents()
+            #expect(!lost.header.cleanClose)  // the journal says its recording was cut short
+        }
+    }
+
+    @Test func badCommandsOutputsAndSocketsAreRefusedAndNothingIsOverwritten() throws {
+        let dir = makeTemporaryDirectory()
+        let environment = ["MEMJOURNAL_INTERPOSER": try RealVMM.interposer.get()]
+        // CMD not found.
+        let (missing, _, why) = try Processes.run(
+            Processes.memjournal, ["capture", "-o", dir.file("m.journal"), "--", "no-such-vmm-here"],
+            environment: environment, in: dir.path)
+        #expect(missing == 66 && why.contains("no-such-vmm-here: command not found"), "\(why)")
+        // A CMD that never opens /dev/kvm: an empty journal and its own status.
+        let (plain, _, said) = try Processes.run(
+            Processes.memjournal, ["capture", "-o", dir.file("e.journal"), "--", "/bin/sh", "-c", "exit 3"],
+            environment: environment, in: dir.path)
+        #expect(plain == 3 && said.contains("created no VM"), "\(said)")
+        let empty = try JournalReader(path: dir.file("e.journal")).contents()
+        #expect(empty.records.isEmpty && empty.header.cleanClose)
+        // An existing output.
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir.file("e.journal")))
+        let (exists, _, refused) = try Processes.run(
+            Processes.memjournal, ["capture", "-o", dir.file("e.journal"), "--", "/bin/true"], environment: environment,
+            in: dir.path)
+        #expect(exists == 74 && refused.contains("exists"), "\(refused)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("e.journal"))) == before)
+
+        // A socket a live service holds is refused; a stale one is reclaimed.
+        let (serve, socket, _) = try startService(dir)
+        let (taken, _, message) = try Processes.run(
+            Processes.memjournal, ["serve", "--socket", socket, "--dir", dir.file("other")], in: dir.path, seconds: 20)
+        #expect(taken == 64 && message.contains("already listening"), "\(message)")
+        kill(serve.pid, SIGKILL)
+        #expect(serve.wait() == 128 + SIGKILL)
+        #expect(FileManager.default.fileExists(atPath: socket))  // left behind: stale
+        let (again, socket2, _) = try startService(dir)
+        #expect(socket2 == socket)
+        kill(again.pid, SIGTERM)
+        #expect(again.wait(seconds: 30) == 0, "\(again.errors)")
+        // A path that is not a socket is left alone.
+        _ = FileManager.default.createFile(atPath: dir.file("plain"), contents: Data("keep".utf8))
+        #expect(throws: CaptureError.notASocket(path: dir.file("plain"))) { try RecordSocket(path: dir.file("plain")) }
+        #expect(FileManager.default.contents(atPath: dir.file("plain")) == Data("keep".utf8))
+    }
+}
