@@ -71,7 +71,9 @@ public final class JournalService: Sendable {
         guard let path = place(vmm) else { return }
         let recording: VMMRecording
         do {
-            recording = try VMMRecording(path: path, header: describe(vmm))
+            recording = try VMMRecording(
+                path: path, header: describe(vmm),
+                facts: CaptureFacts(vmmPID: vmm.pid, vmmBinary: vmm.binary, vmmVersion: vmm.version))
         } catch {
             finished(Finished(vmm: vmm, path: path, result: .failure(error), malformed: nil, stoppedByService: false))
             return
@@ -82,14 +84,15 @@ public final class JournalService: Sendable {
             switch connection.next() {
             case .record(let record): recording.receive(record)
             case .malformed(let problem):
-                malformed = "record \(recording.statistics.records + 1): \(problem.detail)"
+                malformed = "record \(recording.statistics.facts.records + 1): \(problem.detail)"
                 break reading
             case .end: break reading
             }
         }
+        let stopped = stopping.withLock { $0 }
+        let end: CaptureFacts.End? = malformed != nil ? .badRecord : stopped ? .recorderStopped : nil
         let result: Result<CaptureStatistics, JournalError>
-        do { result = .success(try recording.finish()) } catch { result = .failure(error) }
-        finished(Finished(vmm: vmm, path: path, result: result, malformed: malformed,
-                          stoppedByService: stopping.withLock { $0 }))
+        do { result = .success(try recording.finish(stopped: end)) } catch { result = .failure(error) }
+        finished(Finished(vmm: vmm, path: path, result: result, malformed: malformed, stoppedByService: stopped))
     }
 }

@@ -10,6 +10,8 @@ public struct VMMIdentity: Hashable, Sendable {
     public var arguments: [String]
     /// The executable it runs.
     public var binary: String
+    /// The first line `binary --version` printed, if any.
+    public var version: String?
 
     /// Reads process `pid`; a process already gone leaves what could not be read empty.
     public init(pid: Int32) {
@@ -23,6 +25,7 @@ public struct VMMIdentity: Hashable, Sendable {
         arguments = cmdline.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         if arguments.last == "" { arguments.removeLast() }
         binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? arguments.first ?? "?"
+        version = Self.version(of: binary)
     }
 
     /// A VMM that never connected, known only by the command that was to start it.
@@ -31,6 +34,7 @@ public struct VMMIdentity: Hashable, Sendable {
         startTicks = 0
         arguments = commandLine
         binary = commandLine.first ?? "?"
+        version = nil
     }
 
     /// The journal file name for this VMM: its command, pid and start time.

@@ -7,7 +7,7 @@ public enum VMMLaunch {
     /// `capture` and carry the VMM's own command line; the comment names its
     /// binary, version and pid.
     public static func header(for vmm: VMMIdentity, service: String) -> JournalHeader {
-        let version = VMMIdentity.version(of: vmm.binary).map { " (\($0))" } ?? ""
+        let version = vmm.version.map { " (\($0))" } ?? ""
         return JournalHeader(
             backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
             commandLine: ["memjournal", "capture", "--"] + vmm.arguments,

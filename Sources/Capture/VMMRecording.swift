@@ -4,23 +4,17 @@ import MemoryModel
 import Memslots
 import Sync
 
-/// What a recording saw of its VMM, beyond the journal's transactions and faults.
+/// What one VMM's recording holds: the journal's capture facts and the counts
+/// the journal keeps in its transactions and faults.
 public struct CaptureStatistics: Hashable, Sendable {
-    public var records = 0
+    public var facts: CaptureFacts
     public var memslotCalls = 0
-    public var dirtyLogCalls = 0
-    public var vcpus = 0
-    public var mmioExits = 0
     public var spuriousFaults = 0
-    public var deviceExits = 0
-    public var internalErrors = 0
-    /// Exit records the interposer dropped because the socket was full.
-    public var droppedExits = 0
+    public var vcpus = 0
     /// Whether the VMM said goodbye (exited normally) before its connection ended.
     public var goodbye = false
-    /// The transaction the VMM died in the middle of, recorded as cut off.
+    /// The transaction journaled as cut off (the recording ended inside it).
     public var cutOff: UInt64?
-    public init() {}
 }
 
 /// Turns one VMM's record stream into a journal, as it arrives.
@@ -46,17 +40,19 @@ public final class VMMRecording {
     /// may lag behind the VMM, so its own clock says nothing about what is still to come).
     private var streamNs: UInt64 = 0
     private var vcpus: Set<UInt32> = []
-    public private(set) var statistics = CaptureStatistics()
+    public private(set) var statistics: CaptureStatistics
 
-    /// Creates the journal at `path` (which must not exist).
-    public init(path: String, header: JournalHeader) throws(JournalError) {
+    /// Creates the journal at `path` (which must not exist) for the VMM `facts` names.
+    public init(path: String, header: JournalHeader, facts: CaptureFacts) throws(JournalError) {
         self.path = path
         recorder = try JournalRecorder(path: path, header: header)
+        statistics = CaptureStatistics(facts: facts)
+        recorder.recordCapture(facts)
     }
 
     public func receive(_ record: CaptureRecord) {
-        statistics.records += 1
-        statistics.droppedExits = max(statistics.droppedExits, Int(record.droppedExits))
+        statistics.facts.records += 1
+        statistics.facts.droppedExitRecords = max(statistics.facts.droppedExitRecords, Int(record.droppedExits))
         streamNs = max(streamNs, record.endNs)
         switch record.kind {
         case .hello, .createVM: break
@@ -64,9 +60,9 @@ public final class VMMRecording {
             if record.result >= 0 { vcpus.insert(record.vcpu) }
             statistics.vcpus = vcpus.count
         case .setMemoryRegion, .setMemoryRegion2: memoryRegion(record)
-        case .getDirtyLog, .clearDirtyLog: statistics.dirtyLogCalls += 1
+        case .getDirtyLog, .clearDirtyLog: statistics.facts.dirtyLogCalls += 1
         case .mmioExit, .internalError:
-            if record.kind == .mmioExit { statistics.mmioExits += 1 }
+            if record.kind == .mmioExit { statistics.facts.mmioExits += 1 }
             classifier.exit(.init(vcpu: Int(record.vcpu), gpa: record.gpa, isWrite: record.isWrite,
                                   beginNs: record.beginNs, endNs: record.endNs, internalError: record.kind == .internalError))
         case .goodbye: statistics.goodbye = true
@@ -74,17 +70,21 @@ public final class VMMRecording {
         apply(classifier.settle(openBeginNs: openBeginNs, seenNs: seenNs, nowNs: streamNs))
     }
 
-    /// Ends the recording: the open transaction is closed — or, when the VMM
-    /// died without saying goodbye, recorded as cut off — every held exit is
-    /// classified and the journal is sealed.
-    public func finish() throws(JournalError) -> CaptureStatistics {
-        if statistics.goodbye {
+    /// Ends the recording: the open transaction is closed when the VMM exited
+    /// (said goodbye), else recorded as cut off; every held exit is classified,
+    /// the capture facts are written with how it ended and the journal is sealed.
+    /// `stopped` says why the stream ended if the VMM did not end it (unless it said goodbye).
+    public func finish(stopped: CaptureFacts.End? = nil) throws(JournalError) -> CaptureStatistics {
+        let end = statistics.goodbye ? .exited : stopped ?? .died
+        if end == .exited {
             if let record = transactions.close() { closed(record) }
         } else if let record = transactions.close() {
             recorder.transactionCutOff(record)
             statistics.cutOff = record.sequence
         }
         apply(classifier.settleAll())
+        statistics.facts.end = end
+        recorder.recordCapture(statistics.facts)
         try recorder.close()
         return statistics
     }
@@ -125,8 +125,12 @@ public final class VMMRecording {
             case .spurious(let fault):
                 statistics.spuriousFaults += 1
                 recorder.spuriousFault(fault)
-            case .device: statistics.deviceExits += 1
-            case .internalError: statistics.internalErrors += 1
+            case .device(let sequence):
+                statistics.facts.deviceExits += 1
+                if let sequence { statistics.facts.exitsByTransaction[sequence, default: .init()].deviceExits += 1 }
+            case .internalError(let sequence):
+                statistics.facts.internalErrors += 1
+                if let sequence { statistics.facts.exitsByTransaction[sequence, default: .init()].internalErrors += 1 }
             }
         }
     }

@@ -263,6 +263,34 @@ public final class JournalReader {
         }
     }
 
+    /// What a live capture saw of its VMM (schema 7), or nil for a journal not captured.
+    public func capture() throws(JournalError) -> CaptureFacts? {
+        guard var facts = try query("""
+            SELECT vmm_pid, vmm_binary, vmm_version, vmm_end, records, mmio_exits, device_exits, internal_errors,
+                dropped_exit_records, dirty_log_calls FROM capture WHERE id = 1
+            """, [], { row in
+                var facts = CaptureFacts(vmmPID: Int32(truncatingIfNeeded: row.int64("vmm_pid")), vmmBinary: row.text("vmm_binary"),
+                                         vmmVersion: row.textOrNil("vmm_version"))
+                facts.end = row.textOrNil("vmm_end").flatMap(CaptureFacts.End.init(rawValue:))
+                facts.records = Int(row.int64("records"))
+                facts.mmioExits = Int(row.int64("mmio_exits"))
+                facts.deviceExits = Int(row.int64("device_exits"))
+                facts.internalErrors = Int(row.int64("internal_errors"))
+                facts.droppedExitRecords = Int(row.int64("dropped_exit_records"))
+                facts.dirtyLogCalls = Int(row.int64("dirty_log_calls"))
+                return facts
+            }).first
+        else { return nil }
+        for (sequence, counts) in try query(
+            "SELECT sequence, device_exits, internal_errors FROM capture_exits ORDER BY sequence", [], { row in
+                (row.u64("sequence"), CaptureFacts.ExitCounts(deviceExits: Int(row.int64("device_exits")),
+                                                              internalErrors: Int(row.int64("internal_errors"))))
+            }) {
+            facts.exitsByTransaction[sequence] = counts
+        }
+        return facts
+    }
+
     /// The recorder's stored statistics.
     public func recorderStatistics() throws(JournalError) -> StoredRecorderStatistics? {
         try query(StoredRecorderStatistics.query, [], StoredRecorderStatistics.init(row:)).first

@@ -115,6 +115,9 @@ public final class JournalRecorder: TransactionObserver {
     /// outcome, for a transaction its VMM died in the middle of (`capture`).
     public func transactionCutOff(_ record: TransactionRecord) { queue.push(.cutOff(record)) }
 
+    /// Records (again) what a live capture saw of its VMM (`capture`, `serve`).
+    public func recordCapture(_ facts: CaptureFacts) { queue.push(.capture(facts)) }
+
     /// Waits until everything handed over so far is committed to the journal.
     public func flush() { queue.waitUntilWritten() }
 
@@ -175,6 +178,8 @@ public final class JournalRecorder: TransactionObserver {
                         case .fault(let fault):
                             try rows.insertFault(fault)
                             rowCount += 1
+                        case .capture(let facts):
+                            try rows.writeCapture(facts)
                         case .configuration(let backings, let regions):
                             try rows.writeConfiguration(backings: backings, regions: regions)
                         }

@@ -128,6 +128,24 @@ public final class JournalRows {
             .optional(lastSequence) { .u64($0) })
     }
 
+    /// Replaces the capture facts (schema 7) with `facts`.
+    func writeCapture(_ facts: CaptureFacts) throws(SQLiteError) {
+        try database.execute("DELETE FROM capture_exits; DELETE FROM capture;")
+        try database.cachedStatement("""
+            INSERT INTO capture (id, vmm_pid, vmm_binary, vmm_version, vmm_end, records, mmio_exits, device_exits,
+                internal_errors, dropped_exit_records, dirty_log_calls)
+            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).run(
+            .int(Int(facts.vmmPID)), .text(facts.vmmBinary), .optional(facts.vmmVersion) { .text($0) },
+            .optional(facts.end) { .text($0.rawValue) }, .int(facts.records), .int(facts.mmioExits), .int(facts.deviceExits),
+            .int(facts.internalErrors), .int(facts.droppedExitRecords), .int(facts.dirtyLogCalls))
+        let exits = try database.cachedStatement(
+            "INSERT INTO capture_exits (sequence, device_exits, internal_errors) VALUES (?, ?, ?)")
+        for (sequence, counts) in facts.exitsByTransaction.sorted(by: { $0.key < $1.key }) {
+            try exits.run(.u64(sequence), .int(counts.deviceExits), .int(counts.internalErrors))
+        }
+    }
+
     // MARK: Configuration
 
     /// Writes the header row; a chained journal's chain starts from it.

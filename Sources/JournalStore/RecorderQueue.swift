@@ -10,6 +10,8 @@ enum RecorderItem: Sendable {
     /// mid-transaction): only its intent is written, so readers see it cut off.
     case cutOff(TransactionRecord)
     case fault(SpuriousFault)
+    /// A captured VMM's facts, replacing any written before.
+    case capture(CaptureFacts)
 }
 
 /// The recorder's bounded queue between producers (the committing thread, vCPU
@@ -79,7 +81,7 @@ final class RecorderQueue: @unchecked Sendable {
         switch item {
         case .transaction: statistics.transactionsEnqueued += 1
         case .fault: statistics.faultsEnqueued += 1
-        case .configuration, .cutOff: break
+        case .configuration, .cutOff, .capture: break
         }
         // Wake the writer only once a batch's worth has gathered: an idle writer
         // polls every `idleWaitNs` anyway, so most enqueues make no syscall.

@@ -123,8 +123,10 @@ struct CaptureSummary: CustomStringConvertible {
         case .failure(let error): return "\(who): recording into \(finished.path) failed: \(error)"
         case .success(let s):
             var parts = ["\(who) → \(finished.path): \(s.memslotCalls) memslot call(s), \(s.spuriousFaults) spurious fault(s), "
-                + "\(s.deviceExits) device exit(s), \(s.internalErrors) emulation failure(s), \(s.vcpus) vCPU(s)"]
-            if s.droppedExits > 0 { parts.append("\(s.droppedExits) exit record(s) dropped by the interposer (socket full)") }
+                + "\(s.facts.deviceExits) device exit(s), \(s.facts.internalErrors) emulation failure(s), \(s.vcpus) vCPU(s)"]
+            if s.facts.droppedExitRecords > 0 {
+                parts.append("\(s.facts.droppedExitRecords) exit record(s) dropped by the interposer (socket full)")
+            }
             if let malformed = finished.malformed { parts.append("stopped at a bad record: \(malformed)") }
             if finished.stoppedByService {
                 parts.append("the service stopped before the VMM ended")

@@ -123,6 +123,7 @@ struct InspectCommand: ParsableCommand {
         let s = try reader.summary()
         let inhibit = RunSummary.Percentiles(s.inhibitNs)
         let stats = try reader.recorderStatistics()
+        let capture = try reader.capture()
         if json {
             var fields: [(String, JSONValue)] = [
                 ("journal", .string(journal)), ("schema", .int(reader.originalVersion)),
@@ -139,6 +140,16 @@ struct InspectCommand: ParsableCommand {
                 .orderedObject([("p50", .int($0.p50)), ("p90", .int($0.p90)), ("p99", .int($0.p99)), ("max", .int($0.max))])
             } ?? .null))
             fields.append(("queue_stalls", stats?.stalls.map { .int($0) } ?? .null))
+            fields.append(("capture", capture.map { c in
+                .orderedObject([
+                    ("vmm_pid", .int(Int(c.vmmPID))), ("vmm_binary", .string(c.vmmBinary)),
+                    ("vmm_version", c.vmmVersion.map(JSONValue.string) ?? .null),
+                    ("vmm_end", c.end.map { .string($0.rawValue) } ?? .null), ("records", .int(c.records)),
+                    ("mmio_exits", .int(c.mmioExits)), ("device_exits", .int(c.deviceExits)),
+                    ("internal_errors", .int(c.internalErrors)), ("dropped_exit_records", .int(c.droppedExitRecords)),
+                    ("dirty_log_calls", .int(c.dirtyLogCalls)),
+                ])
+            } ?? .null))
             print(JSONValue.orderedObject(fields).text)
             return
         }
@@ -157,6 +168,17 @@ struct InspectCommand: ParsableCommand {
             lines.append("  drain timeouts    \(s.drainTimeouts) transaction(s) applied non-atomically: 'inspect show N' names the vCPUs")
         }
         if let inhibit { lines.append("  inhibit           \(inhibit.text)") }
+        if let c = capture {
+            let end: String = switch c.end {
+            case .exited: "it exited"
+            case .died: "it died without exiting (its open transaction is cut off)"
+            case .recorderStopped: "the service stopped first"
+            case .badRecord: "the service stopped at a record it could not read"
+            case nil: "the recording was cut short"
+            }
+            lines.append("  captured          \(c.vmmBinary)\(c.vmmVersion.map { " (\($0))" } ?? ""), pid \(c.vmmPID); \(end)")
+            lines.append("  vCPU exits        \(c.mmioExits) MMIO (\(s.faults) spurious, \(c.deviceExits) device), \(c.internalErrors) emulation failure(s); \(c.droppedExitRecords) exit record(s) dropped by the interposer")
+        }
         if let stalls = stats?.stalls, stalls > 0 {
             lines.append("  recorder          \(stalls) queue-full stall(s), \(micros(stats?.stallNs ?? 0)) in total")
         }

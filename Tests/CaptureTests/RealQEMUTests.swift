@@ -116,5 +116,18 @@ import TestSupport
         }
         #expect(try replayFaults([]) > 0)
         #expect(try replayFaults(["--atomic"]) == 0)
+
+        // The other read commands take a captured journal like any other.
+        let (summaryStatus, summary, _) = try Processes.run(Processes.memjournal, ["inspect", journal, "summary"], in: dir.path)
+        #expect(summaryStatus == 0 && summary.contains("captured") && summary.contains("it exited"), "\(summary)")
+        #expect(summary.contains("\(contents.faults.count) spurious"), "\(summary)")
+        let (hazardStatus, hazardText, _) = try Processes.run(
+            Processes.memjournal, ["inspect", journal, "hazards", "--fail-on-hazard"], in: dir.path)
+        #expect(hazardStatus == 1 && hazardText.contains("where a running vCPU takes a spurious fault"), "\(hazardText)")
+        let (verifyStatus, _, _) = try Processes.run(Processes.memjournal, ["inspect", journal, "verify"], in: dir.path)
+        #expect(verifyStatus == 0)
+        let (exportStatus, _, exportErrors) = try Processes.run(
+            Processes.memjournal, ["export", journal, "-o", dir.file("race.jsonl")], in: dir.path)
+        #expect(exportStatus == 0, "\(exportErrors)")
     }
 }

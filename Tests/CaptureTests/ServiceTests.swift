@@ -64,26 +64,37 @@ import TestSupport
         #expect(serve.wait(seconds: 30) == 0, "\(serve.errors)")
         let killed = try JournalReader(path: try journal(of: victim.pid, in: journals)).contents()
         #expect(killed.records.count > 0 && killed.cutOff.count == 1 && killed.header.cleanClose)
+        #expect(try JournalReader(path: try journal(of: victim.pid, in: journals)).capture()?.end == .died)
         #expect(serve.errors.contains("pid \(victim.pid)") && serve.errors.contains("died without exiting"), "\(serve.errors)")
         for qemu in others {
             let finished = try JournalReader(path: try journal(of: qemu.pid, in: journals)).contents()
             #expect(finished.cutOff.isEmpty && finished.records.count > 400)
+            let facts = try #require(try JournalReader(path: try journal(of: qemu.pid, in: journals)).capture())
+            #expect(facts.end == .exited && facts.vmmPID == qemu.pid && facts.mmioExits >= finished.faults.count)
         }
 
         // Now the service dies (kill -9) under two running QEMUs: they run to their normal end.
         let second = makeTemporaryDirectory()
         let (service, socket2, journals2) = try startService(second)
+        let image = try RealVMM.firmware(in: second, toggles: 6000)
         let running = try (0..<2).map { _ in
-            try Processes.Running(try RealVMM.qemu(), RealVMM.firmwareArguments(try RealVMM.firmware(in: second, toggles: 2000)),
+            try Processes.Running(try RealVMM.qemu(), RealVMM.firmwareArguments(image),
                                   environment: try Processes.interposed(socket: socket2), in: second.path)
         }
-        usleep(1_500_000)
+        // Both are being recorded (their journals exist) before the service dies.
+        let deadline = Date().addingTimeInterval(30)
+        while ((try? FileManager.default.contentsOfDirectory(atPath: journals2))?.filter { $0.hasSuffix(".journal") }.count ?? 0) < 2,
+              Date() < deadline {
+            usleep(50_000)
+        }
+        usleep(500_000)
         kill(service.pid, SIGKILL)
         #expect(service.wait() == 128 + SIGKILL)
         for qemu in running { #expect(qemu.wait() == RealVMM.firmwareExitStatus, "\(qemu.errors)") }
         for qemu in running {
             let lost = try JournalReader(path: try journal(of: qemu.pid, in: journals2)).contents()
             #expect(!lost.header.cleanClose)  // the journal says its recording was cut short
+            #expect(try JournalReader(path: try journal(of: qemu.pid, in: journals2)).capture()?.end == nil)
         }
     }
 

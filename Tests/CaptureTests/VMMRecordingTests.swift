@@ -17,6 +17,8 @@ struct VMMRecordingTests {
                       seed: nil, commandLine: ["memjournal", "capture", "--", "test"])
     }
 
+    static let facts = CaptureFacts(vmmPID: 4242, vmmBinary: "/usr/bin/qemu-system-x86_64", vmmVersion: nil)
+
     /// The fixture's calls as interposer records, one every 1000 ns.
     static func records(_ stream: inout RecordStream) throws -> [CaptureRecord] {
         let text = try String(contentsOfFile: trace, encoding: .utf8)
@@ -32,11 +34,12 @@ struct VMMRecordingTests {
     @Test func aStreamOfCallsGivesTheTransactionsOfTheTraceImport() throws {
         let dir = makeTemporaryDirectory()
         var stream = RecordStream()
-        let recording = try VMMRecording(path: dir.file("c.journal"), header: Self.header())
+        let recording = try VMMRecording(path: dir.file("c.journal"), header: Self.header(), facts: Self.facts)
         for record in try Self.records(&stream) { recording.receive(record) }
         recording.receive(stream.make(.goodbye))
         let statistics = try recording.finish()
         #expect(statistics.goodbye && statistics.cutOff == nil)
+        #expect(try JournalReader(path: dir.file("c.journal")).capture()?.end == .exited)
         let captured = try JournalReader(path: dir.file("c.journal")).contents()
         let imported = try QEMUTraceImporter.read(Self.trace).contents
         #expect(captured.records.count == imported.records.count && captured.cutOff.isEmpty)
@@ -54,7 +57,7 @@ struct VMMRecordingTests {
     @Test func aVMMThatDiesLeavesItsOpenTransactionCutOffAndRAMExitsBecomeFaults() throws {
         let dir = makeTemporaryDirectory()
         var stream = RecordStream()
-        let recording = try VMMRecording(path: dir.file("d.journal"), header: Self.header())
+        let recording = try VMMRecording(path: dir.file("d.journal"), header: Self.header(), facts: Self.facts)
         let ram: UInt64 = 0x7f00_0000_0000
         recording.receive(stream.make(.hello))
         recording.receive(stream.region(slot: 0, gpa: 0, size: 0x400000, ua: ram, at: 1000))
@@ -67,10 +70,13 @@ struct VMMRecordingTests {
         recording.receive(stream.region(slot: 0, gpa: 0, size: 0, ua: ram, at: 3000))
         let statistics = try recording.finish()
         #expect(!statistics.goodbye && statistics.cutOff == 3)
-        #expect(statistics.spuriousFaults == 1 && statistics.deviceExits == 1 && statistics.mmioExits == 2)
+        #expect(statistics.spuriousFaults == 1 && statistics.facts.deviceExits == 1 && statistics.facts.mmioExits == 2)
         let contents = try JournalReader(path: dir.file("d.journal")).contents()
         #expect(contents.records.map(\.sequence) == [1, 2] && contents.cutOff.map(\.sequence) == [3])
         #expect(contents.faults.map(\.transactionInFlight) == [2] && contents.faults.first?.gpa == 0x200000)
         #expect(contents.header.cleanClose)
+        let facts = try #require(try JournalReader(path: dir.file("d.journal")).capture())
+        #expect(facts.end == .died && facts.vmmPID == 4242 && facts.deviceExits == 1 && facts.mmioExits == 2)
+        #expect(facts.exitsByTransaction == [2: .init(deviceExits: 1)] && facts.records == 7)
     }
 }

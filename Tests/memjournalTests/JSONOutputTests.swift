@@ -101,7 +101,7 @@ import TestSupport
             "inhibit": .bool, "wait": .string, "clean_close": .bool, "transactions": .number, "complete": .number,
             "cut_off": .number, "gaps": .number, "overlapping": .number, "inhibited": .number,
             "slot_operations": .number, "failed_operations": .number, "spurious_faults": .number,
-            "drain_timeouts": .number, "inhibit_ns": .object, "queue_stalls": .nullable,
+            "drain_timeouts": .number, "inhibit_ns": .object, "queue_stalls": .nullable, "capture": .nullable,
         ], "summary")
         if let inhibit = member(summary, "inhibit_ns") { expectShape(inhibit, percentiles, "summary.inhibit_ns") }
 
