@@ -138,4 +138,59 @@ import TestSupport
         #expect(throws: CaptureError.notASocket(path: dir.file("plain"))) { try RecordSocket(path: dir.file("plain")) }
         #expect(FileManager.default.contents(atPath: dir.file("plain")) == Data("keep".utf8))
     }
+
+    @Test func ctrlCAndSIGTERMReachTheVMMAndItsJournalIsSealedAfterIt() throws {
+        let dir = makeTemporaryDirectory()
+        let journal = dir.file("t.journal")
+        let capture = try Processes.Running(
+            Processes.memjournal,
+            ["capture", "-o", journal, "--", try RealVMM.qemu()]
+                + RealVMM.firmwareArguments(try RealVMM.firmware(in: dir, toggles: 20_000)),
+            environment: ["MEMJOURNAL_INTERPOSER": try RealVMM.interposer.get()], in: dir.path)
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: journal) && Date() < deadline { usleep(20_000) }
+        usleep(500_000)
+        kill(capture.pid, SIGTERM)
+        // QEMU ends on SIGTERM with status 0, which capture passes on.
+        #expect(capture.wait(seconds: 60) == 0, "\(capture.errors)")
+        let contents = try JournalReader(path: journal).contents()
+        #expect(contents.header.cleanClose && contents.cutOff.isEmpty && contents.records.count > 0)
+        #expect(try JournalReader(path: journal).capture()?.end == .exited)
+    }
+
+    @Test func aChildTheVMMForksRecordsNothingEvenIfItCreatesAVM() throws {
+        let dir = makeTemporaryDirectory()
+        // A VMM of our own that forks a helper; the helper opens /dev/kvm and creates a VM too.
+        let source = dir.file("forker.c"), program = dir.file("forker")
+        try """
+            #include <fcntl.h>
+            #include <linux/kvm.h>
+            #include <sys/ioctl.h>
+            #include <sys/wait.h>
+            #include <unistd.h>
+            static int vm(void) { int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC); return ioctl(kvm, KVM_CREATE_VM, 0); }
+            int main(void) {
+                if (vm() < 0) return 2;
+                pid_t child = fork();
+                if (child == 0) _exit(vm() < 0 ? 3 : 0);
+                int status = 0;
+                waitpid(child, &status, 0);
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 4;
+            }
+            """.write(toFile: source, atomically: true, encoding: .utf8)
+        try RealVMM.run("/usr/bin/cc", ["-o", program, source])
+        let (serve, socket, journals) = try startService(dir)
+        let (status, _, errors) = try Processes.run(program, [], environment: try Processes.interposed(socket: socket),
+                                                    in: dir.path)
+        #expect(status == 0, "\(errors)")
+        usleep(200_000)
+        kill(serve.pid, SIGTERM)
+        #expect(serve.wait(seconds: 30) == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: journals)
+        #expect(names.count == 1, "\(names)")  // the parent's alone
+        // Hello, its VM, its goodbye: nothing from the child on the socket it inherited.
+        let facts = try #require(try JournalReader(path: journals + "/" + names[0]).capture())
+        #expect(facts.records == 3 && facts.end == .exited, "\(facts)")
+        #expect(serve.errors.components(separatedBy: "→").count == 3, "\(serve.errors)")  // one 'pid → path' note and one summary
+    }
 }
