@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Replay", targets: ["Replay"]),
         .library(name: "Reduction", targets: ["Reduction"]),
         .library(name: "Report", targets: ["Report"]),
+        .library(name: "Capture", targets: ["Capture"]),
         // The ioctl interposer a VMM loads with LD_PRELOAD (`capture`, `serve --socket`).
         .library(name: "memjournal-interposer", type: .dynamic, targets: ["CInterposer"]),
     ],

@@ -18,6 +18,13 @@ let package = Package(
             dependencies: [.product(name: "CKVM", package: "memjournal")],
             path: "Benchmarks/CInhibitBaseline"
         ),
+        // The same ioctls straight into libc or through the interposer (BENCHMARKS.md §12).
+        .target(
+            name: "CInterposerCost",
+            dependencies: [.product(name: "CKVM", package: "memjournal")],
+            path: "Benchmarks/CInterposerCost",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
         .executableTarget(
             name: "MemjournalBenchmarks",
             dependencies: [
@@ -32,7 +39,9 @@ let package = Package(
                 .product(name: "Replay", package: "memjournal"),
                 .product(name: "Reduction", package: "memjournal"),
                 .product(name: "Analysis", package: "memjournal"),
+                .product(name: "Capture", package: "memjournal"),
                 "CInhibitBaseline",
+                "CInterposerCost",
             ],
             path: "Benchmarks/MemjournalBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],

@@ -43,8 +43,14 @@ public struct VMMIdentity: Hashable, Sendable {
         return "\(command.isEmpty ? "vmm" : command)-\(pid)-\(startTicks).journal"
     }
 
-    /// The first line `binary --version` prints (within 2 s), or nil.
+    /// VMMs known to answer `--version` by printing it and exiting; any other
+    /// binary is not run (it may do anything with an unknown argument).
+    static let answersVersion = ["qemu-system-", "qemu-kvm", "firecracker", "cloud-hypervisor", "crosvm", "lkvm"]
+
+    /// The first line `binary --version` prints (within 2 s) for a known VMM, or nil.
     public static func version(of binary: String) -> String? {
+        let name = (binary as NSString).lastPathComponent
+        guard answersVersion.contains(where: { name.hasPrefix($0) }) else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["--version"]

@@ -105,7 +105,7 @@ public final class VMMRecording {
         let call = MemoryRegionCall(
             slot: SlotID(rawValue: record.slot), flags: SlotFlags(rawValue: record.flags), request: request, host: host,
             errno: record.result < 0 ? Int32(clamping: -record.result) : 0, timeNs: record.endNs,
-            name: "ioctl#\(record.sequence)")
+            durationNs: record.endNs &- record.beginNs, name: "ioctl#\(record.sequence)")
         if let transaction = transactions.add(call) { closed(transaction) }
         if openBeginNs == nil { openBeginNs = record.beginNs }
     }

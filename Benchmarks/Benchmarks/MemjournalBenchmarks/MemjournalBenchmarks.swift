@@ -12,4 +12,5 @@ let benchmarks: @Sendable () -> Void = {
     journalSizeBenchmarks()
     verifyThroughputBenchmarks()
     reduceAndDiffBenchmarks()
+    realVMMRecordingBenchmarks()
 }

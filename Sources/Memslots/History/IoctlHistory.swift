@@ -18,17 +18,21 @@ public struct MemoryRegionCall: Hashable, Sendable {
     public var errno: Int32
     /// When the call returned, if the source says.
     public var timeNs: UInt64?
+    /// How long the call itself took, if the source measured it (a capture does;
+    /// a trace stamps only one instant per call).
+    public var durationNs: UInt64?
     /// The name given to the sections derived from this call (where it came from).
     public var name: String
 
     public init(slot: SlotID, flags: SlotFlags, request: Request, host: BackingLocation, errno: Int32, timeNs: UInt64?,
-                name: String) {
+                durationNs: UInt64? = nil, name: String) {
         self.slot = slot
         self.flags = flags
         self.request = request
         self.host = host
         self.errno = errno
         self.timeNs = timeNs
+        self.durationNs = durationNs
         self.name = name
     }
 }
@@ -57,9 +61,10 @@ public struct IoctlHistory: Sendable {
         var ops: [SlotOperation] = []
         for (index, call) in calls.enumerated() {
             if keepingConsistent, call.errno == 0, !isConsistent(call) { continue }
-            // The time since the previous call of the transaction: a trace stamps each
-            // ioctl as it returns, so this is the call plus the VMM's work between calls.
-            let duration: UInt64 = index > 0 ? (call.timeNs ?? 0) &- (calls[index - 1].timeNs ?? 0) : 0
+            // The call's own time when it was measured; else the time since the previous
+            // call of the transaction (a trace stamps each ioctl as it returns, so this
+            // is the call plus the VMM's work between calls).
+            let duration: UInt64 = call.durationNs ?? (index > 0 ? (call.timeNs ?? 0) &- (calls[index - 1].timeNs ?? 0) : 0)
             switch call.request {
             case .delete(let gpa):
                 // A delete names no size: it is the slot's own range.
@@ -94,7 +99,8 @@ public struct IoctlHistory: Sendable {
         }
         let deletes = sections.filter { $0.kind == .delete }.map(\.section.range).sorted()
         let adds = sections.filter { $0.kind == .add }.map(\.section.range).sorted()
-        let begin = calls.first?.timeNs ?? 0
+        // From the start of the first call, where the source measured it.
+        let begin = (calls.first?.timeNs ?? 0) &- (calls.first?.durationNs ?? 0)
         let end = calls.last?.timeNs ?? 0
         let addressSpace = calls.first?.slot.addressSpace ?? 0
         history.applySections(sections, addressSpace: addressSpace)

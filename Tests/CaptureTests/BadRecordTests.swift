@@ -1,0 +1,115 @@
+import CCaptureRecord
+import Foundation
+import Glibc
+import Sync
+import JournalStore
+import Testing
+import TestSupport
+@testable import Capture
+
+/// A bad record on the service's socket ends that VMM's journal there, named;
+/// the service and its other journals go on.
+@Suite(.serialized) struct BadRecordTests {
+    /// A client of the socket, as the interposer is one.
+    final class Client {
+        let fd: Int32
+
+        init(_ path: String) throws {
+            fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+                for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+            }
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            try #require(rc == 0, "connect: \(errno)")
+        }
+
+        func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) } }
+
+        func send(_ kind: CaptureRecord.Kind, _ fill: (inout memjournal_record) -> Void = { _ in }) {
+            var raw = memjournal_record()
+            raw.kind = kind.rawValue
+            raw.version = UInt16(MEMJOURNAL_RECORD_VERSION)
+            fill(&raw)
+            send(withUnsafeBytes(of: raw) { Array($0) })
+        }
+
+        func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
+
+        deinit { close(fd) }
+    }
+
+    @Test(arguments: [
+        ([UInt8](repeating: 7, count: 50), "a datagram of 50 bytes"),
+        ([UInt8](repeating: 0, count: 200), "a datagram of 200 bytes"),
+    ])
+    func aBadDatagramEndsThatJournalNamedAndTheServiceGoesOn(_ bad: [UInt8], _ expected: String) throws {
+        let dir = makeTemporaryDirectory()
+        let socket = try RecordSocket(path: dir.file("s.sock"))
+        let results = PlainLockedResults()
+        let service = JournalService(
+            socket: socket, place: { _ in dir.file("j\(results.count).journal") },
+            describe: { VMMLaunch.header(for: $0, service: "test") }, finished: { results.append($0) })
+        let thread = Thread { service.run() }
+        thread.start()
+        let client = try Client(socket.path)
+        client.send(.hello)
+        client.send(.setMemoryRegion) { $0.size = 0x1000; $0.userspace_addr = 0x7f00_0000_0000; $0.begin_ns = 1; $0.end_ns = 2 }
+        client.send(bad)
+        client.send(.setMemoryRegion) { $0.slot = 1; $0.gpa = 0x2000; $0.size = 0x1000; $0.userspace_addr = 0x7f00_0000_1000 }
+        let deadline = Date().addingTimeInterval(10)
+        while results.count == 0 && Date() < deadline { usleep(10_000) }
+        let finished = try #require(results.first)
+        #expect(finished.malformed?.contains("record 3") == true && finished.malformed?.contains(expected) == true,
+                "\(String(describing: finished.malformed))")
+        // A second VMM still gets its journal: the service did not stop.
+        let second = try Client(socket.path)
+        second.send(.hello)
+        second.send(.goodbye)
+        second.hangUp()
+        while results.count < 2 && Date() < deadline { usleep(10_000) }
+        #expect(results.count == 2)
+        service.stop()
+        while !thread.isFinished && Date() < deadline { usleep(10_000) }
+        let facts = try #require(try JournalReader(path: finished.path).capture())
+        #expect(facts.end == .badRecord && facts.records == 2)
+        #expect(try JournalReader(path: finished.path).contents().cutOff.count == 1)  // the call before the bad record
+        #expect(results.count == 2)
+    }
+}
+
+extension BadRecordTests {
+    @Test func stoppingTheServiceSealsTheJournalOfAVMMStillConnected() throws {
+        let dir = makeTemporaryDirectory()
+        let socket = try RecordSocket(path: dir.file("s.sock"))
+        let results = PlainLockedResults()
+        let service = JournalService(
+            socket: socket, place: { _ in dir.file("live.journal") },
+            describe: { VMMLaunch.header(for: $0, service: "test") }, finished: { results.append($0) })
+        let thread = Thread { service.run() }
+        thread.start()
+        let client = try Client(socket.path)
+        client.send(.hello)
+        client.send(.setMemoryRegion) { $0.size = 0x1000; $0.userspace_addr = 0x7f00_0000_0000; $0.begin_ns = 1; $0.end_ns = 2 }
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: dir.file("live.journal")) && Date() < deadline { usleep(10_000) }
+        usleep(100_000)
+        service.stop()
+        while !thread.isFinished && Date() < deadline { usleep(10_000) }
+        #expect(thread.isFinished && results.count == 1)
+        #expect(results.first?.stoppedByService == true)
+        #expect(try JournalReader(path: dir.file("live.journal")).capture()?.end == .recorderStopped)
+        #expect(try JournalReader(path: dir.file("live.journal")).contents().header.cleanClose)
+    }
+}
+
+/// Results handed over from the service's threads.
+final class PlainLockedResults: Sendable {
+    private let items = PlainLocked<[JournalService.Finished]>([])
+    var count: Int { items.withLock { $0.count } }
+    var first: JournalService.Finished? { items.withLock { $0.first } }
+    func append(_ item: JournalService.Finished) { items.withLock { $0.append(item) } }
+}
