@@ -42,19 +42,27 @@ import TestSupport
         deinit { close(fd) }
     }
 
+    /// A service on a fresh socket in `dir`, running on a thread of its own.
+    static func start(in dir: TemporaryDirectory, results: PlainLockedResults, journal: @escaping @Sendable () -> String)
+        throws -> (RecordSocket, JournalService, Thread)
+    {
+        let socket = try RecordSocket(path: dir.file("s.sock"))
+        let service = JournalService(
+            socket: socket, place: { _ in journal() }, describe: { VMMLaunch.header(for: $0, service: "test") },
+            finished: { results.append($0) })
+        let thread = Thread { service.run() }
+        thread.start()
+        return (socket, service, thread)
+    }
+
     @Test(arguments: [
         ([UInt8](repeating: 7, count: 50), "a datagram of 50 bytes"),
         ([UInt8](repeating: 0, count: 200), "a datagram of 200 bytes"),
     ])
     func aBadDatagramEndsThatJournalNamedAndTheServiceGoesOn(_ bad: [UInt8], _ expected: String) throws {
         let dir = makeTemporaryDirectory()
-        let socket = try RecordSocket(path: dir.file("s.sock"))
         let results = PlainLockedResults()
-        let service = JournalService(
-            socket: socket, place: { _ in dir.file("j\(results.count).journal") },
-            describe: { VMMLaunch.header(for: $0, service: "test") }, finished: { results.append($0) })
-        let thread = Thread { service.run() }
-        thread.start()
+        let (socket, service, thread) = try Self.start(in: dir, results: results) { dir.file("j\(results.count).journal") }
         let client = try Client(socket.path)
         client.send(.hello)
         client.send(.setMemoryRegion) { $0.size = 0x1000; $0.userspace_addr = 0x7f00_0000_0000; $0.begin_ns = 1; $0.end_ns = 2 }
@@ -84,13 +92,8 @@ import TestSupport
 extension BadRecordTests {
     @Test func stoppingTheServiceSealsTheJournalOfAVMMStillConnected() throws {
         let dir = makeTemporaryDirectory()
-        let socket = try RecordSocket(path: dir.file("s.sock"))
         let results = PlainLockedResults()
-        let service = JournalService(
-            socket: socket, place: { _ in dir.file("live.journal") },
-            describe: { VMMLaunch.header(for: $0, service: "test") }, finished: { results.append($0) })
-        let thread = Thread { service.run() }
-        thread.start()
+        let (socket, service, thread) = try Self.start(in: dir, results: results) { dir.file("live.journal") }
         let client = try Client(socket.path)
         client.send(.hello)
         client.send(.setMemoryRegion) { $0.size = 0x1000; $0.userspace_addr = 0x7f00_0000_0000; $0.begin_ns = 1; $0.end_ns = 2 }

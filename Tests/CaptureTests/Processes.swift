@@ -3,15 +3,7 @@ import TestSupport
 
 /// Runs memjournal, QEMU and friends as separate processes, as a user would.
 enum Processes {
-    /// The memjournal executable `swift build` made beside the test bundle.
-    static let memjournal: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        while url.path != "/", !FileManager.default.fileExists(atPath: url.appendingPathComponent("memjournal").path) {
-            url.deleteLastPathComponent()
-        }
-        return url.appendingPathComponent("memjournal").path
-    }()
+    static let memjournal = memjournalExecutable
 
     /// A started process whose output goes to files in `dir`.
     final class Running: @unchecked Sendable {

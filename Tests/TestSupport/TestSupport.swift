@@ -1,3 +1,4 @@
+import Foundation
 import KVMBackend
 import Testing
 import Sync
@@ -33,3 +34,14 @@ public func makeTemporaryDirectory() -> TemporaryDirectory {
         fatalError("cannot create a temporary directory under \(TemporaryDirectory.base): \(error)")
     }
 }
+
+/// The memjournal executable `swift build` made beside the test bundle, for
+/// tests that run the real command line.
+public let memjournalExecutable: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    while url.path != "/", !FileManager.default.fileExists(atPath: url.appendingPathComponent("memjournal").path) {
+        url.deleteLastPathComponent()
+    }
+    return url.appendingPathComponent("memjournal").path
+}()

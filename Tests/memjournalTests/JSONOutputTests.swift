@@ -8,14 +8,7 @@ import TestSupport
 /// has the shape documented in the README: the keys, and the type of each value.
 @Suite(.serialized) struct JSONOutputTests {
     /// The memjournal binary beside this test bundle (built by `swift build`).
-    static let binary: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        while url.path != "/", !FileManager.default.fileExists(atPath: url.appendingPathComponent("memjournal").path) {
-            url.deleteLastPathComponent()
-        }
-        return url.appendingPathComponent("memjournal").path
-    }()
+    static let binary = memjournalExecutable
 
     /// Runs the binary; returns (exit status, stdout).
     func run(_ arguments: [String]) throws -> (Int32, String) {
