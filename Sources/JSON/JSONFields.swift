@@ -4,10 +4,13 @@
 /// element is wrong.
 public struct JSONFields {
     public let context: String
-    private let members: [String: JSONValue]
-    private let order: [String]
-    private var used = Set<String>()
-    /// Longest string accepted unless a field says otherwise.
+    /// The object's members in their order. Objects here are small (a dozen keys),
+    /// so a key is found by a scan, cheaper than hashing it; `index` takes over for
+    /// big ones.
+    private let members: [(key: String, value: JSONValue)]
+    private let index: [String: Int]?
+    /// Which members were read, by position (for `finish`).
+    private var used: [Bool]
     public static let maxStringBytes = 64 << 10
 
     public init(_ value: JSONValue, context: String) throws(JSONError) {
@@ -17,21 +20,30 @@ public struct JSONFields {
                 : "\(context): expected an object, found \(value.typeName)")
         }
         self.context = context
-        var members: [String: JSONValue] = [:]
-        for (key, value) in list { members[key] = value }
-        self.members = members
-        order = list.map(\.key)
+        members = list
+        index = list.count > Self.scanLimit
+            ? Dictionary(list.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { first, _ in first })
+            : nil
+        used = [Bool](repeating: false, count: list.count)
+    }
+
+    /// Objects with more members than this are looked up through a dictionary.
+    private static let scanLimit = 24
+
+    private func position(_ key: String) -> Int? {
+        if let index { return index[key] }
+        return members.firstIndex { $0.key == key }
     }
 
     private func name(_ key: String) -> String { context.isEmpty ? key : "\(context).\(key)" }
 
-    public func has(_ key: String) -> Bool { members[key] != nil }
+    public func has(_ key: String) -> Bool { position(key) != nil }
 
     /// The raw value of `key` (required).
     public mutating func value(_ key: String) throws(JSONError) -> JSONValue {
-        guard let value = members[key] else { throw JSONError("missing key \"\(name(key))\"") }
-        used.insert(key)
-        return value
+        guard let at = position(key) else { throw JSONError("missing key \"\(name(key))\"") }
+        used[at] = true
+        return members[at].value
     }
 
     /// nil when the value is JSON null (the key itself is still required).
@@ -122,12 +134,12 @@ public struct JSONFields {
     /// Refuses keys that were never read: a misspelt or foreign field is an error,
     /// not silently dropped data.
     public func finish() throws(JSONError) {
-        if let unknown = order.first(where: { !used.contains($0) }) {
+        if let unknown = used.firstIndex(of: false).map({ members[$0].key }) {
             throw JSONError("unknown key \"\(name(unknown))\"")
         }
     }
 
     private func typeError(_ key: String, _ expected: String) -> JSONError {
-        JSONError("\(name(key)): expected \(expected), found \(members[key]?.typeName ?? "nothing")")
+        JSONError("\(name(key)): expected \(expected), found \(position(key).map { members[$0].value.typeName } ?? "nothing")")
     }
 }

@@ -57,6 +57,7 @@ public struct JSONParser {
     private mutating func object(depth: Int) throws(JSONError) -> JSONValue {
         i += 1
         var members: [(key: String, value: JSONValue)] = []
+        // Duplicate keys: a scan while the object is small (cheaper than hashing), a set past that.
         var keys = Set<String>()
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
@@ -67,7 +68,14 @@ public struct JSONParser {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("expected a member name in quotes") }
             let key = try string()
-            guard keys.insert(key).inserted else { throw error("duplicate key \"\(key)\"") }
+            let duplicate: Bool
+            if members.count < 24 {
+                duplicate = members.contains { $0.key == key }
+            } else {
+                if keys.isEmpty { keys = Set(members.map(\.key)) }
+                duplicate = !keys.insert(key).inserted
+            }
+            guard !duplicate else { throw error("duplicate key \"\(key)\"") }
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after \"\(key)\"") }
             i += 1
@@ -146,8 +154,10 @@ public struct JSONParser {
             guard i < bytes.count else { throw error("unterminated string (is the line cut short?)") }
             let c = bytes[i]
             if c == UInt8(ascii: "\"") {
+                defer { i += 1 }
+                // No escape met (the common case): the bytes are the string.
+                if scalars.isEmpty { return String(decoding: bytes[runStart..<i], as: UTF8.self) }
                 flush(i)
-                i += 1
                 return String(scalars)
             }
             if c < 0x20 { throw error("control character in a string (write it as \\u00XX)") }
