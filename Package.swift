@@ -84,7 +84,8 @@ let package = Package(
                            "Replay"]
         ),
         // Recording a real VMM live: the record stream, the service, the exit classifier.
-        .target(name: "Capture", dependencies: ["CCaptureRecord", "Sync", "MemoryModel", "Memslots", "JournalStore", system]),
+        .target(name: "Capture", dependencies: ["CCaptureRecord", "Sync", "MemoryModel", "Memslots", "JournalStore",
+                                                "JournalFormats", system]),
         // The self-contained HTML report.
         .target(name: "Report", dependencies: ["JSON", "MemoryModel", "Memslots", "JournalStore", "JournalFormats", "Analysis"]),
         .executableTarget(

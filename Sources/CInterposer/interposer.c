@@ -207,6 +207,17 @@ static void after_run(int fd, int rc, uint64_t begin, uint64_t end) {
     send_record(&r, 0);
 }
 
+/* The fields both memory-region requests share. */
+static void fill_region(struct memjournal_record *r, uint16_t kind, uint32_t slot, uint32_t flags, uint64_t gpa,
+                        uint64_t size, uint64_t userspace_addr) {
+    fill(r, kind);
+    r->slot = slot;
+    r->flags = flags;
+    r->gpa = gpa;
+    r->size = size;
+    r->userspace_addr = userspace_addr;
+}
+
 static void after_vm_ioctl(int fd, uint32_t request, void *arg, int rc, int error, uint64_t begin, uint64_t end) {
     struct memjournal_record r;
     int64_t result = rc < 0 ? -(int64_t)error : rc;
@@ -224,22 +235,14 @@ static void after_vm_ioctl(int fd, uint32_t request, void *arg, int rc, int erro
     }
     case (uint32_t)KVM_SET_USER_MEMORY_REGION: {
         const struct kvm_userspace_memory_region *m = arg;
-        fill(&r, MEMJOURNAL_SET_MEMORY_REGION);
-        r.slot = m->slot;
-        r.flags = m->flags;
-        r.gpa = m->guest_phys_addr;
-        r.size = m->memory_size;
-        r.userspace_addr = m->userspace_addr;
+        fill_region(&r, MEMJOURNAL_SET_MEMORY_REGION, m->slot, m->flags, m->guest_phys_addr, m->memory_size,
+                    m->userspace_addr);
         break;
     }
     case (uint32_t)MEMJOURNAL_KVM_SET_USER_MEMORY_REGION2: {
         const struct memjournal_kvm_region2 *m = arg;
-        fill(&r, MEMJOURNAL_SET_MEMORY_REGION2);
-        r.slot = m->slot;
-        r.flags = m->flags;
-        r.gpa = m->guest_phys_addr;
-        r.size = m->memory_size;
-        r.userspace_addr = m->userspace_addr;
+        fill_region(&r, MEMJOURNAL_SET_MEMORY_REGION2, m->slot, m->flags, m->guest_phys_addr, m->memory_size,
+                    m->userspace_addr);
         r.guest_memfd = (int32_t)m->guest_memfd;
         r.guest_memfd_offset = m->guest_memfd_offset;
         break;

@@ -57,6 +57,21 @@ public final class RecordSocket: Sendable {
 
     deinit { close(fd) }
 
+    /// Connects a new seqpacket socket to `path`; the fd, or nil when nobody listens there.
+    static func connectClient(_ path: String) -> Int32? {
+        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = address(path)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+        if connected { return fd }
+        close(fd)
+        return nil
+    }
+
     private static func address(_ path: String) -> sockaddr_un {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -68,15 +83,9 @@ public final class RecordSocket: Sendable {
 
     /// Whether a service listens at `path`.
     private static func answers(_ path: String) -> Bool {
-        let probe = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard probe >= 0 else { return false }
-        defer { close(probe) }
-        var address = address(path)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
+        guard let probe = connectClient(path) else { return false }
+        close(probe)
+        return true
     }
 }
 

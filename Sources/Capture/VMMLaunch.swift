@@ -1,4 +1,5 @@
 import Glibc
+import JournalFormats
 import JournalStore
 
 /// Starting the command `capture` records, and its journal header.
@@ -10,7 +11,7 @@ public enum VMMLaunch {
         let version = vmm.version.map { " (\($0))" } ?? ""
         return JournalHeader(
             backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
-            commandLine: ["memjournal", "capture", "--"] + vmm.arguments,
+            commandLine: ["memjournal"] + OutsideChannel.capture.commandWords + ["--"] + vmm.arguments,
             comment: "recorded live by memjournal \(service) from \(vmm.binary)\(version), pid \(vmm.pid)")
     }
 

@@ -92,14 +92,8 @@ public final class VMMRecording {
     private func memoryRegion(_ record: CaptureRecord) {
         statistics.memslotCalls += 1
         seenNs = max(seenNs, record.beginNs)
-        let request: MemoryRegionCall.Request
-        if record.size == 0 {
-            request = .delete(gpa: record.gpa)
-        } else if let range = try? GuestRange(start: record.gpa, size: record.size) {
-            request = .set(range)
-        } else {
-            return  // KVM refuses such a range itself (EINVAL): nothing changed, nothing to replay
-        }
+        // KVM refuses a range past 2^64 itself (EINVAL): nothing changed, nothing to replay.
+        guard let request = MemoryRegionCall.Request(gpa: record.gpa, size: record.size) else { return }
         let (host, made) = backings.locate(record.userspaceAddress, size: record.size)
         if made { recorder.recordConfiguration(backings: backings.descriptors, regions: [:]) }
         let call = MemoryRegionCall(

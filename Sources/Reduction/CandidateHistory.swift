@@ -40,10 +40,10 @@ public enum Derivation: String, Sendable, CaseIterable {
     /// (`IoctlHistory`).
     case ioctls
 
-    /// How `contents` was made: ioctls for a history imported from a trace, else
-    /// listener callbacks.
+    /// How `contents` was made: ioctls for a history seen from outside a VMM (a QEMU
+    /// trace, an strace log, a capture), else listener callbacks.
     public static func natural(for contents: JournalContents) -> Derivation {
-        QEMUTraceImporter.imported(contents.header) ? .ioctls : .listener
+        OutsideChannel(contents.header) != nil ? .ioctls : .listener
     }
 }
 

@@ -73,7 +73,8 @@ struct DiffCommand: ParsableCommand {
              try HistoryFile.contents(of: b, verify: !noVerify, note: printNote))
         }
         var ignored = HistoryDiff.Ignored(ignore.flatMap { $0.map(\.option) })
-        if QEMUTraceImporter.imported(left.header) || QEMUTraceImporter.imported(right.header) { ignored.insert(.names) }
+        // Names of sections seen from outside say where each call was read (file:line, ioctl#N).
+        if OutsideChannel(left.header) != nil || OutsideChannel(right.header) != nil { ignored.insert(.names) }
         let options = HistoryDiff.Options(ignored: ignored, strict: strict)
         let diff = HistoryDiff(left.records, right.records, options: options)
         if json {

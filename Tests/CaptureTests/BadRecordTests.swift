@@ -15,16 +15,7 @@ import TestSupport
         let fd: Int32
 
         init(_ path: String) throws {
-            fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-                for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
-            }
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            try #require(rc == 0, "connect: \(errno)")
+            fd = try #require(RecordSocket.connectClient(path), "connect: \(errno)")
         }
 
         func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) } }

@@ -51,6 +51,7 @@ import TestSupport
             #expect(run.captured.backings == run.traced.backings)
             #expect(run.captured.cutOff.isEmpty && run.captured.header.cleanClose)
             #expect(run.captured.header.commandLine.starts(with: ["memjournal", "capture", "--"]))
+            #expect(OutsideChannel(run.captured.header) == .capture && OutsideChannel(run.traced.header) == .qemuTrace)
             #expect(run.captured.header.comment?.contains("QEMU emulator version") == true)
         }
         #expect(firmware.captured.records.count > 400)

@@ -74,6 +74,7 @@ import TestSupport
         #expect(result.exits["KVM_EXIT_MMIO"]?.total == 1 && result.exits["KVM_EXIT_MMIO"]?.inWindows == 1)
         #expect(result.windowsWithExits == 1)
         #expect(result.contents.header.commandLine.contains("strace"))
+        #expect(OutsideChannel(result.contents.header) == .strace)
     }
 
     @Test func cutInterleavedAndUnknownLinesAreNamedOrSkippedNeverHalfImported() throws {

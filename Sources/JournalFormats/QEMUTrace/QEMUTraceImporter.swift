@@ -21,15 +21,6 @@ public enum QEMUTraceImporter {
         public var skipped: [(line: Int, detail: String)]
     }
 
-    /// Whether a journal with `header` was imported from a QEMU trace (its command
-    /// line is the one `build` writes): a history of ioctls, not of listener callbacks.
-    public static func imported(_ header: JournalHeader) -> Bool {
-        header.commandLine.dropFirst().starts(with: commandWords)
-    }
-
-    /// The words `build` puts after the program name in an imported header's command line.
-    private static let commandWords = ["import", "--format", "qemu-trace"]
-
     /// Whether `text` looks like a QEMU trace (used to pick the import format).
     public static func looksLikeTrace(_ firstLines: [Substring]) -> Bool {
         firstLines.contains { $0.contains(QEMUTraceLine.event) }
@@ -70,14 +61,8 @@ public enum QEMUTraceImporter {
         var transactions = IoctlTransactions()
         var records: [TransactionRecord] = []
         for event in events {
-            let request: MemoryRegionCall.Request
-            if event.size == 0 {
-                request = .delete(gpa: event.gpa)
-            } else {
-                guard let range = try? GuestRange(start: event.gpa, size: event.size) else {
-                    throw .malformedLog(path: path, line: event.line, detail: "impossible range")
-                }
-                request = .set(range)
+            guard let request = MemoryRegionCall.Request(gpa: event.gpa, size: event.size) else {
+                throw .malformedLog(path: path, line: event.line, detail: "impossible range")
             }
             let call = MemoryRegionCall(
                 slot: SlotID(rawValue: event.slot), flags: SlotFlags(rawValue: event.flags), request: request,
@@ -90,7 +75,7 @@ public enum QEMUTraceImporter {
 
         let header = JournalHeader(
             backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
-            commandLine: ["memjournal"] + commandWords + [path], cleanClose: true)
+            commandLine: ["memjournal"] + OutsideChannel.qemuTrace.commandWords + [path], cleanClose: true)
         return JournalContents(
             header: header, backings: backings.descriptors, regions: [:], records: records, cutOff: [], faults: [],
             recorderStatistics: nil)

@@ -25,9 +25,6 @@ public enum StraceImporter {
         public var skipped: [(line: Int, detail: String)]
     }
 
-    /// The words `read` puts after the program name in the header's command line.
-    public static let commandWords = ["import", "--format", "strace"]
-
     /// Whether the first lines look like `strace -f -ttt` output with KVM ioctls.
     public static func looksLikeStrace(_ firstLines: [Substring]) -> Bool {
         firstLines.contains { $0.contains(" ioctl(") && $0.contains("KVM_") && (try? StraceLine.parse($0)) != nil }
@@ -99,14 +96,8 @@ public enum StraceImporter {
         var transactions = IoctlTransactions()
         var records: [TransactionRecord] = []
         for call in calls.sorted(by: { $0.time < $1.time }) {
-            let request: MemoryRegionCall.Request
-            if call.region.size == 0 {
-                request = .delete(gpa: call.region.gpa)
-            } else {
-                guard let range = try? GuestRange(start: call.region.gpa, size: call.region.size) else {
-                    throw .malformedLog(path: path, line: call.line, detail: "impossible range")
-                }
-                request = .set(range)
+            guard let request = MemoryRegionCall.Request(gpa: call.region.gpa, size: call.region.size) else {
+                throw .malformedLog(path: path, line: call.line, detail: "impossible range")
             }
             let memoryCall = MemoryRegionCall(
                 slot: SlotID(rawValue: call.region.slot), flags: SlotFlags(rawValue: call.region.flags), request: request,
@@ -138,7 +129,7 @@ public enum StraceImporter {
 
         let header = JournalHeader(
             backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
-            commandLine: ["memjournal"] + commandWords + [path], cleanClose: true)
+            commandLine: ["memjournal"] + OutsideChannel.strace.commandWords + [path], cleanClose: true)
         let contents = JournalContents(
             header: header, backings: backings.descriptors, regions: [:], records: records, cutOff: [], faults: [],
             recorderStatistics: nil)

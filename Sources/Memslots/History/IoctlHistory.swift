@@ -8,6 +8,17 @@ public struct MemoryRegionCall: Hashable, Sendable {
         case delete(gpa: UInt64)
         /// Create, move or re-flag the slot to cover `range`.
         case set(GuestRange)
+
+        /// The request of a call naming `gpa` and `size`; nil for a range past 2^64.
+        public init?(gpa: UInt64, size: UInt64) {
+            if size == 0 {
+                self = .delete(gpa: gpa)
+            } else if let range = try? GuestRange(start: gpa, size: size) {
+                self = .set(range)
+            } else {
+                return nil
+            }
+        }
     }
 
     public var slot: SlotID
