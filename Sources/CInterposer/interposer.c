@@ -24,12 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
+#include <linux/sockios.h>
 
 /* Linux 6.8 added REGION2; Debian 12's headers predate it. The layout is KVM's ABI. */
 struct memjournal_kvm_region2 {
@@ -95,6 +97,14 @@ static struct fd_entry fds[MAX_FDS];
  * racing with the disconnect sends to a dead socket, never to a reused fd. */
 static _Atomic int sock = -1;
 static _Atomic int connected;
+/* How much of the socket's send buffer (in the kernel's own accounting) exit
+ * records may occupy; exits past it are dropped and counted. Without it a vCPU
+ * taking exit after exit refills the buffer the moment the recorder drains it,
+ * and the listener's blocking memory-slot send starves behind them (seen with
+ * Linux's default wmem_max on a loaded machine: QEMU stalled mid-toggle for
+ * minutes). Set once before `sock` is published (release), read after it is
+ * loaded (acquire), so relaxed suffices. */
+static _Atomic int exit_budget;
 /* 0 until a connection was attempted (one attempt per process). */
 static atomic_flag attempted = ATOMIC_FLAG_INIT;
 /* Counters: relaxed, they only need to be exact in total, not ordered. */
@@ -124,6 +134,13 @@ static void send_record(struct memjournal_record *r, int may_block) {
     if (!atomic_load_explicit(&connected, memory_order_relaxed)) return;
     r->dropped_exits = atomic_load_explicit(&dropped_exits, memory_order_relaxed);
     int fd = atomic_load_explicit(&sock, memory_order_acquire);
+    if (!may_block) {
+        int queued = 0;
+        if (real_ioctl(fd, SIOCOUTQ, &queued) == 0 && queued >= atomic_load_explicit(&exit_budget, memory_order_relaxed)) {
+            atomic_fetch_add_explicit(&dropped_exits, 1, memory_order_relaxed);
+            return;
+        }
+    }
     int flags = MSG_NOSIGNAL | (may_block ? 0 : MSG_DONTWAIT);
     for (;;) {
         ssize_t n = send(fd, r, sizeof *r, flags);
@@ -154,6 +171,11 @@ static void connect_once(void) {
     if (rc < 0) { close(fd); return; }
     int buffer = 4 << 20; /* room for bursts of exits; the kernel caps it at wmem_max */
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    int granted = 0;
+    socklen_t length = sizeof granted;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &granted, &length) != 0) granted = 0;
+    /* A quarter for exits: the rest is the memory-slot records' room. */
+    atomic_store_explicit(&exit_budget, granted / 4, memory_order_relaxed);
     atomic_store_explicit(&sock, fd, memory_order_release);
     atomic_store_explicit(&connected, 1, memory_order_relaxed);
     struct memjournal_record hello;

@@ -37,8 +37,11 @@ struct ExitClassifier {
         case internalError(transaction: UInt64?)
     }
 
-    /// How long an exit waits for the transactions around it.
-    static let patienceNs: UInt64 = 100_000_000
+    /// How long (in the VMM's stream time) an exit waits for the transactions
+    /// around it: long enough for a listener thread descheduled on a loaded host
+    /// between its ioctl and its send, so a spurious exit is not judged a device
+    /// exit before its transaction arrives.
+    static let patienceNs: UInt64 = 1_000_000_000
     /// Closed transactions kept to classify late exits against.
     static let windowsKept = 4096
 
@@ -86,17 +89,31 @@ struct ExitClassifier {
         }
     }
 
+    /// Judges an exit against the closed transactions its `KVM_RUN` overlapped,
+    /// nearest to the exit first (the access that exited was the run's last act).
+    /// Windows are in commit order and never overlap one another (one listener),
+    /// so the latest one begun before the exit is found by bisection and the
+    /// overlapping ones lie just before it: the cost is the run's length in
+    /// transactions, not the number of windows kept.
     private func classify(_ exit: Exit) -> Verdict {
-        let overlapping = windows.filter { $0.beginNs <= exit.endNs && $0.endNs >= exit.beginNs }
-        let latest = windows.last { $0.beginNs <= exit.endNs }?.sequence
-        if exit.internalError { return .internalError(transaction: overlapping.last?.sequence ?? latest) }
-        // MMIO exits are in the vCPU's normal address space (0).
-        for window in overlapping
-        where window.before.slot(containing: exit.gpa, addressSpace: 0) != nil
-            && window.after.slot(containing: exit.gpa, addressSpace: 0) != nil {
-            return .spurious(SpuriousFault(vcpu: exit.vcpu, gpa: exit.gpa, isWrite: exit.isWrite, timeNs: exit.endNs,
-                                           transactionInFlight: window.sequence))
+        var low = 0, high = windows.count  // the first window begun after the exit ended
+        while low < high {
+            let middle = (low + high) / 2
+            if windows[middle].beginNs <= exit.endNs { low = middle + 1 } else { high = middle }
         }
-        return .device(transaction: overlapping.last?.sequence ?? latest)
+        let latest = low > 0 ? windows[low - 1].sequence : nil
+        if exit.internalError { return .internalError(transaction: latest) }
+        var index = low - 1
+        // MMIO exits are in the vCPU's normal address space (0).
+        while index >= 0, windows[index].endNs >= exit.beginNs {
+            let window = windows[index]
+            if window.before.slot(containing: exit.gpa, addressSpace: 0) != nil,
+               window.after.slot(containing: exit.gpa, addressSpace: 0) != nil {
+                return .spurious(SpuriousFault(vcpu: exit.vcpu, gpa: exit.gpa, isWrite: exit.isWrite, timeNs: exit.endNs,
+                                               transactionInFlight: window.sequence))
+            }
+            index -= 1
+        }
+        return .device(transaction: latest)
     }
 }

@@ -22,12 +22,12 @@ public final class JournalService: Sendable {
     private let describe: @Sendable (VMMIdentity) -> JournalHeader
     private let finished: @Sendable (Finished) -> Void
     /// Connections still recording, by a number of the service's own (to stop them);
-    /// and their threads (to join). Guarded: the accept loop adds, connection threads
-    /// remove themselves, `stop()` reads.
-    private let live = PlainLocked<(next: Int, connections: [Int: RecordConnection], threads: [OSThread])>(
-        (0, [:], []))
-    /// Set once by `stop()`; read by connection threads when their stream ends.
-    private let stopping = PlainLocked(false)
+    /// their threads (to join); and whether `stop()` was called. Guarded: the accept
+    /// loop adds, connection threads remove themselves, `stop()` sets `stopping` and
+    /// reads — so a connection accepted as the service stops is stopped by one side
+    /// or the other, never by neither.
+    private let live = PlainLocked<(next: Int, connections: [Int: RecordConnection], threads: [OSThread], stopping: Bool)>(
+        (0, [:], [], false))
 
     /// - `place`: the journal path for a VMM (nil turns it away);
     /// - `describe`: its journal header;
@@ -48,6 +48,7 @@ public final class JournalService: Sendable {
                 let id = state.next
                 state.next += 1
                 state.connections[id] = connection
+                if state.stopping { connection.stop() }
                 state.threads.append(OSThread { [self] in
                     record(connection)
                     _ = live.withLock { $0.connections.removeValue(forKey: id) }
@@ -57,12 +58,16 @@ public final class JournalService: Sendable {
         for thread in live.withLock({ $0.threads }) { thread.join() }
     }
 
-    /// Stops accepting and ends every recording (each journal sealed, its open
-    /// transaction cut off); `run()` returns once all are sealed.
+    /// Stops accepting and ends every recording: what each VMM sent is read, a VMM
+    /// still running is cut off there (its open transaction journaled as cut off),
+    /// one already gone keeps its own ending; `run()` returns once all are sealed.
     public func stop() {
-        stopping.withLock { $0 = true }
+        let connections = live.withLock { state in
+            state.stopping = true
+            return Array(state.connections.values)
+        }
         socket.shutdown()
-        for connection in live.withLock({ Array($0.connections.values) }) { connection.stop() }
+        for connection in connections { connection.stop() }
     }
 
     private func record(_ connection: RecordConnection) {
@@ -89,7 +94,7 @@ public final class JournalService: Sendable {
             case .end: break reading
             }
         }
-        let stopped = stopping.withLock { $0 }
+        let stopped = connection.stoppedByService
         let end: CaptureFacts.End? = malformed != nil ? .badRecord : stopped ? .recorderStopped : nil
         let result: Result<CaptureStatistics, JournalError>
         do { result = .success(try recording.finish(stopped: end)) } catch { result = .failure(error) }

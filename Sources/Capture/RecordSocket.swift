@@ -1,4 +1,5 @@
 import Glibc
+import Sync
 import SystemPackage
 
 /// The service's listening socket: `AF_UNIX`, `SOCK_SEQPACKET` (one record per
@@ -133,8 +134,28 @@ public final class RecordConnection: Sendable {
         }
     }
 
-    /// Makes a blocked `next()` return `.end` (the service is stopping).
-    public func stop() { _ = shutdown(fd, Int32(SHUT_RD)) }
+    /// Whether `stop()` cut this connection short. Guarded: set by the thread
+    /// that stops the service, read by the connection's own thread at its end.
+    private let stopped = PlainLocked(false)
+
+    /// Whether the service ended this recording while its VMM was still connected.
+    public var stoppedByService: Bool { stopped.withLock { $0 } }
+
+    /// The service is stopping: a VMM still connected is cut off — what it already
+    /// sent is still read, then a blocked `next()` returns `.end` and its further
+    /// sends fail, so the VMM carries on unrecorded. A VMM that has hung up
+    /// already (exited or died) is left to be read to its own end, which says
+    /// how it ended. Returns whether the connection was cut off.
+    @discardableResult
+    public func stop() -> Bool {
+        var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        // The kernel sets POLLHUP on a seqpacket socket whose peer closed it.
+        let hungUp = poll(&probe, 1, 0) == 1 && probe.revents & Int16(POLLHUP) != 0
+        guard !hungUp else { return false }
+        stopped.withLock { $0 = true }
+        _ = shutdown(fd, Int32(SHUT_RD))
+        return true
+    }
 
     deinit { close(fd) }
 }

@@ -125,13 +125,13 @@ struct CaptureSummary: CustomStringConvertible {
             var parts = ["\(who) → \(finished.path): \(s.memslotCalls) memslot call(s), \(s.spuriousFaults) spurious fault(s), "
                 + "\(s.facts.deviceExits) device exit(s), \(s.facts.internalErrors) emulation failure(s), \(s.vcpus) vCPU(s)"]
             if s.facts.droppedExitRecords > 0 {
-                parts.append("\(s.facts.droppedExitRecords) exit record(s) dropped by the interposer (socket full)")
+                parts.append("\(s.facts.droppedExitRecords) exit record(s) dropped by the interposer (its socket had no room for exits)")
             }
             if let malformed = finished.malformed { parts.append("stopped at a bad record: \(malformed)") }
-            if finished.stoppedByService {
-                parts.append("the service stopped before the VMM ended")
-            } else if !s.goodbye {
-                parts.append("the VMM died without exiting" + (s.cutOff.map { "; transaction \($0) is cut off" } ?? ""))
+            if !s.goodbye {
+                parts.append(finished.stoppedByService
+                    ? "the service stopped before the VMM ended"
+                    : "the VMM died without exiting" + (s.cutOff.map { "; transaction \($0) is cut off" } ?? ""))
             }
             return parts.joined(separator: "; ")
         }

@@ -100,6 +100,45 @@ extension BadRecordTests {
     }
 }
 
+extension BadRecordTests {
+    /// A VMM that hung up before the service stopped, its records still queued:
+    /// they are all read and the journal says how the VMM ended (not "stopped").
+    @Test(arguments: [false, true])
+    func aVMMGoneBeforeTheServiceStopsKeepsItsWholeRecordAndItsOwnEnding(saidGoodbye: Bool) throws {
+        let dir = makeTemporaryDirectory()
+        let results = PlainLockedResults()
+        // The service's thread for the VMM waits here (after its hello) until the VMM is gone and stop() was called.
+        let gate = DispatchSemaphore(value: 0)
+        let (socket, service, thread) = try Self.start(in: dir, results: results) {
+            gate.wait()
+            return dir.file("gone.journal")
+        }
+        let client = try Client(socket.path)
+        client.send(.hello)
+        for slot in UInt32(0)..<40 {
+            client.send(.setMemoryRegion) {
+                $0.slot = slot; $0.gpa = UInt64(slot) << 20; $0.size = 0x1000
+                $0.userspace_addr = 0x7f00_0000_0000 + (UInt64(slot) << 20); $0.begin_ns = UInt64(slot) * 10; $0.end_ns = UInt64(slot) * 10 + 5
+            }
+        }
+        if saidGoodbye { client.send(.goodbye) }
+        client.hangUp()
+        service.stop()
+        gate.signal()
+        let deadline = Date().addingTimeInterval(10)
+        while !thread.isFinished && Date() < deadline { usleep(10_000) }
+        let finished = try #require(results.first)
+        #expect(!finished.stoppedByService)
+        let facts = try #require(try JournalReader(path: dir.file("gone.journal")).capture())
+        #expect(facts.end == (saidGoodbye ? .exited : .died))
+        #expect(facts.records == 41 + (saidGoodbye ? 1 : 0))
+        #expect(try finished.result.get().memslotCalls == 40)
+        // One transaction (adds only): closed by the goodbye, else cut off.
+        let contents = try JournalReader(path: dir.file("gone.journal")).contents()
+        #expect(contents.records.count == (saidGoodbye ? 1 : 0) && contents.cutOff.count == (saidGoodbye ? 0 : 1))
+    }
+}
+
 /// Results handed over from the service's threads.
 final class PlainLockedResults: Sendable {
     private let items = PlainLocked<[JournalService.Finished]>([])

@@ -55,4 +55,25 @@ struct ExitClassifierTests {
         classifier.exit(Self.exit(0x200000, 300, 400))
         #expect(classifier.settleAll().count == 1)
     }
+
+    /// Among thousands of windows kept, an exit is judged against the ones its
+    /// run overlapped, the one nearest the exit first; windows after it do not count.
+    @Test func anExitIsJudgedAgainstTheWindowsItsRunOverlappedAmongThousands() {
+        var classifier = ExitClassifier()
+        let empty = MemslotMap()
+        for sequence in UInt64(1)...6000 {
+            // Every 1000th transaction removes and restores the RAM; the others leave it out.
+            let ram = sequence % 1000 == 0 ? Self.ram() : empty
+            classifier.closed(.init(sequence: sequence, beginNs: sequence * 100, endNs: sequence * 100 + 50,
+                                    before: ram, after: ram))
+        }
+        classifier.exit(Self.exit(0x200000, 3000 * 100 - 500, 3000 * 100 + 10))  // overlaps 2995…3000: 3000 has RAM
+        classifier.exit(Self.exit(0x200000, 2999 * 100 + 60, 3000 * 100 - 1))     // between 2999 and 3000: none in flight
+        classifier.exit(Self.exit(0x200000, 1000 * 100 - 20, 1002 * 100 + 10))    // overlaps 1000, 1001, 1002
+        let verdicts = classifier.settle(openBeginNs: nil, seenNs: 1_000_000, nowNs: 1_000_000)
+        #expect(verdicts.count == 3)
+        guard case .spurious(let first) = verdicts[0], case .device(let second) = verdicts[1],
+              case .spurious(let third) = verdicts[2] else { Issue.record("\(verdicts)"); return }
+        #expect(first.transactionInFlight == 3000 && second == 2999 && third.transactionInFlight == 1000)
+    }
 }

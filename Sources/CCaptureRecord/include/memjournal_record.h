@@ -10,8 +10,9 @@
  *
  * Delivery: records of memory-slot ioctls are sent blocking (never lost while the
  * recorder is alive); records of vCPU exits are sent without blocking and, when
- * the socket is full, dropped and counted in `dropped_exits` of every later
- * record. `sequence` numbers every record the process produced, sent or not.
+ * the socket is full or exits already fill a quarter of its send buffer (the
+ * rest is kept for memory-slot records, so exits never starve them), dropped and
+ * counted in `dropped_exits` of every later record. `sequence` numbers every record the process produced, sent or not.
  *
  * Times are CLOCK_MONOTONIC nanoseconds, comparable with the recorder's own.
  */
