@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 // One module per layer, each depending only on the layers above it (README: Architecture).
@@ -27,8 +27,15 @@ let package = Package(
         // The ioctl interposer a VMM loads with LD_PRELOAD (`capture`, `serve --socket`).
         .library(name: "memjournal-interposer", type: .dynamic, targets: ["CInterposer"]),
     ],
+    traits: [
+        // serve --http (Hummingbird). Off only where a build must stay small: the
+        // thread-sanitizer run of .ci/run (--disable-default-traits).
+        .trait(name: "HTTP", description: "The web view of serve --http (Hummingbird)."),
+        .default(enabledTraits: ["HTTP"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -86,21 +93,24 @@ let package = Package(
         // Recording a real VMM live: the record stream, the service, the exit classifier.
         .target(name: "Capture", dependencies: ["CCaptureRecord", "Sync", "MemoryModel", "Memslots", "JournalStore",
                                                 "JournalFormats", system]),
-        // The self-contained HTML report.
-        .target(name: "Report", dependencies: ["JSON", "MemoryModel", "Memslots", "JournalStore", "JournalFormats", "Analysis"]),
+        // The self-contained HTML report, and the JSON forms of a journal's views.
+        .target(name: "Report", dependencies: ["JSON", "MemoryModel", "Memslots", "JournalStore", "JournalFormats", "Analysis",
+                                               .product(name: "Histogram", package: "hdrhistogram-swift")]),
+        // The web view of a directory of journals as plain requests and answers (serve --http carries them).
+        .target(name: "JournalSite", dependencies: ["JSON", "Sync", "JournalStore", "Analysis", "Report"]),
         .executableTarget(
             name: "memjournal",
             dependencies: [
                 "Sync", "MemoryModel", "Memslots", "Scenarios", "KVMBackend", "Harness", "JSON", "JournalStore",
-                "JournalFormats", "Analysis", "Replay", "Reduction", "Report", "Capture",
+                "JournalFormats", "Analysis", "Replay", "Reduction", "Report", "Capture", "JournalSite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HTTP"])),
             ]
         ),
         // Shared by the test targets: temporary directories, the KVM-host check.
         .target(
             name: "TestSupport",
-            dependencies: ["KVMBackend", "Sync", "JournalStore", "Harness", "Scenarios", "Memslots", "MemoryModel", system],
+            dependencies: ["KVMBackend", "Sync", "JSON", "JournalStore", "Harness", "Scenarios", "Memslots", "MemoryModel", system],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "SyncTests", dependencies: ["Sync", "TestSupport", system]),
@@ -145,6 +155,11 @@ let package = Package(
             name: "CaptureTests",
             dependencies: ["Capture", "CCaptureRecord", "JournalStore", "JournalFormats", "Analysis", "Memslots",
                            "MemoryModel", "Sync", "TestSupport"]
+        ),
+        .testTarget(
+            name: "JournalSiteTests",
+            dependencies: ["JournalSite", "Capture", "CCaptureRecord", "JournalStore", "JSON", "Scenarios", "Harness", "Memslots",
+                           "Sync", "TestSupport"]
         ),
         .testTarget(name: "memjournalTests", dependencies: ["memjournal", "JSON", "Sync", "TestSupport"]),
     ],

@@ -29,6 +29,13 @@ public final class JournalService: Sendable {
     private let live = PlainLocked<(next: Int, connections: [Int: RecordConnection], threads: [OSThread], stopping: Bool)>(
         (0, [:], [], false))
 
+    /// The journals being written now. Guarded: connection threads add and remove
+    /// theirs; `recording` is read by anyone (the web view of the directory).
+    private let writing = PlainLocked<Set<String>>([])
+
+    /// The paths of the journals being written now.
+    public var recording: Set<String> { writing.withLock { $0 } }
+
     /// - `place`: the journal path for a VMM (nil turns it away);
     /// - `describe`: its journal header;
     /// - `finished`: called on the VMM's thread once its journal is sealed.
@@ -83,6 +90,8 @@ public final class JournalService: Sendable {
             finished(Finished(vmm: vmm, path: path, result: .failure(error), malformed: nil, stoppedByService: false))
             return
         }
+        writing.withLock { _ = $0.insert(path) }
+        defer { writing.withLock { _ = $0.remove(path) } }
         recording.receive(hello)
         var malformed: String?
         reading: while true {

@@ -5,10 +5,17 @@ import JournalStore
 /// self-contained HTML page.
 public enum HTMLReport {
     /// Writes the report of the history at `path` to `output` (never overwritten).
-    /// A journal is verified first unless `verify` is false, and what the check
-    /// established is shown among the facts.
     public static func write(_ path: String, to output: String, verify: Bool = true, limits: ReportData.Limits = .init(),
                              note: (String) -> Void = { _ in }) throws(JournalError) {
+        let html = try page(path, verify: verify, limits: limits, note: note)
+        try TextFile.writeNew(Array(html.utf8), to: output)
+    }
+
+    /// The report of the history at `path`, as one HTML document. A journal is
+    /// verified first unless `verify` is false, and what the check established
+    /// is shown among the facts.
+    public static func page(_ path: String, verify: Bool = true, limits: ReportData.Limits = .init(),
+                            note: (String) -> Void = { _ in }) throws(JournalError) -> String {
         let contents: JournalContents
         let integrity: String
         if try HistoryFile.isJournal(path) {
@@ -30,7 +37,6 @@ public enum HTMLReport {
             integrity = "canonical JSONL: checked line by line; no hash chain"
         }
         let name = path.split(separator: "/").last.map(String.init) ?? path
-        let page = ReportPage.html(title: name, data: ReportData.build(contents, name: name, integrity: integrity, limits: limits))
-        try TextFile.writeNew(Array(page.utf8), to: output)
+        return ReportPage.html(title: name, data: ReportData.build(contents, name: name, integrity: integrity, limits: limits))
     }
 }

@@ -1,4 +1,5 @@
 import JSON
+import Report
 import ArgumentParser
 import MemoryModel
 import Memslots
@@ -121,36 +122,11 @@ struct InspectCommand: ParsableCommand {
     func summary(_ reader: JournalReader) throws {
         let header = try reader.header()
         let s = try reader.summary()
-        let inhibit = RunSummary.Percentiles(s.inhibitNs)
+        let inhibit = Percentiles(s.inhibitNs)
         let stats = try reader.recorderStatistics()
         let capture = try reader.capture()
         if json {
-            var fields: [(String, JSONValue)] = [
-                ("journal", .string(journal)), ("schema", .int(reader.originalVersion)),
-                ("backend", .string(header.backend)), ("scenario", header.scenario.map(JSONValue.string) ?? .null),
-                ("vcpus", .int(header.vcpus)), ("inhibit", .bool(header.inhibit)),
-                ("wait", .string(header.wait.rawValue)), ("clean_close", .bool(s.cleanClose)),
-                ("transactions", .int(s.transactions)), ("complete", .int(s.complete)),
-                ("cut_off", .int(s.cutOff)), ("gaps", .int(s.gaps)),
-                ("overlapping", .int(s.overlapping)), ("inhibited", .int(s.inhibited)),
-                ("slot_operations", .int(s.slotOperations)), ("failed_operations", .int(s.failedOperations)),
-                ("spurious_faults", .int(s.faults)), ("drain_timeouts", .int(s.drainTimeouts)),
-            ]
-            fields.append(("inhibit_ns", inhibit.map {
-                .orderedObject([("p50", .int($0.p50)), ("p90", .int($0.p90)), ("p99", .int($0.p99)), ("max", .int($0.max))])
-            } ?? .null))
-            fields.append(("queue_stalls", stats?.stalls.map { .int($0) } ?? .null))
-            fields.append(("capture", capture.map { c in
-                .orderedObject([
-                    ("vmm_pid", .int(Int(c.vmmPID))), ("vmm_binary", .string(c.vmmBinary)),
-                    ("vmm_version", c.vmmVersion.map(JSONValue.string) ?? .null),
-                    ("vmm_end", c.end.map { .string($0.rawValue) } ?? .null), ("records", .int(c.records)),
-                    ("mmio_exits", .int(c.mmioExits)), ("device_exits", .int(c.deviceExits)),
-                    ("internal_errors", .int(c.internalErrors)), ("dropped_exit_records", .int(c.droppedExitRecords)),
-                    ("dirty_log_calls", .int(c.dirtyLogCalls)),
-                ])
-            } ?? .null))
-            print(JSONValue.orderedObject(fields).text)
+            print(try JournalJSON.summary(reader, journal: journal).text)
             return
         }
         let share = s.transactions == 0 ? 0 : Double(s.inhibited) / Double(s.transactions) * 100
@@ -199,7 +175,7 @@ struct InspectCommand: ParsableCommand {
                 && minimum == nil && (range.map { r in c.sections.contains { $0.section.range.overlaps(r) } } ?? true)
         }
         if json {
-            print(JSONValue.array(records.map(listJSON) + cut.map(cutJSON)).text)
+            print(JSONValue.array(records.map(JournalJSON.listed) + cut.map(JournalJSON.cutOff)).text)
             return
         }
         print("  seq  as  outcome  overlap  inhibit         del  add  ops  failed")
@@ -216,7 +192,7 @@ struct InspectCommand: ParsableCommand {
     func show(_ reader: JournalReader, _ sequence: UInt64) throws {
         guard let r = try reader.record(sequence) else {
             if let c = try reader.cutOffTransactions().first(where: { $0.sequence == sequence }) {
-                if json { print(cutJSON(c).text); return }
+                if json { print(JournalJSON.cutOff(c).text); return }
                 print("transaction \(sequence) (as \(c.addressSpace)): CUT OFF — its intent reached the journal, its outcome did not")
                 for (i, s) in c.sections.enumerated() { print("  section \(i): \(s)") }
                 return
@@ -228,7 +204,7 @@ struct InspectCommand: ParsableCommand {
             print("memjournal: \(journal): no transaction \(sequence): \(holds)", to: &standardError)
             throw ExitStatus.usage
         }
-        if json { print(fullJSON(r).text); return }
+        if json { print(JournalJSON.transaction(r).text); return }
         TransactionDescription.lines(r).forEach { print($0) }
     }
 
@@ -237,11 +213,7 @@ struct InspectCommand: ParsableCommand {
             throw JournalError.badData(path: journal, detail: "no complete transaction \(sequence) in this journal")
         }
         if json {
-            print(JSONValue.orderedObject([
-                ("sequence", .int(m.sequence)), ("digest_matches", .bool(m.digestMatches)),
-                ("views", .orderedObject(m.views.sorted { $0.key < $1.key }.map { ("\($0.key)", .array($0.value.map(sectionJSON))) })),
-                ("slots", .orderedObject(m.slots.sorted { $0.key < $1.key }.map { ("\($0.key)", .array($0.value.map(slotJSON))) })),
-            ]).text)
+            print(JournalJSON.map(m).text)
             return
         }
         print("memory map after transaction \(sequence)")
@@ -262,10 +234,7 @@ struct InspectCommand: ParsableCommand {
         let range = gpa.flatMap(parseRange)
         let faults = try reader.faults().filter { f in range.map { $0.contains(f.gpa) } ?? true }
         if json {
-            print(JSONValue.array(faults.map { f in
-                .orderedObject([("vcpu", .int(f.vcpu)), ("gpa", .string(hex(f.gpa))), ("write", .bool(f.isWrite)),
-                         ("time_ns", .int(f.timeNs)), ("transaction_in_flight", f.transactionInFlight.map { JSONValue.int($0) } ?? .null)])
-            }).text)
+            print(JSONValue.array(faults.map(JournalJSON.fault)).text)
             return
         }
         for f in faults {
@@ -280,19 +249,7 @@ struct InspectCommand: ParsableCommand {
         let report = HazardAnalysis.analyse(try reader.records())
         let window = { (ns: UInt64?) -> String in ns.map { String(format: "%.1f µs", Double($0) / 1000) } ?? "n/a" }
         if json {
-            print(JSONValue.orderedObject([
-                ("windows", .int(report.windows)), ("unprotected", .int(report.unprotected)),
-                ("longest_ns", report.longestNs.map { JSONValue.int($0) } ?? .null),
-                ("transactions", .array(report.transactions.map { t in
-                    .orderedObject([("sequence", .int(t.sequence)), ("as", .int(t.addressSpace)),
-                             ("inhibited", .bool(t.inhibited)),
-                             ("windows", .array(t.windows.map { w in
-                                 .orderedObject([("range", rangeJSON(w.range)), ("unmapped_after_op", .int(w.unmappedAfter)),
-                                          ("remapped_by_op", .int(w.remappedBy)),
-                                          ("duration_ns", w.durationNs.map { JSONValue.int($0) } ?? .null)])
-                             }))])
-                })),
-            ]).text)
+            print(JournalJSON.hazards(report).text)
         } else {
             for t in report.transactions {
                 let note = t.inhibited ? " — inhibited: no vCPU could run in these windows" : ""
@@ -313,68 +270,6 @@ struct InspectCommand: ParsableCommand {
     func touches(_ r: TransactionRecord, _ range: GuestRange) -> Bool {
         r.sections.contains { $0.section.range.overlaps(range) } || r.slotOps.contains { $0.range.overlaps(range) }
     }
-
-    func listJSON(_ r: TransactionRecord) -> JSONValue {
-        .orderedObject([
-            ("sequence", .int(r.sequence)), ("as", .int(r.addressSpace)),
-            ("outcome", .string(r.failedOps.isEmpty ? "ok" : "failed")), ("overlaps", .bool(r.decision.overlaps)),
-            ("inhibited", .bool(r.timing.inhibited)), ("inhibit_ns", .int(r.timing.inhibitNs)),
-            ("deletes", .int(r.deletes.count)), ("adds", .int(r.adds.count)),
-            ("slot_ops", .int(r.slotOps.count)), ("failed_ops", .int(r.failedOps.count)),
-        ])
-    }
-
-    func cutJSON(_ c: CutOffTransaction) -> JSONValue {
-        .orderedObject([("sequence", .int(c.sequence)), ("as", .int(c.addressSpace)), ("outcome", .string("cut_off")),
-                 ("overlaps", .bool(c.decision.overlaps)), ("sections", .array(c.sections.map(changeJSON)))])
-    }
-
-    func fullJSON(_ r: TransactionRecord) -> JSONValue {
-        .orderedObject([
-            ("sequence", .int(r.sequence)), ("as", .int(r.addressSpace)), ("begin_ns", .int(r.beginNs)),
-            ("commit_ns", .int(r.commitNs)), ("sections", .array(r.sections.map(changeJSON))),
-            ("overlap", r.decision.pair.map { p in
-                .orderedObject([("delete_index", .int(p.deleteIndex)), ("add_index", .int(p.addIndex)),
-                         ("deleted", rangeJSON(p.deleted)), ("added", rangeJSON(p.added))])
-            } ?? .null),
-            ("slot_ops", .array(r.slotOps.map { op in
-                .orderedObject([("kind", .string(op.kind.rawValue)), ("slot", .int(op.slot.rawValue)),
-                         ("range", rangeJSON(op.range)), ("backing", .int(op.host.backing)),
-                         ("offset", .string(hex(op.host.offset))), ("flags", .int(op.flags.rawValue)),
-                         ("errno", .int(op.errno)), ("duration_ns", .int(op.durationNs))])
-            })),
-            ("timing", .orderedObject([("inhibited", .bool(r.timing.inhibited)), ("drain_ns", .int(r.timing.drainNs)),
-                                ("apply_ns", .int(r.timing.applyNs)), ("inhibit_ns", .int(r.timing.inhibitNs)),
-                                ("vcpus_kicked", .int(r.timing.vcpusKicked)),
-                                ("drain_timeout", .optional(r.timing.drainTimeout) { timeout in
-                                    .orderedObject([("vcpus", .array(timeout.vcpus.map { .int($0) })),
-                                                    ("vm_ioctls", .int(timeout.vmIoctls))])
-                                })])),
-            ("digest", .orderedObject([("count", .int(r.digest.count)), ("hash", .string(hex(r.digest.hash)))])),
-        ])
-    }
-
-    func changeJSON(_ c: SectionChange) -> JSONValue {
-        var fields = sectionFields(c.section)
-        fields.insert(("kind", .string(c.kind.rawValue)), at: 0)
-        return .orderedObject(fields)
-    }
-
-    func sectionJSON(_ s: MemorySection) -> JSONValue { .orderedObject(sectionFields(s)) }
-
-    func sectionFields(_ s: MemorySection) -> [(String, JSONValue)] {
-        [("range", rangeJSON(s.range)), ("region", .string(s.regionName)), ("region_kind", .string(s.kind.rawValue)),
-         ("backing", s.backing.map { .int($0.backing) } ?? .null),
-         ("offset", s.backing.map { .string(hex($0.offset)) } ?? .null), ("read_only", .bool(s.readOnly)),
-         ("romd", .bool(s.romd)), ("dirty_log", .bool(s.dirtyLog))]
-    }
-
-    func slotJSON(_ s: Memslot) -> JSONValue {
-        .orderedObject([("slot", .int(s.id.rawValue)), ("range", rangeJSON(s.range)), ("backing", .int(s.host.backing)),
-                 ("offset", .string(hex(s.host.offset))), ("flags", .int(s.flags.rawValue))])
-    }
-
-    func rangeJSON(_ r: GuestRange) -> JSONValue { .array([.string(hex(r.start)), .string(hex(r.last))]) }
 }
 
 private func pad<T: BinaryInteger>(_ value: T, _ width: Int) -> String {

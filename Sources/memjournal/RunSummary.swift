@@ -1,10 +1,10 @@
 import Foundation
-import Histogram
 import JSON
 import Memslots
 import Scenarios
 import Harness
 import Analysis
+import Report
 
 /// What a run amounted to: counts and inhibit percentiles, printable as text or JSON.
 struct RunSummary {
@@ -27,29 +27,6 @@ struct RunSummary {
     var elapsedMs: Double
     /// The first failed slot operation, described, if any failed.
     var firstFailure: String?
-
-    struct Percentiles {
-        var p50: UInt64
-        var p90: UInt64
-        var p99: UInt64
-        var max: UInt64
-
-        init?(_ values: [UInt64]) {
-            guard !values.isEmpty else { return nil }
-            var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
-            for value in values { _ = histogram.record(Swift.max(value, 1)) }
-            p50 = histogram.valueAtPercentile(50)
-            p90 = histogram.valueAtPercentile(90)
-            p99 = histogram.valueAtPercentile(99)
-            max = histogram.max
-        }
-
-        var text: String {
-            "p50 \(micros(p50))  p90 \(micros(p90))  p99 \(micros(p99))  max \(micros(max))"
-        }
-
-        var json: JSONValue { .sortedObject([("p50", .int(p50)), ("p90", .int(p90)), ("p99", .int(p99)), ("max", .int(max))]) }
-    }
 
     init(configuration: RunConfiguration, scenario: String, records: [TransactionRecord], statistics: VCPUStatistics,
          elapsedNs: UInt64) {
@@ -107,3 +84,7 @@ struct RunSummary {
 }
 
 func micros(_ ns: UInt64) -> String { TransactionDescription.micros(ns) }
+
+extension Percentiles {
+    var text: String { "p50 \(micros(p50))  p90 \(micros(p90))  p99 \(micros(p99))  max \(micros(max))" }
+}

@@ -4,11 +4,11 @@ import Sync
 
 /// Debian's headless Chromium, run on a page to get the DOM it rendered and what
 /// its console said. The tests that need it skip, saying why, where it cannot start.
-enum Chromium {
-    static let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+public enum Chromium {
+    public static let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Why Chromium cannot be used here, or nil when it renders a page.
-    static let unavailable: String? = {
+    public static let unavailable: String? = {
         guard binary != nil else { return "chromium is not installed (.ci/run installs Debian's chromium)" }
         do {
             let (dom, _) = try render("about:blank")
@@ -18,14 +18,15 @@ enum Chromium {
         }
     }()
 
-    static let required = ConditionTrait.enabled(if: unavailable == nil, Comment(rawValue: unavailable ?? ""))
+    public static let required = ConditionTrait.enabled(if: unavailable == nil, Comment(rawValue: unavailable ?? ""))
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The DOM of `url` after its scripts ran, and the console lines Chromium logged.
-    static func render(_ url: String) throws -> (dom: String, console: [String]) {
+    public static func render(_ url: String) throws -> (dom: String, console: [String]) {
         let dir = makeScratch()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary ?? "/usr/bin/chromium")
@@ -58,9 +59,9 @@ enum Chromium {
 }
 
 /// Pieces of a serialized DOM.
-enum DOM {
+public enum DOM {
     /// The text of every element `<tag …class="cls"…>text</tag>` (entities decoded), in order.
-    static func texts(_ dom: String, tag: String, class cls: String) -> [String] {
+    public static func texts(_ dom: String, tag: String, class cls: String) -> [String] {
         let pattern = "<\(tag)[^>]*class=\"\(cls)\"[^>]*>([^<]*)</\(tag)>"
         let regex = try! NSRegularExpression(pattern: pattern)
         return regex.matches(in: dom, range: NSRange(dom.startIndex..., in: dom)).map { match in
@@ -69,27 +70,27 @@ enum DOM {
     }
 
     /// The text of the element with `id` (no nested elements).
-    static func text(_ dom: String, id: String) -> String? {
+    public static func text(_ dom: String, id: String) -> String? {
         let regex = try! NSRegularExpression(pattern: "id=\"\(id)\"[^>]*>([^<]*)<")
         guard let match = regex.firstMatch(in: dom, range: NSRange(dom.startIndex..., in: dom)) else { return nil }
         return unescape(String(dom[Range(match.range(at: 1), in: dom)!]))
     }
 
     /// How many start tags carry this class attribute value (exactly, or as a first class when `prefix`).
-    static func count(_ dom: String, tag: String, classStartingWith cls: String) -> Int {
+    public static func count(_ dom: String, tag: String, classStartingWith cls: String) -> Int {
         let regex = try! NSRegularExpression(pattern: "<\(tag) [^>]*class=\"\(cls)[ \"]")
         return regex.numberOfMatches(in: dom, range: NSRange(dom.startIndex..., in: dom))
     }
 
     /// Every value of `attribute` on `tag` elements with class `cls`.
-    static func attributes(_ dom: String, tag: String, class cls: String, attribute: String) -> [String] {
+    public static func attributes(_ dom: String, tag: String, class cls: String, attribute: String) -> [String] {
         let regex = try! NSRegularExpression(pattern: "<\(tag) [^>]*class=\"\(cls)[ \"][^>]*\(attribute)=\"([^\"]*)\"")
         return regex.matches(in: dom, range: NSRange(dom.startIndex..., in: dom)).map {
             String(dom[Range($0.range(at: 1), in: dom)!])
         }
     }
 
-    static func unescape(_ text: String) -> String {
+    public static func unescape(_ text: String) -> String {
         text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
             .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
             .replacingOccurrences(of: "&nbsp;", with: "\u{a0}").replacingOccurrences(of: "&amp;", with: "&")
