@@ -12,10 +12,18 @@ public enum HistoryFile {
         throws(JournalError) -> JournalContents
     {
         guard try isJournal(path) else { return try CanonicalJSONL.read(path) }
+        return try reader(of: path, verify: verify, note: note).contents()
+    }
+
+    /// The journal at `path` opened read-only (an older schema migrated on a
+    /// private copy, its notes passed to `note`), verified first unless `verify` is false.
+    public static func reader(of path: String, verify: Bool, note: (String) -> Void = { _ in }) throws(JournalError)
+        -> JournalReader
+    {
         let reader = try JournalReader(path: path, migration: .onPrivateCopy)
         reader.notes.forEach(note)
         if verify { _ = try JournalVerifier.verify(reader) }
-        return try reader.contents()
+        return reader
     }
 
     /// Whether `path` starts with SQLite's magic (else it is read as text).

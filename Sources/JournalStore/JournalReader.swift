@@ -256,12 +256,8 @@ public final class JournalReader {
 
     // MARK: Faults and statistics
 
-    public func faults() throws(JournalError) -> [SpuriousFault] {
-        try query("SELECT vcpu, gpa, is_write, time_ns, transaction_in_flight FROM faults ORDER BY id") {
-            SpuriousFault(vcpu: Int($0.int64("vcpu")), gpa: $0.u64("gpa"), isWrite: $0.bool("is_write"),
-                          timeNs: $0.u64("time_ns"), transactionInFlight: $0.u64OrNil("transaction_in_flight"))
-        }
-    }
+    /// Every spurious fault, in arrival order.
+    public func faults() throws(JournalError) -> [SpuriousFault] { try numberedFaults("", []).map(\.fault) }
 
     /// What a live capture saw of its VMM (schema 7), or nil for a journal not captured.
     public func capture() throws(JournalError) -> CaptureFacts? {

@@ -38,10 +38,18 @@ public enum CanonicalJSONL {
     /// must not exist (it is never overwritten). An older journal schema is
     /// migrated on a temporary copy first; the journal itself is opened read-only.
     /// The journal is verified first (`JournalVerifier`) unless `verify` is false.
+    /// A journal is streamed, a window of transactions at a time: export holds
+    /// O(slots + one window) in memory, however long the history.
     public static func export(journal: String, to output: String, verify: Bool = true, note: (String) -> Void = { _ in })
         throws(JournalError)
     {
-        try write(try HistoryFile.contents(of: journal, verify: verify, note: note), to: output)
+        guard try HistoryFile.isJournal(journal) else {
+            return try write(try CanonicalJSONL.read(journal), to: output)
+        }
+        let reader = try HistoryFile.reader(of: journal, verify: verify, note: note)
+        try TextFile.writeNew(to: output) { (emit: ([UInt8]) throws(JournalError) -> Void) throws(JournalError) in
+            try encode(reader) { line throws(JournalError) in try emit(Array(line.utf8) + [0x0a]) }
+        }
     }
 
     /// Writes `contents` in canonical form to a new file at `output` (never overwritten).
@@ -71,54 +79,42 @@ public enum CanonicalJSONL {
     /// The canonical text of `contents`.
     public static func encode(_ contents: JournalContents) -> [UInt8] {
         var out: [UInt8] = []
-        func emit(_ line: String) {
-            out.append(contentsOf: line.utf8)
-            out.append(0x0a)
+        do {
+            try encode(contents) { line throws(JournalError) in
+                out.append(contentsOf: line.utf8)
+                out.append(0x0a)
+            }
+        } catch {
+            preconditionFailure("a history in memory is read without failing: \(error)")
         }
-        emit(headerLine(contents))
+        return out
+    }
 
+    /// The canonical text of `history`, line by line (without their `\n`), in order.
+    public static func encode(_ history: some HistoryStream, _ emit: (String) throws(JournalError) -> Void)
+        throws(JournalError)
+    {
+        try emit(headerLine(try history.head()))
         // Faults go with the transaction that was in flight when they happened.
         // Those with none in flight (or naming a transaction not in this journal)
         // get their own line, placed before the first transaction that began after
         // them — or at the end.
-        let sequences = Set(contents.records.map(\.sequence) + contents.cutOff.map(\.sequence))
-        var attached: [UInt64: [(id: Int, fault: SpuriousFault)]] = [:]
-        var loose: [(id: Int, fault: SpuriousFault)] = []
-        for (index, fault) in contents.faults.enumerated() {
-            if let t = fault.transactionInFlight, sequences.contains(t) {
-                attached[t, default: []].append((index + 1, fault))
-            } else {
-                loose.append((index + 1, fault))
-            }
-        }
+        let loose = try history.looseFaults()
         var nextLoose = 0
-        var complete = contents.records[...]
-        var cut = contents.cutOff[...]
-        while !complete.isEmpty || !cut.isEmpty {
-            let takeComplete = cut.first.map { c in complete.first.map { $0.sequence < c.sequence } ?? false } ?? true
-            let sequence: UInt64
-            let beginNs: UInt64
-            let line: String
-            if takeComplete, let record = complete.popFirst() {
-                (sequence, beginNs) = (record.sequence, record.beginNs)
-                line = transactionLine(record, faults: attached[sequence] ?? [])
-            } else if let c = cut.popFirst() {
-                (sequence, beginNs) = (c.sequence, c.beginNs)
-                line = cutOffLine(c, faults: attached[sequence] ?? [])
-            } else {
-                break
-            }
-            while nextLoose < loose.count, loose[nextLoose].fault.timeNs < beginNs {
-                emit(faultLine(loose[nextLoose]))
+        try history.forEachTransaction { item throws(JournalError) in
+            while nextLoose < loose.count, loose[nextLoose].fault.timeNs < item.beginNs {
+                try emit(faultLine(loose[nextLoose]))
                 nextLoose += 1
             }
-            emit(line)
+            switch item {
+            case .complete(let record, let faults): try emit(transactionLine(record, faults: faults))
+            case .cutOff(let cut, let faults): try emit(cutOffLine(cut, faults: faults))
+            }
         }
-        for item in loose[nextLoose...] { emit(faultLine(item)) }
-        return out
+        for item in loose[nextLoose...] { try emit(faultLine(item)) }
     }
 
-    private static func headerLine(_ c: JournalContents) -> String {
+    private static func headerLine(_ c: HistoryHead) -> String {
         let h = c.header
         let header: JSONValue = .orderedObject([
             ("tool_version", .string(h.toolVersion)),
@@ -151,8 +147,8 @@ public enum CanonicalJSONL {
             ("format", .string(formatName)),
             ("version", .int(version)),
         ] + (h.comment.map { [("comment", JSONValue.string($0))] } ?? []) + [
-            ("transactions", .int(c.transactionCount)),
-            ("faults", .int(c.faults.count)),
+            ("transactions", .int(c.transactions)),
+            ("faults", .int(c.faults)),
             ("header", header),
             ("backings", .array(c.backings.map { b in
                 .orderedObject([("id", .int(b.id)), ("size", .hex(b.size)), ("kind", .string(b.kind.rawValue))])
@@ -211,7 +207,7 @@ public enum CanonicalJSONL {
         ]
     }
 
-    private static func transactionLine(_ r: TransactionRecord, faults: [(id: Int, fault: SpuriousFault)]) -> String {
+    private static func transactionLine(_ r: TransactionRecord, faults: [NumberedFault]) -> String {
         let members = intent(sequence: r.sequence, addressSpace: r.addressSpace,
                              outcome: r.failedOps.isEmpty ? "ok" : "failed", sections: r.sections, decision: r.decision)
             + [
@@ -244,7 +240,7 @@ public enum CanonicalJSONL {
         return JSONValue.orderedObject(members).text
     }
 
-    private static func cutOffLine(_ c: CutOffTransaction, faults: [(id: Int, fault: SpuriousFault)]) -> String {
+    private static func cutOffLine(_ c: CutOffTransaction, faults: [NumberedFault]) -> String {
         let members = intent(sequence: c.sequence, addressSpace: c.addressSpace, outcome: cutOffOutcome,
                              sections: c.sections, decision: c.decision)
             + [
@@ -256,13 +252,13 @@ public enum CanonicalJSONL {
 
     static let cutOffOutcome = "cut_off"
 
-    private static func faultLine(_ item: (id: Int, fault: SpuriousFault)) -> String {
+    private static func faultLine(_ item: NumberedFault) -> String {
         JSONValue.orderedObject([("fault", faultObject(item, inFlight: true))]).text
     }
 
     /// A fault; `transaction_in_flight` is written only on a fault's own line
     /// (inside a transaction line it is that transaction).
-    private static func faultObject(_ item: (id: Int, fault: SpuriousFault), inFlight: Bool) -> JSONValue {
+    private static func faultObject(_ item: NumberedFault, inFlight: Bool) -> JSONValue {
         let f = item.fault
         var members: [(String, JSONValue)] = [
             ("id", .int(item.id)), ("vcpu", .int(f.vcpu)), ("gpa", .hex(f.gpa)), ("write", .bool(f.isWrite)),

@@ -64,11 +64,20 @@ public enum TextFile {
         .malformed(path: path, line: line, detail: "line longer than \(limit) bytes")
     }
 
-    /// Writes `bytes` to a new file at `path`, never replacing an existing one:
-    /// the text goes to a temporary file beside it, which is then linked into
-    /// place (`link(2)` fails if `path` exists) — so `path` either does not
-    /// appear or holds the whole text.
+    /// Writes `bytes` to a new file at `path`, never replacing an existing one.
     public static func writeNew(_ bytes: [UInt8], to path: String) throws(JournalError) {
+        try writeNew(to: path) { (emit: ([UInt8]) throws(JournalError) -> Void) throws(JournalError) in try emit(bytes) }
+    }
+
+    /// Writes what `produce` emits to a new file at `path`, never replacing an
+    /// existing one: the text goes to a temporary file beside it (through a
+    /// buffer of `bufferBytes`, so it is never all in memory), which is then
+    /// linked into place (`link(2)` fails if `path` exists) — so `path` either
+    /// does not appear or holds the whole text.
+    public static func writeNew(
+        to path: String, bufferBytes: Int = 1 << 20,
+        _ produce: (_ emit: ([UInt8]) throws(JournalError) -> Void) throws(JournalError) -> Void
+    ) throws(JournalError) {
         var st = stat()
         guard lstat(path, &st) != 0 else { throw .exists(path: path) }
         removeStalePartials(of: path)
@@ -77,14 +86,27 @@ public enum TextFile {
             throw .writeFailed(path: path, reason: "cannot create a temporary file beside it: \(error)")
         }
         defer { unlink(partial.path) }
-        do {
-            try partial.fd.closeAfter {
-                _ = try partial.fd.writeAll(bytes)
-                try partial.fd.sync()
-            }
-        } catch {
-            throw .writeFailed(path: path, reason: "\(error)")
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(bufferBytes)
+        func flush() throws(JournalError) {
+            do { _ = try partial.fd.writeAll(buffer) } catch { throw .writeFailed(path: path, reason: "\(error)") }
+            buffer.removeAll(keepingCapacity: true)
         }
+        func sync() throws(JournalError) {
+            do { try partial.fd.sync() } catch { throw .writeFailed(path: path, reason: "\(error)") }
+        }
+        do throws(JournalError) {
+            try produce { (bytes: [UInt8]) throws(JournalError) in
+                buffer.append(contentsOf: bytes)
+                if buffer.count >= bufferBytes { try flush() }
+            }
+            try flush()
+            try sync()
+        } catch {
+            try? partial.fd.close()
+            throw error
+        }
+        do { try partial.fd.close() } catch { throw .writeFailed(path: path, reason: "\(error)") }
         guard link(partial.path, path) == 0 else {
             if errno == EEXIST { throw .exists(path: path) }
             throw .writeFailed(path: path, reason: String(cString: strerror(errno)))

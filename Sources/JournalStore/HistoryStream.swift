@@ -1,0 +1,143 @@
+import MemoryModel
+import Memslots
+
+/// A fault with its place in the journal's arrival order (`faults.id`, 1…N).
+public typealias NumberedFault = (id: Int, fault: SpuriousFault)
+
+/// One transaction of a history in sequence order, complete or cut off, with
+/// the faults that happened while it was in flight.
+public enum HistoryItem {
+    case complete(TransactionRecord, faults: [NumberedFault])
+    case cutOff(CutOffTransaction, faults: [NumberedFault])
+
+    public var sequence: UInt64 {
+        switch self {
+        case .complete(let record, _): record.sequence
+        case .cutOff(let cut, _): cut.sequence
+        }
+    }
+
+    public var beginNs: UInt64 {
+        switch self {
+        case .complete(let record, _): record.beginNs
+        case .cutOff(let cut, _): cut.beginNs
+        }
+    }
+}
+
+/// Everything about a history but its transactions: what is read once, before them.
+public struct HistoryHead: Sendable {
+    public var header: JournalHeader
+    public var backings: [BackingDescriptor]
+    public var regions: [UInt16: [MemorySection]]
+    public var recorderStatistics: StoredRecorderStatistics?
+    /// Transactions, complete and cut off.
+    public var transactions: Int
+    public var faults: Int
+}
+
+/// A history walked in sequence order, in memory that does not grow with it:
+/// a journal on disk streams (`JournalReader`), a history in memory
+/// (`JournalContents`) is walked the same way, so whatever consumes a history
+/// in order — export, first of all — is written once.
+public protocol HistoryStream {
+    func head() throws(JournalError) -> HistoryHead
+    /// Faults with no transaction in flight, or naming one not in the history, in arrival order.
+    func looseFaults() throws(JournalError) -> [NumberedFault]
+    /// Every transaction in sequence order, each with its faults.
+    func forEachTransaction(_ body: (HistoryItem) throws(JournalError) -> Void) throws(JournalError)
+}
+
+extension JournalContents: HistoryStream {
+    public func head() throws(JournalError) -> HistoryHead {
+        HistoryHead(header: header, backings: backings, regions: regions, recorderStatistics: recorderStatistics,
+                    transactions: transactionCount, faults: faults.count)
+    }
+
+    public func looseFaults() throws(JournalError) -> [NumberedFault] { placedFaults.loose }
+
+    public func forEachTransaction(_ body: (HistoryItem) throws(JournalError) -> Void) throws(JournalError) {
+        let attached = placedFaults.attached
+        var complete = records[...], cut = cutOff[...]
+        while let next = complete.first.map({ record in cut.first.map { $0.sequence < record.sequence } ?? false }) {
+            if next, let c = cut.popFirst() {
+                try body(.cutOff(c, faults: attached[c.sequence] ?? []))
+            } else if let record = complete.popFirst() {
+                try body(.complete(record, faults: attached[record.sequence] ?? []))
+            }
+        }
+        for c in cut { try body(.cutOff(c, faults: attached[c.sequence] ?? [])) }
+    }
+
+    /// Faults by the transaction in flight, and those with none in this history.
+    private var placedFaults: (attached: [UInt64: [NumberedFault]], loose: [NumberedFault]) {
+        let sequences = Set(records.map(\.sequence) + cutOff.map(\.sequence))
+        var attached: [UInt64: [NumberedFault]] = [:]
+        var loose: [NumberedFault] = []
+        for (index, fault) in faults.enumerated() {
+            if let t = fault.transactionInFlight, sequences.contains(t) {
+                attached[t, default: []].append((index + 1, fault))
+            } else {
+                loose.append((index + 1, fault))
+            }
+        }
+        return (attached, loose)
+    }
+}
+
+extension JournalReader: HistoryStream {
+    /// Complete transactions read per query while streaming.
+    static let streamWindow: UInt64 = 1024
+
+    public func head() throws(JournalError) -> HistoryHead {
+        let counts = try query("SELECT (SELECT count(*) FROM transactions) AS t, (SELECT count(*) FROM faults) AS f") {
+            (Int($0.int64("t")), Int($0.int64("f")))
+        }.first ?? (0, 0)
+        return HistoryHead(header: try header(), backings: try backings(), regions: try regions(),
+                           recorderStatistics: try recorderStatistics(), transactions: counts.0, faults: counts.1)
+    }
+
+    public func looseFaults() throws(JournalError) -> [NumberedFault] {
+        try numberedFaults("""
+            WHERE transaction_in_flight IS NULL
+               OR transaction_in_flight NOT IN (SELECT sequence FROM transactions)
+            """, [])
+    }
+
+    /// Reads `streamWindow` complete transactions at a time (and the cut-off ones,
+    /// which only a crash leaves, all at once), with the faults in flight in them.
+    public func forEachTransaction(_ body: (HistoryItem) throws(JournalError) -> Void) throws(JournalError) {
+        var cut = try cutOffTransactions()[...]
+        guard let last = try query("SELECT max(sequence) AS m FROM transactions", [], { $0.u64OrNil("m") }).first ?? nil
+        else { return }
+        var from: UInt64 = 0
+        while from <= last {
+            let to = min(last, from + Self.streamWindow - 1)
+            let faults = Dictionary(grouping: try numberedFaults("WHERE transaction_in_flight BETWEEN ? AND ?",
+                                                                 [.u64(from), .u64(to)]),
+                                    by: { $0.fault.transactionInFlight ?? 0 })
+            for record in try records(from: from, to: to) {
+                while let c = cut.first, c.sequence < record.sequence {
+                    cut.removeFirst()
+                    try body(.cutOff(c, faults: faults[c.sequence] ?? []))
+                }
+                try body(.complete(record, faults: faults[record.sequence] ?? []))
+            }
+            while let c = cut.first, c.sequence <= to {
+                cut.removeFirst()
+                try body(.cutOff(c, faults: faults[c.sequence] ?? []))
+            }
+            from = to + 1
+        }
+    }
+
+    /// Faults matching `condition` (a WHERE clause, or nothing), in arrival order, numbered by their row id.
+    func numberedFaults(_ condition: String, _ arguments: [SQLValue]) throws(JournalError) -> [NumberedFault] {
+        try query("SELECT id, vcpu, gpa, is_write, time_ns, transaction_in_flight FROM faults \(condition) ORDER BY id",
+                  arguments) {
+            (Int($0.int64("id")),
+             SpuriousFault(vcpu: Int($0.int64("vcpu")), gpa: $0.u64("gpa"), isWrite: $0.bool("is_write"),
+                           timeNs: $0.u64("time_ns"), transactionInFlight: $0.u64OrNil("transaction_in_flight")))
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Glibc
+import Harness
+import Scenarios
+import Testing
+import TestSupport
+
+/// Export walks a journal in windows: its peak memory does not grow with the
+/// history. Measured against a control that holds the whole history
+/// (`inspect list --json` reads every transaction before printing), on the
+/// same two journals, so the test sees growth where there is growth.
+struct StreamingTests {
+    /// The peak resident set of `memjournal ARGUMENTS` in kilobytes, which must exit 0:
+    /// its own memory's high-water mark (`VmHWM`, which only rises), read every
+    /// millisecond until it exits. (wait4's `ru_maxrss` will not do: a spawned
+    /// child's count starts from the parent's peak, this whole test process.)
+    static func peakKB(_ arguments: [String]) throws -> Int {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv0 = memjournalExecutable
+        var argv = ([argv0] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        try #require(posix_spawn(&pid, argv0, &actions, nil, &argv, environ) == 0)
+        var peak = 0
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+                peak = max(peak, kilobytes)
+            }
+            usleep(1_000)
+        }
+        #expect(status == 0, "memjournal \(arguments.joined(separator: " ")) exited \(status)")
+        return peak
+    }
+
+    @Test func exportsPeakMemoryDoesNotGrowWithTheHistory() throws {
+        let dir = makeTemporaryDirectory()
+        var peaks: [String: [Int]] = [:]
+        for transactions in [2_000, 40_000] {
+            let journal = dir.file("random-\(transactions).journal")
+            try record(RunConfiguration(scenario: .random, vcpus: 1, transactions: transactions, seed: 11, vcpuMode: .stepping, operationDelayNs: 0), to: journal)
+            peaks["export", default: []].append(try Self.peakKB(["export", journal, "-o", dir.file("\(transactions).jsonl")]))
+            peaks["list", default: []].append(try Self.peakKB(["inspect", journal, "list", "--json"]))
+        }
+        let exportGrowth = peaks["export"]![1] - peaks["export"]![0]
+        let controlGrowth = peaks["list"]![1] - peaks["list"]![0]
+        // Holding 38,000 more transactions costs tens of megabytes (the control);
+        // streaming them costs next to nothing.
+        #expect(controlGrowth > 20_000, "control: \(peaks)")
+        #expect(exportGrowth * 10 < controlGrowth, "export grew \(exportGrowth) KB, the control \(controlGrowth) KB: \(peaks)")
+    }
+}
