@@ -34,13 +34,27 @@ public enum HazardAnalysis {
     /// Analyses `records` in order, following each address space's slots through
     /// the history reducer.
     public static func analyse<S: Sequence>(_ records: S) -> Report where S.Element == TransactionRecord {
-        var history = HistoryReducer()
-        var result: [TransactionHazards] = []
-        for record in records {
+        var walker = Walker()
+        for record in records { walker.add(record) }
+        return walker.report
+    }
+
+    /// The analysis fed one transaction at a time, in order (a journal streamed
+    /// from disk): it holds the slot tables and the transactions that have
+    /// windows, never the history.
+    public struct Walker {
+        private var history = HistoryReducer()
+        private var result: [TransactionHazards] = []
+
+        public init() {}
+
+        public var report: Report { Report(transactions: result) }
+
+        public mutating func add(_ record: TransactionRecord) {
             let before = history.coverage(addressSpace: record.addressSpace)
             let effect = history.apply(record)
             let pieces = effect.windows
-            guard !pieces.isEmpty else { continue }
+            guard !pieces.isEmpty else { return }
             let stable = intersect(before, history.coverage(addressSpace: record.addressSpace))
             // Each operation's end time within the transaction, when the journal has times.
             let timed = record.slotOps.contains { $0.durationNs > 0 }
@@ -64,7 +78,6 @@ public enum HazardAnalysis {
                     windows: merge(windows)))
             }
         }
-        return Report(transactions: result)
     }
 
     /// Intersection of two sorted, disjoint lists.

@@ -24,10 +24,13 @@ extension JournalReader {
     /// The memory map and slot tables after transaction `sequence`; nil if the
     /// journal has no complete transaction with that sequence.
     public func memoryMap(at sequence: UInt64) throws(JournalError) -> MemoryMapAtTransaction? {
-        let records = try records(from: 0, to: sequence)
-        guard let target = records.last, target.sequence == sequence else { return nil }
         var history = HistoryReducer()
-        for record in records { history.apply(record) }
+        var last: TransactionRecord?
+        try forEachRecord(to: sequence) { record throws(JournalError) in
+            history.apply(record)
+            last = record
+        }
+        guard let target = last, target.sequence == sequence else { return nil }
         let spaces = history.addressSpaces
         return MemoryMapAtTransaction(
             sequence: sequence,

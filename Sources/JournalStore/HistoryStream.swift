@@ -104,15 +104,38 @@ extension JournalReader: HistoryStream {
             """, [])
     }
 
+    /// Complete transactions with `from ≤ sequence ≤ to`, in sequence order, read
+    /// `streamWindow` at a time: what `records(from:to:)` returns, in memory that
+    /// does not grow with the history.
+    public func forEachRecord(from: UInt64 = 0, to: UInt64 = .max, _ body: (TransactionRecord) throws(JournalError) -> Void)
+        throws(JournalError)
+    {
+        try forEachWindow(from: from, to: to) { (low, high) throws(JournalError) in
+            for record in try records(from: low, to: high) { try body(record) }
+        }
+    }
+
+    /// Calls `body` with consecutive sequence ranges of `streamWindow` covering
+    /// `from…to` up to the journal's last transaction.
+    private func forEachWindow(from: UInt64, to: UInt64, _ body: (UInt64, UInt64) throws(JournalError) -> Void)
+        throws(JournalError)
+    {
+        guard let last = try query("SELECT max(sequence) AS m FROM transactions", [], { $0.u64OrNil("m") }).first ?? nil
+        else { return }
+        var low = from
+        let end = min(last, to)
+        while low <= end {
+            let high = min(end, low + Self.streamWindow - 1)
+            try body(low, high)
+            low = high + 1
+        }
+    }
+
     /// Reads `streamWindow` complete transactions at a time (and the cut-off ones,
     /// which only a crash leaves, all at once), with the faults in flight in them.
     public func forEachTransaction(_ body: (HistoryItem) throws(JournalError) -> Void) throws(JournalError) {
         var cut = try cutOffTransactions()[...]
-        guard let last = try query("SELECT max(sequence) AS m FROM transactions", [], { $0.u64OrNil("m") }).first ?? nil
-        else { return }
-        var from: UInt64 = 0
-        while from <= last {
-            let to = min(last, from + Self.streamWindow - 1)
+        try forEachWindow(from: 0, to: .max) { (from, to) throws(JournalError) in
             let faults = Dictionary(grouping: try numberedFaults("WHERE transaction_in_flight BETWEEN ? AND ?",
                                                                  [.u64(from), .u64(to)]),
                                     by: { $0.fault.transactionInFlight ?? 0 })
@@ -127,7 +150,6 @@ extension JournalReader: HistoryStream {
                 cut.removeFirst()
                 try body(.cutOff(c, faults: faults[c.sequence] ?? []))
             }
-            from = to + 1
         }
     }
 

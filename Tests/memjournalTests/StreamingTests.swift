@@ -5,8 +5,8 @@ import Scenarios
 import Testing
 import TestSupport
 
-/// Export walks a journal in windows: its peak memory does not grow with the
-/// history. Measured against a control that holds the whole history
+/// Export and the map after a transaction walk a journal in windows: their
+/// peak memory does not grow with the history. Measured against a control that holds the whole history
 /// (`inspect list --json` reads every transaction before printing), on the
 /// same two journals, so the test sees growth where there is growth.
 struct StreamingTests {
@@ -38,20 +38,26 @@ struct StreamingTests {
         return peak
     }
 
-    @Test func exportsPeakMemoryDoesNotGrowWithTheHistory() throws {
+    @Test func exportAndMapPeakMemoryDoesNotGrowWithTheHistory() throws {
         let dir = makeTemporaryDirectory()
         var peaks: [String: [Int]] = [:]
         for transactions in [2_000, 40_000] {
             let journal = dir.file("random-\(transactions).journal")
-            try record(RunConfiguration(scenario: .random, vcpus: 1, transactions: transactions, seed: 11, vcpuMode: .stepping, operationDelayNs: 0), to: journal)
+            let (_, statistics, _) = try record(
+                RunConfiguration(scenario: .random, vcpus: 1, transactions: transactions, seed: 11, vcpuMode: .stepping,
+                                 operationDelayNs: 0), to: journal)
             peaks["export", default: []].append(try Self.peakKB(["export", journal, "-o", dir.file("\(transactions).jsonl")]))
+            // The map after the last transaction: the whole history replayed through the reducer.
+            peaks["map", default: []].append(try Self.peakKB(["inspect", journal, "map", "--at", "\(statistics.transactionsWritten)"]))
             peaks["list", default: []].append(try Self.peakKB(["inspect", journal, "list", "--json"]))
         }
-        let exportGrowth = peaks["export"]![1] - peaks["export"]![0]
-        let controlGrowth = peaks["list"]![1] - peaks["list"]![0]
+        let growth = peaks.mapValues { $0[1] - $0[0] }
         // Holding 38,000 more transactions costs tens of megabytes (the control);
         // streaming them costs next to nothing.
-        #expect(controlGrowth > 20_000, "control: \(peaks)")
-        #expect(exportGrowth * 10 < controlGrowth, "export grew \(exportGrowth) KB, the control \(controlGrowth) KB: \(peaks)")
+        #expect(growth["list"]! > 20_000, "control: \(peaks)")
+        for command in ["export", "map"] {
+            #expect(growth[command]! * 10 < growth["list"]!,
+                    "\(command) grew \(growth[command]!) KB, the control \(growth["list"]!) KB: \(peaks)")
+        }
     }
 }
