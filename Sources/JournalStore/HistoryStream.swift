@@ -100,7 +100,7 @@ extension JournalReader: HistoryStream {
     public func looseFaults() throws(JournalError) -> [NumberedFault] {
         try numberedFaults("""
             WHERE transaction_in_flight IS NULL
-               OR transaction_in_flight NOT IN (SELECT sequence FROM transactions)
+               OR transaction_in_flight NOT IN (SELECT sequence FROM transactions WHERE sequence >= 0 OR outcome IS NULL)
             """, [])
     }
 
@@ -115,19 +115,21 @@ extension JournalReader: HistoryStream {
         }
     }
 
-    /// Calls `body` with consecutive sequence ranges of `streamWindow` covering
-    /// `from…to` up to the journal's last transaction.
+    /// Calls `body` with consecutive sequence ranges, each spanning the next
+    /// `streamWindow` transactions of `from…to` as they are (sequences may be
+    /// sparse or huge in a damaged journal: windows follow the rows, not the numbers).
     private func forEachWindow(from: UInt64, to: UInt64, _ body: (UInt64, UInt64) throws(JournalError) -> Void)
         throws(JournalError)
     {
-        guard let last = try query("SELECT max(sequence) AS m FROM transactions", [], { $0.u64OrNil("m") }).first ?? nil
-        else { return }
         var low = from
-        let end = min(last, to)
-        while low <= end {
-            let high = min(end, low + Self.streamWindow - 1)
-            try body(low, high)
-            low = high + 1
+        while true {
+            let window = try query(
+                "SELECT sequence FROM transactions WHERE sequence BETWEEN ? AND ? ORDER BY sequence LIMIT ?",
+                [.u64(low), .integer(Int64(clamping: to)), .integer(Int64(Self.streamWindow))]) { $0.u64("sequence") }
+            guard let first = window.first, let last = window.last else { return }
+            try body(first, last)
+            guard window.count == Int(Self.streamWindow), last < to, last < UInt64(Int64.max) else { return }
+            low = last + 1
         }
     }
 
@@ -151,15 +153,25 @@ extension JournalReader: HistoryStream {
                 try body(.cutOff(c, faults: faults[c.sequence] ?? []))
             }
         }
+        // Cut-off rows no window reached (a sequence past 2^63 in a damaged journal): last, as they are.
+        for c in cut {
+            try body(.cutOff(c, faults: try numberedFaults("WHERE transaction_in_flight = ?", [.u64(c.sequence)])))
+        }
     }
 
     /// Faults matching `condition` (a WHERE clause, or nothing), in arrival order, numbered by their row id.
     func numberedFaults(_ condition: String, _ arguments: [SQLValue]) throws(JournalError) -> [NumberedFault] {
-        try query("SELECT id, vcpu, gpa, is_write, time_ns, transaction_in_flight FROM faults \(condition) ORDER BY id",
-                  arguments) {
-            (Int($0.int64("id")),
-             SpuriousFault(vcpu: Int($0.int64("vcpu")), gpa: $0.u64("gpa"), isWrite: $0.bool("is_write"),
-                           timeNs: $0.u64("time_ns"), transactionInFlight: $0.u64OrNil("transaction_in_flight")))
+        try query("SELECT id, \(Self.faultColumns) FROM faults \(condition) ORDER BY id", arguments) {
+            (Int($0.int64("id")), Self.fault($0))
         }
+    }
+
+    /// The columns `fault(_:)` reads.
+    static let faultColumns = "vcpu, gpa, is_write, time_ns, transaction_in_flight"
+
+    /// A fault from a row of `faults` with `faultColumns`.
+    static func fault(_ row: Statement.Row) -> SpuriousFault {
+        SpuriousFault(vcpu: Int(row.int64("vcpu")), gpa: row.u64("gpa"), isWrite: row.bool("is_write"),
+                      timeNs: row.u64("time_ns"), transactionInFlight: row.u64OrNil("transaction_in_flight"))
     }
 }
