@@ -1,3 +1,4 @@
+import JournalStore
 import MemoryModel
 import Memslots
 
@@ -123,5 +124,15 @@ public enum HazardAnalysis {
             }
         }
         return result
+    }
+}
+
+extension JournalReader {
+    /// The non-atomic windows of this journal's complete transactions, streamed
+    /// a window at a time (the history is never held).
+    public func hazards() throws(JournalError) -> HazardAnalysis.Report {
+        var walker = HazardAnalysis.Walker()
+        try forEachRecord { walker.add($0) }
+        return walker.report
     }
 }

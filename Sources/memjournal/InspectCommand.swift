@@ -246,9 +246,7 @@ struct InspectCommand: ParsableCommand {
     /// Non-atomic windows: ranges mapped before and after a transaction but
     /// unmapped between two of its operations.
     func hazards(_ reader: JournalReader) throws {
-        var walker = HazardAnalysis.Walker()
-        try reader.forEachRecord { walker.add($0) }
-        let report = walker.report
+        let report = try reader.hazards()
         let window = { (ns: UInt64?) -> String in ns.map { String(format: "%.1f µs", Double($0) / 1000) } ?? "n/a" }
         if json {
             print(JournalJSON.hazards(report).text)
