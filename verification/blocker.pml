@@ -35,35 +35,39 @@
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:111 private func enter(_ counter: LockCount)
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:114 while counter.isBlocking { released.wait(gate) }
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:119 private func leave(_ counter: LockCount)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:121 gate.withLock { quiesced.signal() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:133 public let drainTimeout: DrainTimeout?
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:146 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:147 inhibitors.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:149 let deadline = drainDeadlineNs.map
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:150 for counter in vcpus { counter.lock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:151 vm.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:154 var busyVCPUs: [Int] = []
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:158 func kickBusy() -> Bool
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:159 busyVCPUs.removeAll(keepingCapacity: true)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:160 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:161 busyVCPUs.append(index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:163 kicker?.kick(vcpu: index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:165 busyVM = vm.count
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:170 case .event:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:171 gate.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:172 while kickBusy() {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:173 let now = MonotonicClock.now()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:174 if let deadline, now >= deadline {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:175 timedOut = true
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:178 quiesced.wait(gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:180 gate.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:181 case .spin:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:190 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:200 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:201 vm.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:202 for counter in vcpus { counter.unlock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:204 gate.withLock { released.broadcast() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:205 inhibitors.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:132 let idle = gate.withLock { isIdle }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:133 if idle { quiesced.signal() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:138 private var isIdle: Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:148 public let drainTimeout: DrainTimeout?
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:161 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:162 inhibitors.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:164 let deadline = drainDeadlineNs.map
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:165 for counter in vcpus { counter.lock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:166 vm.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:169 var busyVCPUs: [Int] = []
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:173 func scanBusy(kicking: Bool) -> Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:174 busyVCPUs.removeAll(keepingCapacity: true)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:175 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:176 busyVCPUs.append(index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:179 kicker?.kick(vcpu: index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:191 _ = scanBusy(kicking: true)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:182 busyVM = vm.count
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:187 case .event:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:192 gate.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:195 while scanBusy(kicking: false) {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:205 if !signalled { _ = scanBusy(kicking: true) }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:196 let now = MonotonicClock.now()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:197 if let deadline, now >= deadline {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:198 timedOut = true
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:202 gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:207 gate.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:208 case .spin:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:217 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:227 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:228 vm.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:229 for counter in vcpus { counter.unlock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:231 gate.withLock { released.broadcast() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:232 inhibitors.unlock()
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:9 public var vcpus: [Int]
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:11 public var vmIoctls: Int
  * @ref Sources/Memslots/Blocker/LockCount.swift:24 func tryIncrement() -> Bool
@@ -369,7 +373,8 @@ inline wait_quiesced(me) {
         :: qw[me] == 0 -> skip                      /* signalled by the last leaver */
         :: SPURIOUS && qw[me] -> qw[me] = 0         /* spurious wake-up */
         :: TIMED && qw[me] && (REKICK || tick < DL_TICKS) ->
-           qw[me] = 0;                              /* the re-kick period, or the deadline */
+           qw[me] = 0; tmo = 1;                     /* the re-kick period, or the deadline:
+                                                       wait returns false */
            if
            :: DRAINDL && tick < DL_TICKS -> tick++
            :: else -> skip
@@ -447,16 +452,34 @@ inline enter(me, c) {
     ok = 0
 }
 
-/* leave(_:)  IoctlBlocker.swift:119-123 */
+/* `isIdle`: no count is above 0.  Read in the same step as the signal below:
+   the Swift reads the counts one by one under the gate, but a locked count at
+   0 stays 0, so "every count read was 0" still means idle at the end; and a
+   count read above 0 belongs to a leaver still to come, which takes the gate
+   after us and makes the same check. */
+#define IDLE (cnt[VMC] == 0 && ALLV0)
+#if NVCPU == 1
+#define ALLV0 (cnt[0] == 0)
+#elif NVCPU == 2
+#define ALLV0 (cnt[0] == 0 && cnt[1] == 0)
+#elif NVCPU == 3
+#define ALLV0 (cnt[0] == 0 && cnt[1] == 0 && cnt[2] == 0)
+#endif
+
+/* leave(_:)  IoctlBlocker.swift:119-129 */
 inline leave(me, c) {
     decrement(c, r);                                /* :120 */
     if
     :: r ->
        r = 0;
 #ifdef MUTANT_SIGNAL_OUTSIDE_GATE
-       signal_quiesced()                            /* mutant: without the gate */
+       atomic { if :: IDLE -> signal_quiesced() :: else -> skip fi }  /* mutant: without the gate */
 #else
-       atomic { gate == 0 -> signal_quiesced() }   /* :121 gate.withLock { signal } */
+       atomic { gate == 0 -> r = IDLE };            /* let idle = gate.withLock { isIdle } */
+       if
+       :: r -> r = 0; signal_quiesced()            /* if idle { quiesced.signal() }, after the unlock */
+       :: else -> skip
+       fi
 #endif
     :: else -> skip
     fi
@@ -511,12 +534,12 @@ inline kick(i) {
 
 /* ---------------------------------------------------------------- inhibitor side */
 
-/* kickBusy()  IoctlBlocker.swift: empty busyVCPUs, kick every vCPU whose
-   count is not 0 and append it, then read the VM count into busyVM
+/* scanBusy(kicking:)  IoctlBlocker.swift: empty busyVCPUs, append every vCPU
+   whose count is not 0 (and kick it when `kicking`), then read the VM count into busyVM
    (`busyVM = vm.count`), every pass.  Each count is read in its own step.
    With DRAIN_DEADLINE, `seen` is busyVCPUs (bit i: vCPU i) and `sawvm` is
    busyVM, both rebuilt by every pass. */
-inline kick_busy() {
+inline kick_busy(kicking) {
     busy = 0; c = 0;
 #ifdef DRAIN_DEADLINE
     seen = 0;                                       /* :155 removeAll */
@@ -529,7 +552,7 @@ inline kick_busy() {
 #ifdef DRAIN_DEADLINE
           seen = seen | (1 << c);                   /* :157 append */
 #endif
-          kick(c)                                   /* :159 */
+          if :: kicking -> kick(c) :: else -> skip fi  /* kicking: kick */
        :: else -> skip
        fi;
        c++
@@ -601,7 +624,7 @@ inline inhibit_begin(me) {
 #ifdef MUTANT_NO_RECHECK
     /* mutant: check (and kick) outside the gate, then wait without a re-check */
     do
-    :: kick_busy();
+    :: kick_busy(1);
        if
        :: !busy -> break
        :: else ->
@@ -612,21 +635,26 @@ inline inhibit_begin(me) {
        fi
     od;
 #else
-    mlock(gate, me);                                /* :166 */
+    kick_busy(1);                                   /* scanBusy(kicking: true), before the gate */
+    mlock(gate, me);                                /* gate.lock() */
     do
-    :: kick_busy();                                 /* :167 while kickBusy() */
+    :: kick_busy(0);                                /* while scanBusy(kicking: false) */
        if
        :: !busy -> break
        :: else ->
           if
-          :: DEADLINE_PASSED ->                     /* :169 now >= deadline */
-             late = 1; break                        /* :170-171 */
+          :: DEADLINE_PASSED ->                     /* now >= deadline */
+             late = 1; break                        /* timedOut = true; break */
           :: DEADLINE_PENDING ->
-             wait_quiesced(me)                      /* :173 */
+             wait_quiesced(me);                     /* quiesced.wait(gate, nanoseconds: ...) */
+             if
+             :: tmo -> tmo = 0; kick_busy(1)        /* if !signalled { scanBusy(kicking: true) } */
+             :: else -> skip
+             fi
           fi
        fi
     od;
-    munlock(gate, me);                              /* :175 */
+    munlock(gate, me);                              /* gate.unlock() */
 #endif
     record_stragglers();                            /* :185 */
     busy = 0; tick = 0
@@ -725,7 +753,7 @@ inline apply(me, usesTopo) {
    (ReplayEngine.swift:239-241) has the same shape. */
 proctype Inhibitor(byte me; bit usesTopo) {
     byte n, c, k, tick;
-    bit busy, late, ok, wasref, r, holds;
+    bit busy, late, ok, wasref, r, holds, tmo;
 #ifdef DRAIN_DEADLINE
     byte seen, sawvm;
 #endif

@@ -118,9 +118,24 @@ public final class IoctlBlocker: Sendable {
 
     private func leave(_ counter: LockCount) {
         if counter.decrement() {
-            gate.withLock { quiesced.signal() }
+            // Only the last ioctl to end wakes the inhibitor: one wake per drain,
+            // not one per counter. Decided under the gate: of two leavers the
+            // second to take it sees the first's decrement (ordered by the gate),
+            // so at least the last one finds every count 0. The signal itself
+            // goes after the unlock, so the woken inhibitor does not find the gate
+            // still held and sleep again on it. It cannot be lost: an inhibitor
+            // that checked before our gate section was already waiting when we
+            // took the gate (it holds the gate from its check into the wait), and
+            // one that checks after it sees our decrement and does not wait. A
+            // signal that arrives after the inhibitor stopped waiting is a
+            // spurious wake-up for a later wait, which re-checks the counts.
+            let idle = gate.withLock { isIdle }
+            if idle { quiesced.signal() }
         }
     }
+
+    /// No ioctl is in flight on any counter.
+    private var isIdle: Bool { vm.count == 0 && vcpus.allSatisfy { $0.count == 0 } }
 
     // MARK: inhibitor side
 
@@ -153,14 +168,16 @@ public final class IoctlBlocker: Sendable {
         var kicked = Set<Int>()
         var busyVCPUs: [Int] = []
         var busyVM: UInt64 = 0
-        // Kicks every vCPU still inside an ioctl (noting which, and the VM ioctls in
-        // flight); true when anything is in flight.
-        func kickBusy() -> Bool {
+        // Notes every vCPU still inside an ioctl and the VM ioctls in flight, kicking
+        // those vCPUs when `kicking`; true when anything is in flight.
+        func scanBusy(kicking: Bool) -> Bool {
             busyVCPUs.removeAll(keepingCapacity: true)
             for (index, counter) in vcpus.enumerated() where counter.count != 0 {
                 busyVCPUs.append(index)
-                kicked.insert(index)
-                kicker?.kick(vcpu: index)
+                if kicking {
+                    kicked.insert(index)
+                    kicker?.kick(vcpu: index)
+                }
             }
             busyVM = vm.count
             return !busyVCPUs.isEmpty || busyVM != 0
@@ -168,18 +185,28 @@ public final class IoctlBlocker: Sendable {
         var timedOut = false
         switch strategy {
         case .event:
+            // The first kicks go out before the gate is taken: a kicked vCPU takes
+            // the gate to wake us as it leaves, and would otherwise find it held
+            // and sleep until our wait released it — a second wake-up per drain.
+            _ = scanBusy(kicking: true)
             gate.lock()
-            while kickBusy() {
+            // Checked again under the gate, so the last leaver's signal cannot
+            // fall between this check and the wait.
+            while scanBusy(kicking: false) {
                 let now = MonotonicClock.now()
                 if let deadline, now >= deadline {
                     timedOut = true
                     break
                 }
-                quiesced.wait(gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
+                let signalled = quiesced.wait(
+                    gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
+                // Kicked again only when the period passed without a signal; a
+                // wake-up re-checks without re-kicking the vCPUs already leaving.
+                if !signalled { _ = scanBusy(kicking: true) }
             }
             gate.unlock()
         case .spin:
-            while kickBusy() {
+            while scanBusy(kicking: true) {
                 if let deadline, MonotonicClock.now() >= deadline {
                     timedOut = true
                     break
