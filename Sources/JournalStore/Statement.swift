@@ -36,9 +36,12 @@ public final class Statement {
     /// last statement is finalized, so a statement may outlive its `Database`.
     private let connection: OpaquePointer
     private let path: String
-    /// Result column index by lowercased name (`AS` aliases included): SQLite
-    /// names an unaliased column as the schema spells it, in any case.
-    private let columns: [String: Int32]
+    /// Result column names, lowercased, by index (`AS` aliases included): SQLite
+    /// names an unaliased column as the schema spells it, in any case. A row's
+    /// column is found by comparing names in this short list: it runs for every
+    /// column of every row read, and a comparison of two small strings costs less
+    /// than lowercasing and hashing the name each time.
+    private let columns: [String]
     /// The first column a row asked for that the result does not have (a journal
     /// whose schema is not ours); `takeMissingColumn` reports it after the rows.
     private var missingColumn: String?
@@ -53,11 +56,9 @@ public final class Statement {
             throw database.error(rc, sql: sql)
         }
         handle = statement
-        var columns: [String: Int32] = [:]
-        for index in 0..<sqlite3_column_count(statement) {
-            if let name = sqlite3_column_name(statement, index) { columns[String(cString: name).lowercased()] = index }
+        columns = (0..<sqlite3_column_count(statement)).map { index in
+            sqlite3_column_name(statement, index).map { String(cString: $0).lowercased() } ?? ""
         }
-        self.columns = columns
     }
 
     deinit { sqlite3_finalize(handle) }
@@ -128,11 +129,11 @@ public final class Statement {
 
     /// The index of result column `name`, or nil (noted for `takeMissingColumn`).
     func column(_ name: String) -> Int32? {
-        guard let index = columns[name.lowercased()] else {
-            missingColumn = missingColumn ?? name
-            return nil
-        }
-        return index
+        if let index = columns.firstIndex(of: name) { return Int32(index) }
+        // Only a name not spelled in lower case gets here (or one that is missing).
+        if let index = columns.firstIndex(of: name.lowercased()) { return Int32(index) }
+        missingColumn = missingColumn ?? name
+        return nil
     }
 
     /// The first column asked for that the result lacked, since the last call.
