@@ -121,16 +121,27 @@ extension JournalReader: HistoryStream {
     private func forEachWindow(from: UInt64, to: UInt64, _ body: (UInt64, UInt64) throws(JournalError) -> Void)
         throws(JournalError)
     {
-        var low = from
-        while true {
-            let window = try query(
-                "SELECT sequence FROM transactions WHERE sequence BETWEEN ? AND ? ORDER BY sequence LIMIT ?",
-                [.u64(low), .integer(Int64(clamping: to)), .integer(Int64(Self.streamWindow))]) { $0.u64("sequence") }
-            guard let first = window.first, let last = window.last else { return }
-            try body(first, last)
-            guard window.count == Int(Self.streamWindow), last < to, last < UInt64(Int64.max) else { return }
-            low = last + 1
+        var low: UInt64? = from
+        while let from = low, let window = try window(from: from, to: to) {
+            try body(window.first, window.last)
+            low = window.next
         }
+    }
+
+    /// The next `streamWindow` transactions of `from…to`: the sequences they span,
+    /// and where the window after them starts (nil: this is the last).
+    fileprivate func window(from: UInt64, to: UInt64) throws(JournalError) -> (first: UInt64, last: UInt64, next: UInt64?)? {
+        let window = try query(
+            "SELECT sequence FROM transactions WHERE sequence BETWEEN ? AND ? ORDER BY sequence LIMIT ?",
+            [.u64(from), .integer(Int64(clamping: to)), .integer(Int64(Self.streamWindow))]) { $0.u64("sequence") }
+        guard let first = window.first, let last = window.last else { return nil }
+        let more = window.count == Int(Self.streamWindow) && last < to && last < UInt64(Int64.max)
+        return (first, last, more ? last + 1 : nil)
+    }
+
+    /// How many complete transactions the journal holds.
+    public func completeTransactionCount() throws(JournalError) -> Int {
+        try query("SELECT count(*) AS n FROM transactions WHERE outcome IS NOT NULL") { Int($0.int64("n")) }.first ?? 0
     }
 
     /// Reads `streamWindow` complete transactions at a time (and the cut-off ones,
@@ -173,5 +184,32 @@ extension JournalReader: HistoryStream {
     static func fault(_ row: Statement.Row) -> SpuriousFault {
         SpuriousFault(vcpu: Int(row.int64("vcpu")), gpa: row.u64("gpa"), isWrite: row.bool("is_write"),
                       timeNs: row.u64("time_ns"), transactionInFlight: row.u64OrNil("transaction_in_flight"))
+    }
+}
+
+/// Complete transactions of a journal in sequence order, pulled one at a time and
+/// read `streamWindow` at a time: for a consumer that stops early or does its own
+/// work between transactions (replay), where `forEachRecord`'s callback does not fit.
+public struct RecordCursor {
+    private let reader: JournalReader
+    private var low: UInt64?
+    private var window: [TransactionRecord] = []
+    private var index = 0
+
+    public init(_ reader: JournalReader) {
+        self.reader = reader
+        low = 0
+    }
+
+    /// The next complete transaction, nil after the last.
+    public mutating func next() throws(JournalError) -> TransactionRecord? {
+        while index == window.count {
+            guard let from = low, let span = try reader.window(from: from, to: .max) else { return nil }
+            window = try reader.records(from: span.first, to: span.last)
+            index = 0
+            low = span.next
+        }
+        defer { index += 1 }
+        return window[index]
     }
 }

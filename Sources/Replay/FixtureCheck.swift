@@ -4,15 +4,6 @@ import Memslots
 import JournalFormats
 import JournalStore
 
-extension ReplaySource {
-    /// What replay needs from a whole journal (read from SQLite or canonical JSONL).
-    public init(_ contents: JournalContents, name: String) {
-        self.init(
-            name: name, backings: contents.backings, records: contents.records,
-            maxSlotSize: contents.header.maxSlotSize, inhibit: contents.header.inhibit, wait: contents.header.wait)
-    }
-}
-
 /// Replays every canonical journal in a fixtures directory, in both modes.
 public enum FixtureCheck {
     /// The verdict on one fixture.

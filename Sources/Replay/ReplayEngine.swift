@@ -5,27 +5,6 @@ import Memslots
 import SystemPackage
 import Sync
 
-/// What replay needs from a journal (or any other source of records).
-public struct ReplaySource: Sendable {
-    public var name: String
-    public var backings: [BackingDescriptor]
-    public var records: [TransactionRecord]
-    /// Slot size bound the recording ran with.
-    public var maxSlotSize: UInt64
-    public var inhibit: Bool
-    public var wait: WaitStrategy
-
-    public init(name: String, backings: [BackingDescriptor], records: [TransactionRecord], maxSlotSize: UInt64,
-                inhibit: Bool, wait: WaitStrategy) {
-        self.name = name
-        self.backings = backings
-        self.records = records
-        self.maxSlotSize = maxSlotSize
-        self.inhibit = inhibit
-        self.wait = wait
-    }
-}
-
 /// Why a replay could not even start.
 public enum ReplayError: Error, CustomStringConvertible {
     case backend(String)
@@ -112,11 +91,12 @@ private final class Replay {
         }
 
         var report = ReplayReport(
-            backend: options.backend, mode: options.mode, applied: 0, compared: 0, divergence: nil, digests: [],
+            backend: options.backend, mode: options.mode, applied: 0, compared: 0, divergence: nil, finalDigest: nil,
             vcpus: options.vcpus, vcpuTargets: vcpus?.targets ?? 0, statistics: nil, elapsedNs: 0)
         let start = MonotonicClock.now()
         var expectedSequence: UInt64 = 1
-        for record in source.records {
+        let total = source.records.count
+        try source.records.forEach { record in
             // A history with a hole cannot be replayed faithfully past it (an
             // unverified journal with a transaction deleted or renumbered).
             guard record.sequence == expectedSequence else {
@@ -127,7 +107,7 @@ private final class Replay {
                         ? "transaction \(record.sequence): \(record.sequence - expectedSequence) transaction(s) missing"
                         : "transaction \(record.sequence) out of order",
                     slotsAround: [], explanation: nil)
-                break
+                return false
             }
             expectedSequence += 1
             watchdog.begin(record.sequence)
@@ -144,18 +124,19 @@ private final class Replay {
             machine.committedMap.publish(addressSpace: record.addressSpace, sections: view)
             watchdog.end()
             report.applied += 1
-            report.digests.append(digest)
-            progress?(report.applied, source.records.count)
+            report.finalDigest = digest
+            progress?(report.applied, total)
             if let vcpus, vcpus.startAfter == record.sequence { vcpus.start() }
             if vcpus?.threaded == true { MonotonicClock.sleep(nanoseconds: options.intervalNs) }
-            guard options.inRange(record.sequence) else { continue }
+            guard options.inRange(record.sequence) else { return true }
             report.compared += 1
             report.firstCompared = report.firstCompared ?? record.sequence
             report.lastCompared = record.sequence
             if let divergence {
                 report.divergence = divergence
-                break
+                return false
             }
+            return true
         }
         report.elapsedNs = MonotonicClock.now() - start
         if let vcpus {
@@ -286,7 +267,7 @@ private final class Replay {
 
     private func startVCPUs() throws -> RunningVCPUs? {
         guard options.vcpus > 0 else { return nil }
-        var (targets, validAfter) = VCPUTargets.stayingMemory(source.records, options: options)
+        var (targets, validAfter) = try VCPUTargets.stayingMemory(source.records, options: options)
         // On KVM the guest program needs its own memory: the recorded code region if
         // the journal was recorded on KVM (the threads start once it is mapped), else
         // a free slot and range of our own.
@@ -297,7 +278,7 @@ private final class Replay {
             targets.removeAll { code.contains($0.gpa) }
         }
         let driver = try makeVCPUs(count: options.vcpus, machine: machine, targets: targets, observer: nil) { kvm in
-            if let (sequence, location) = recordedGuestCode() {
+            if let (sequence, location) = try recordedGuestCode() {
                 startAfter = sequence
                 return location
             }
@@ -315,21 +296,27 @@ private final class Replay {
     }
 
     /// The transaction that mapped the recorded guest-code region, and its memory.
-    private func recordedGuestCode() -> (UInt64, BackingLocation)? {
-        for record in source.records where record.addressSpace == 0 {
-            for section in record.adds where section.regionName == GuestProgram.regionName
-                && section.range.start == GuestProgram.base {
-                if let backing = section.backing { return (record.sequence, backing) }
-            }
+    private func recordedGuestCode() throws -> (UInt64, BackingLocation)? {
+        var found: (UInt64, BackingLocation)?
+        try source.records.forEach { record in
+            guard record.addressSpace == 0 else { return true }
+            found = record.adds.lazy.filter {
+                $0.regionName == GuestProgram.regionName && $0.range.start == GuestProgram.base
+            }.compactMap(\.backing).first.map { (record.sequence, $0) }
+            return found == nil
         }
-        return nil
+        return found
     }
 
     private func mapOwnGuestCode(_ kvm: KVMBackend) throws -> BackingLocation {
         let index = UInt16(clamping: kvm.capabilities.maxSlots - 1)
         let range = try GuestRange(start: GuestProgram.base, size: GuestProgram.regionSize)
-        let clash = source.records.contains { record in
-            record.slotOps.contains { $0.slot.index == index || ($0.slot.addressSpace == 0 && $0.range.overlaps(range)) }
+        var clash = false
+        try source.records.forEach { record in
+            clash = record.slotOps.contains {
+                $0.slot.index == index || ($0.slot.addressSpace == 0 && $0.range.overlaps(range))
+            }
+            return !clash
         }
         guard !clash else { throw ReplayError.noRoomForGuestCode }
         // The lowest id the journal does not use (ids come from the file: max + 1 may not exist).

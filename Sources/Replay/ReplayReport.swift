@@ -12,8 +12,10 @@ public struct ReplayReport: Sendable {
     public var lastCompared: UInt64?
     /// The first divergence, if any (replay stops there).
     public var divergence: Divergence?
-    /// The digest after every applied transaction, in order.
-    public var digests: [SlotTableDigest]
+    /// The slot-table digest after the last applied transaction (each one before
+    /// it was compared with its record as it was applied; none is kept, so a
+    /// report does not grow with the journal).
+    public var finalDigest: SlotTableDigest?
     public var vcpus: Int
     public var vcpuTargets: Int
     public var statistics: VCPUStatistics?

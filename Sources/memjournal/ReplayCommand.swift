@@ -8,12 +8,16 @@ import JournalFormats
 
 extension ReplayOptions.Mode: ExpressibleByArgument {}
 
-/// What replay needs, read from a journal (verified first unless `verify` is
-/// false) or its JSONL form.
+/// What replay needs, from a journal (verified first unless `verify` is false;
+/// its transactions then read as the replay reaches them) or its JSONL form.
 func replaySource(journal path: String, verify: Bool) throws -> (ReplaySource, cutOff: Int) {
     try withJournalErrors {
-        let contents = try HistoryFile.contents(of: path, verify: verify, note: printNote)
-        return (ReplaySource(contents, name: path), contents.cutOff.count)
+        guard try HistoryFile.isJournal(path) else {
+            let contents = try HistoryFile.contents(of: path, verify: verify, note: printNote)
+            return (ReplaySource(contents, name: path), contents.cutOff.count)
+        }
+        let reader = try HistoryFile.reader(of: path, verify: verify, note: printNote)
+        return (try ReplaySource(reader, name: path), try reader.cutOffTransactions().count)
     }
 }
 
@@ -140,7 +144,7 @@ struct ReplaySummary {
         lastCompared = report.lastCompared
         cutOffSkipped = cutOff
         transactionsPerSecond = report.transactionsPerSecond
-        finalDigest = report.digests.last.map { "\($0)" }
+        finalDigest = report.finalDigest.map { "\($0)" }
         vcpus = report.vcpus
         vcpuTargets = report.vcpuTargets
         vcpuAccesses = report.statistics?.accesses

@@ -22,6 +22,13 @@ func recorded(_ kind: ScenarioKind, transactions: Int = 120, backend: Backend = 
         maxSlotSize: listener.maxSlotSize, inhibit: inhibit, wait: .event)
 }
 
+extension ReplayRecords {
+    /// The records of an in-memory source (every source these tests build by recording).
+    var inMemory: [TransactionRecord] {
+        guard case .memory(let records) = self else { return [] }
+        return records
+    }
+}
 
 @Suite struct ReplayTests {
     @Test(arguments: ScenarioKind.allCases)
@@ -31,7 +38,7 @@ func recorded(_ kind: ScenarioKind, transactions: Int = 120, backend: Backend = 
             let report = try ReplayEngine.run(source, options: ReplayOptions(mode: mode))
             #expect(report.divergence == nil, "\(kind) \(mode): \(report.divergence.map { "\($0)" } ?? "")")
             #expect(report.applied == source.records.count)
-            #expect(report.digests == source.records.map(\.digest))
+            #expect(report.finalDigest == source.records.inMemory.last?.digest)
         }
     }
 
@@ -39,8 +46,8 @@ func recorded(_ kind: ScenarioKind, transactions: Int = 120, backend: Backend = 
         let source = try recorded(.random, transactions: 200)
         let a = try ReplayEngine.run(source, options: ReplayOptions(mode: .sections))
         let b = try ReplayEngine.run(source, options: ReplayOptions(mode: .sections))
-        #expect(a.digests == b.digests)
-        #expect(a.digests.count == source.records.count)
+        #expect(a.finalDigest != nil && a.finalDigest == b.finalDigest)
+        #expect(a.applied == source.records.count && b.applied == a.applied)
     }
 
     @Test func rangeLimitsWhatIsCompared() throws {
@@ -54,12 +61,12 @@ func recorded(_ kind: ScenarioKind, transactions: Int = 120, backend: Backend = 
     /// transaction and that kind of divergence.
     @Test func tamperingIsCaught() throws {
         let source = try recorded(.split)
-        let tampering = try Tampering(source.records)
+        let tampering = try Tampering(source.records.inMemory)
         let sequence = tampering.sequence, create = tampering.create
         var range = source, errno = source, decision = source
-        range.records = tampering.moved
-        errno.records = tampering.errno
-        decision.records = tampering.decision
+        range.records = .memory(tampering.moved)
+        errno.records = .memory(tampering.errno)
+        decision.records = .memory(tampering.decision)
 
         for (tampered, mode, kind, operation) in [
             (range, ReplayOptions.Mode.sections, Divergence.Kind.operation, create as Int?),

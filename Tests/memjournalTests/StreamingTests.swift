@@ -5,7 +5,7 @@ import Scenarios
 import Testing
 import TestSupport
 
-/// Export and the map after a transaction walk a journal in windows: their
+/// Export, the map after a transaction and replay walk a journal in windows: their
 /// peak memory does not grow with the history. Measured against a control that holds the whole history
 /// (`inspect list --json` reads every transaction before printing), on the
 /// same two journals, so the test sees growth where there is growth.
@@ -38,7 +38,7 @@ struct StreamingTests {
         return peak
     }
 
-    @Test func exportAndMapPeakMemoryDoesNotGrowWithTheHistory() throws {
+    @Test func exportMapAndReplayPeakMemoryDoesNotGrowWithTheHistory() throws {
         let dir = makeTemporaryDirectory()
         var peaks: [String: [Int]] = [:]
         for transactions in [2_000, 40_000] {
@@ -49,13 +49,14 @@ struct StreamingTests {
             peaks["export", default: []].append(try Self.peakKB(["export", journal, "-o", dir.file("\(transactions).jsonl")]))
             // The map after the last transaction: the whole history replayed through the reducer.
             peaks["map", default: []].append(try Self.peakKB(["inspect", journal, "map", "--at", "\(statistics.transactionsWritten)"]))
+            peaks["replay", default: []].append(try Self.peakKB(["replay", journal, "--mode", "slot-ops"]))
             peaks["list", default: []].append(try Self.peakKB(["inspect", journal, "list", "--json"]))
         }
         let growth = peaks.mapValues { $0[1] - $0[0] }
         // Holding 38,000 more transactions costs tens of megabytes (the control);
         // streaming them costs next to nothing.
         #expect(growth["list"]! > 20_000, "control: \(peaks)")
-        for command in ["export", "map"] {
+        for command in ["export", "map", "replay"] {
             #expect(growth[command]! * 10 < growth["list"]!,
                     "\(command) grew \(growth[command]!) KB, the control \(growth["list"]!) KB: \(peaks)")
         }

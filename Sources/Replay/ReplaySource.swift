@@ -1,0 +1,75 @@
+import Harness
+import JournalStore
+import Memslots
+
+/// What replay needs from a journal (or any other source of records).
+public struct ReplaySource {
+    public var name: String
+    public var backings: [BackingDescriptor]
+    public var records: ReplayRecords
+    /// Slot size bound the recording ran with.
+    public var maxSlotSize: UInt64
+    public var inhibit: Bool
+    public var wait: WaitStrategy
+
+    public init(name: String, backings: [BackingDescriptor], records: ReplayRecords, maxSlotSize: UInt64,
+                inhibit: Bool, wait: WaitStrategy) {
+        self.name = name
+        self.backings = backings
+        self.records = records
+        self.maxSlotSize = maxSlotSize
+        self.inhibit = inhibit
+        self.wait = wait
+    }
+
+    public init(name: String, backings: [BackingDescriptor], records: [TransactionRecord], maxSlotSize: UInt64,
+                inhibit: Bool, wait: WaitStrategy) {
+        self.init(name: name, backings: backings, records: .memory(records), maxSlotSize: maxSlotSize,
+                  inhibit: inhibit, wait: wait)
+    }
+
+    /// What replay needs from a whole history in memory (read from canonical JSONL, or a candidate of `reduce`).
+    public init(_ contents: JournalContents, name: String) {
+        self.init(
+            name: name, backings: contents.backings, records: contents.records,
+            maxSlotSize: contents.header.maxSlotSize, inhibit: contents.header.inhibit, wait: contents.header.wait)
+    }
+
+    /// What replay needs from a journal on disk, its transactions read a window at a
+    /// time as the replay reaches them: memory does not grow with the journal.
+    public init(_ reader: JournalReader, name: String) throws(JournalError) {
+        let header = try reader.header()
+        self.init(
+            name: name, backings: try reader.backings(),
+            records: .journal(reader, count: try reader.completeTransactionCount()),
+            maxSlotSize: header.maxSlotSize, inhibit: header.inhibit, wait: header.wait)
+    }
+}
+
+/// The complete transactions a replay applies, in sequence order: held in memory,
+/// or read from a journal as they are walked. Walked once to replay, and once more
+/// before that with vCPUs (to choose the memory they touch).
+public enum ReplayRecords {
+    case memory([TransactionRecord])
+    case journal(JournalReader, count: Int)
+
+    public var count: Int {
+        switch self {
+        case .memory(let records): records.count
+        case .journal(_, let count): count
+        }
+    }
+
+    /// Calls `body` with each record in order until it returns false.
+    public func forEach(_ body: (TransactionRecord) throws -> Bool) throws {
+        switch self {
+        case .memory(let records):
+            for record in records where try !body(record) { return }
+        case .journal(let reader, _):
+            var cursor = RecordCursor(reader)
+            while let record = try cursor.next() {
+                guard try body(record) else { return }
+            }
+        }
+    }
+}
