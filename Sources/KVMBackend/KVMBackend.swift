@@ -105,6 +105,10 @@ public final class KVMBackend: MemslotBackend {
         installed.withLock { $0.slots(addressSpace: addressSpace) }
     }
 
+    public func slotTableDigest(addressSpace: UInt16) -> SlotTableDigest {
+        installed.withLock { $0.digest(addressSpace: addressSpace) }
+    }
+
     /// Host memory for `size` bytes at `location` (spurious-fault completion).
     func hostAddress(_ location: BackingLocation, size: UInt64) -> UnsafeMutableRawPointer? {
         memory.address(location, size: size)

@@ -65,7 +65,7 @@ private final class Replay {
     let feed: ListenerFeed
     var history = HistoryReducer()
     /// The slot replay added for its own guest program, left out of digests.
-    var ownSlot: SlotID?
+    var ownSlot: Memslot?
 
     init(source: ReplaySource, options: ReplayOptions, backend: any MemslotBackend) {
         self.source = source
@@ -111,17 +111,21 @@ private final class Replay {
             }
             expectedSequence += 1
             watchdog.begin(record.sequence)
-            // Only the views are needed here (the backend holds the slots): apply the sections.
-            history.applySections(record.sections, addressSpace: record.addressSpace)
-            let view = history.view(record.addressSpace)
-            machine.committedMap.beginChange(addressSpace: record.addressSpace, incoming: view)
+            // The committed map classifies the vCPUs' faults; without vCPUs nothing
+            // reads it. Only the views are needed (the backend holds the slots).
+            var view: [MemorySection]?
+            if vcpus != nil {
+                history.applySections(record.sections, addressSpace: record.addressSpace)
+                view = history.view(record.addressSpace)
+                machine.committedMap.beginChange(addressSpace: record.addressSpace, incoming: view ?? [])
+            }
             let divergence: Divergence?
             let digest: SlotTableDigest
             switch options.mode {
             case .sections: (divergence, digest) = replaySections(record)
             case .slotOps: (divergence, digest) = replaySlotOps(record)
             }
-            machine.committedMap.publish(addressSpace: record.addressSpace, sections: view)
+            if let view { machine.committedMap.publish(addressSpace: record.addressSpace, sections: view) }
             watchdog.end()
             report.applied += 1
             report.finalDigest = digest
@@ -198,7 +202,8 @@ private final class Replay {
     // MARK: slot-ops mode
 
     private func replaySlotOps(_ record: TransactionRecord) -> (Divergence?, SlotTableDigest) {
-        let inhibit = options.atomic || record.timing.inhibited
+        // Without vCPUs there is nobody to inhibit.
+        let inhibit = options.vcpus > 0 && (options.atomic || record.timing.inhibited)
         var first: Divergence?
         machine.topologyLock.withLock {
             let ticket = inhibit ? machine.blocker.inhibitBegin(drainDeadlineNs: machine.configuration.drainTimeoutNs) : nil
@@ -225,7 +230,7 @@ private final class Replay {
                 }
             }
         }
-        let digest = SlotTableDigest(slots: replayedSlots(record.addressSpace))
+        let digest = replayedDigest(record.addressSpace)
         if let first { return (first, digest) }
         if digest != record.digest {
             return (divergence(record, operation: nil, kind: .digest, expected: "\(record.digest)",
@@ -249,7 +254,14 @@ private final class Replay {
 
     /// The backend's slots, without replay's own guest-code slot.
     private func replayedSlots(_ addressSpace: UInt16) -> [Memslot] {
-        backend.installedSlots(addressSpace: addressSpace).filter { $0.id != ownSlot }
+        backend.installedSlots(addressSpace: addressSpace).filter { $0.id != ownSlot?.id }
+    }
+
+    /// Their digest, from the backend's running one.
+    private func replayedDigest(_ addressSpace: UInt16) -> SlotTableDigest {
+        var digest = backend.slotTableDigest(addressSpace: addressSpace)
+        if let ownSlot, ownSlot.id.addressSpace == addressSpace { digest.remove(ownSlot) }
+        return digest
     }
 
     // MARK: vCPUs
@@ -330,7 +342,7 @@ private final class Replay {
         let request = UserMemoryRegion(slot: SlotID(index: index, addressSpace: 0), flags: [],
                                        guestPhysAddr: range.start, memorySize: GuestProgram.regionSize, host: location)
         if case .failure(let e) = kvm.setUserMemoryRegion(request) { throw ReplayError.backing(backing, e) }
-        ownSlot = request.slot
+        ownSlot = Memslot(id: request.slot, range: range, host: location, flags: [])
         return location
     }
 }

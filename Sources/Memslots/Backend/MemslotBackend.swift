@@ -89,4 +89,8 @@ public protocol MemslotBackend: AnyObject, Sendable {
 
     /// The slots the backend holds now in one address space (for verification).
     func installedSlots(addressSpace: UInt16) -> [Memslot]
+
+    /// The digest of those slots, kept up to date as they change (replay compares
+    /// it after every transaction, so it must not cost a walk over the slots).
+    func slotTableDigest(addressSpace: UInt16) -> SlotTableDigest
 }

@@ -12,8 +12,6 @@ import MemoryModel
 public struct HistoryReducer: Sendable {
     /// The slot tables of every address space.
     public private(set) var slots = MemslotMap()
-    /// Each address space's slot-table digest, kept up to date per operation.
-    private var digests: [UInt16: SlotTableDigest] = [:]
     /// Each address space's flat view, ascending and disjoint. A sorted array: a
     /// view has tens to hundreds of sections, and replay publishes it after every
     /// transaction, which an array hands over without copying.
@@ -32,7 +30,7 @@ public struct HistoryReducer: Sendable {
     }
 
     /// The digest of one address space's slot table (what the listener records).
-    public func digest(addressSpace: UInt16) -> SlotTableDigest { digests[addressSpace] ?? SlotTableDigest() }
+    public func digest(addressSpace: UInt16) -> SlotTableDigest { slots.digest(addressSpace: addressSpace) }
 
     /// Address spaces with a view or a slot, ascending.
     public var addressSpaces: [UInt16] { Set(views.keys).union(slots.addressSpaces).sorted() }
@@ -101,8 +99,6 @@ public struct HistoryReducer: Sendable {
         guard op.succeeded, op.kind != .dirtyLog else { return nil }
         let (removed, installed) = slots.apply(op.request)
         guard !removed.isEmpty || installed != nil else { return nil }
-        for slot in removed { digests[slot.id.addressSpace, default: SlotTableDigest()].remove(slot) }
-        if let installed { digests[installed.id.addressSpace, default: SlotTableDigest()].insert(installed) }
         return SlotStep(operation: index, removed: removed, installed: installed)
     }
 }

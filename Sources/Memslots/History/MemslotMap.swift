@@ -12,8 +12,16 @@ public struct MemslotMap: Sendable {
     /// Indexed by address-space id (an array: this is the simulated kernel's hot
     /// path, where hashing the id cost a quarter of its throughput); grown on demand.
     private var ordered: [OrderedRangeMap<Memslot>] = []
+    /// Each address space's digest, indexed like `ordered` and kept up to date by
+    /// `insert` and `remove`, so reading it costs nothing per slot.
+    private var digests: [SlotTableDigest] = []
 
     public init() {}
+
+    /// The digest of one address space's slots.
+    public func digest(addressSpace: UInt16) -> SlotTableDigest {
+        Int(addressSpace) < digests.count ? digests[Int(addressSpace)] : SlotTableDigest()
+    }
 
     public func slot(_ id: SlotID) -> Memslot? { byID[id] }
 
@@ -45,8 +53,12 @@ public struct MemslotMap: Sendable {
     public mutating func insert(_ slot: Memslot) {
         byID[slot.id] = slot
         let space = Int(slot.id.addressSpace)
-        while ordered.count <= space { ordered.append(OrderedRangeMap()) }
+        while ordered.count <= space {
+            ordered.append(OrderedRangeMap())
+            digests.append(SlotTableDigest())
+        }
         ordered[space].insert(slot)
+        digests[space].insert(slot)
     }
 
     /// Removes the slot with `id`, if any, and returns it.
@@ -54,6 +66,7 @@ public struct MemslotMap: Sendable {
     public mutating func remove(_ id: SlotID) -> Memslot? {
         guard let slot = byID.removeValue(forKey: id) else { return nil }
         ordered[Int(id.addressSpace)].remove(start: slot.range.start)
+        digests[Int(id.addressSpace)].remove(slot)
         return slot
     }
 

@@ -10,12 +10,12 @@ public struct SlotTableDigest: Hashable, Sendable, CustomStringConvertible {
         self.hash = hash
     }
 
-    mutating func insert(_ slot: Memslot) {
+    public mutating func insert(_ slot: Memslot) {
         count += 1
         hash &+= slot.contentHash
     }
 
-    mutating func remove(_ slot: Memslot) {
+    public mutating func remove(_ slot: Memslot) {
         count -= 1
         hash &-= slot.contentHash
     }

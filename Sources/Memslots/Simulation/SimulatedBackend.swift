@@ -148,6 +148,10 @@ public final class SimulatedBackend: MemslotBackend {
         kernel.read { $0.slots(addressSpace: addressSpace) }
     }
 
+    public func slotTableDigest(addressSpace: UInt16) -> SlotTableDigest {
+        kernel.read { $0.digest(addressSpace: addressSpace) }
+    }
+
     /// What a vCPU access finds in the installed slots.
     public enum AccessResult: Sendable, Equatable {
         /// Served from a slot.
