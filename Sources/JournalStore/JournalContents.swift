@@ -44,65 +44,22 @@ public struct JournalContents: Hashable, Sendable {
     /// Number of transactions, complete and cut off.
     public var transactionCount: Int { records.count + cutOff.count }
 
-    /// Writes these contents as a new journal at `path` (refused if it exists),
-    /// through the same row-writing code as the recorder (`JournalRows`): header,
-    /// configuration, each transaction's intent, then the outcome of the complete
-    /// ones (a cut-off transaction keeps its outcome NULL, as on disk), faults
-    /// with their arrival order, recorder statistics, and finally the close state
-    /// (`clean_close`, `closed_unix_ns`) exactly as given.
-    ///
-    /// The journal is built under a temporary name beside `path` and linked into
-    /// place only when complete, so a failure leaves nothing at `path`, and an
-    /// existing file is never overwritten (`link(2)` refuses to).
+    /// Writes these contents as a new journal at `path` (refused if it exists)
+    /// through `JournalBuilder`: configuration, transactions in sequence order (a
+    /// cut-off one keeps its outcome NULL, as on disk), faults with their arrival
+    /// order, recorder statistics, and the close state (`clean_close`,
+    /// `closed_unix_ns`) exactly as given. A failure leaves nothing at `path`.
     public func writeJournal(to path: String) throws(JournalError) {
-        var st = stat()
-        guard lstat(path, &st) != 0 else { throw .exists(path: path) }
-        // Built in a private directory beside `path` (same file system, a name no
-        // one else can have made), which goes away with everything in it; what a
-        // killed earlier run left there is cleared first.
-        removeStalePartials(of: path)
-        let directory: TemporaryDirectory
-        do { directory = try TemporaryDirectory(beside: path) } catch {
-            throw .writeFailed(path: path, reason: "cannot create a temporary directory beside it: \(error)")
-        }
-        let partial = directory.file("journal")
-        do {
-            try writeRows(to: partial)
-        } catch {
-            throw error.renamingPath(from: partial, to: path)
-        }
-        guard link(partial, path) == 0 else {
-            let code = errno
-            if code == EEXIST { throw .exists(path: path) }
-            throw .writeFailed(path: path, reason: String(cString: strerror(code)))
-        }
-    }
-
-    /// Writes every row to a new journal at `path`; the database is closed on return.
-    private func writeRows(to path: String) throws(JournalError) {
-        let database = try JournalFile.create(at: path, header: header)
-        do {
-            let rows = try JournalRows(database)
-            try database.transaction { () throws(SQLiteError) in
-                try rows.writeConfiguration(backings: backings, regions: regions)
-                for record in records { try rows.insertIntent(record) }
-                for cut in cutOff {
-                    // The intent of a cut-off transaction, written as the recorder
-                    // writes any intent; its outcome is never written.
-                    try rows.insertIntent(TransactionRecord(
-                        sequence: cut.sequence, addressSpace: cut.addressSpace, beginNs: cut.beginNs, commitNs: 0,
-                        sections: cut.sections, decision: cut.decision, slotOps: [],
-                        timing: .notInhibited(applyNs: 0), digest: SlotTableDigest()))
-                }
-                for record in records { try rows.writeOutcome(record) }
-                for fault in faults { try rows.insertFault(fault) }
-                if let recorderStatistics { try rows.writeStoredStatistics(recorderStatistics) }
-                try rows.setCloseState(clean: header.cleanClose, closedUnixNs: header.closedUnixNs)
+        let builder = try JournalBuilder(path: path, header: header)
+        try builder.configuration(backings: backings, regions: regions)
+        try forEachTransaction { (item) throws(JournalError) in
+            switch item {
+            case .complete(let record, _): try builder.add(record)
+            case .cutOff(let cut, _): try builder.add(cut)
             }
-            try rows.checkpointToSingleFile()
-        } catch {
-            throw .io(path: path, error)
         }
+        for (index, fault) in faults.enumerated() { try builder.add(fault, id: index + 1) }
+        try builder.finish(statistics: recorderStatistics)
     }
 }
 

@@ -122,6 +122,32 @@ public final class JournalRows {
         faultsWritten = id
     }
 
+    /// Inserts fault `id` without its links (a history read from text may give
+    /// faults in any order); `chainFaults` links them in id order afterwards.
+    func insertUnchainedFault(_ f: SpuriousFault, id: Int64) throws(SQLiteError) {
+        try fault.run(
+            .integer(id), .int(f.vcpu), .u64(f.gpa), .bool(f.isWrite), .u64(f.timeNs),
+            .optional(f.transactionInFlight) { .u64($0) }, .null, .null)
+    }
+
+    /// Links up to `count` faults with ids above `after`, in id order; returns the
+    /// last id linked, nil when there was none (or the journal is unchained).
+    func chainFaults(after: Int64, count: Int) throws(SQLiteError) -> Int64? {
+        guard chain != nil else { return nil }
+        let read = try database.cachedStatement("""
+            SELECT id, \(JournalReader.faultColumns) FROM faults WHERE id > ? ORDER BY id LIMIT ?
+            """)
+        var window: [(Int64, SpuriousFault)] = []
+        let found = try read.rows([.integer(after), .integer(Int64(count))])
+        while let row = try found.next() { window.append((row.int64("id"), JournalReader.fault(row))) }
+        let update = try database.cachedStatement("UPDATE faults SET chain = ?, timing_chain = ? WHERE id = ?")
+        for (id, f) in window {
+            guard let links = chain?.link(f, id: id) else { break }
+            try update.run(.blob(links.content), .blob(links.timing), .integer(id))
+        }
+        return window.last?.0
+    }
+
     func updateStatistics(_ s: RecorderStatistics, lastSequence: UInt64?) throws(SQLiteError) {
         try stats.run(
             .int(s.queueCapacity), .int(s.stalls), .u64(s.stallNs), .int(s.batches), .int(s.maxBatch),

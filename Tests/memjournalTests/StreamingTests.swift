@@ -5,7 +5,8 @@ import Scenarios
 import Testing
 import TestSupport
 
-/// Export, the map after a transaction and replay walk a journal in windows: their
+/// Export, the map after a transaction and replay walk a journal in windows, and
+/// import writes one as it reads its text: their
 /// peak memory does not grow with the history. Measured against a control that holds the whole history
 /// (`inspect list --json` reads every transaction before printing), on the
 /// same two journals, so the test sees growth where there is growth.
@@ -38,7 +39,7 @@ struct StreamingTests {
         return peak
     }
 
-    @Test func exportMapAndReplayPeakMemoryDoesNotGrowWithTheHistory() throws {
+    @Test func exportImportMapAndReplayPeakMemoryDoesNotGrowWithTheHistory() throws {
         let dir = makeTemporaryDirectory()
         var peaks: [String: [Int]] = [:]
         for transactions in [2_000, 40_000] {
@@ -47,6 +48,8 @@ struct StreamingTests {
                 RunConfiguration(scenario: .random, vcpus: 1, transactions: transactions, seed: 11, vcpuMode: .stepping,
                                  operationDelayNs: 0), to: journal)
             peaks["export", default: []].append(try Self.peakKB(["export", journal, "-o", dir.file("\(transactions).jsonl")]))
+            peaks["import", default: []].append(try Self.peakKB(
+                ["import", dir.file("\(transactions).jsonl"), "-o", dir.file("\(transactions)-imported.journal")]))
             // The map after the last transaction: the whole history replayed through the reducer.
             peaks["map", default: []].append(try Self.peakKB(["inspect", journal, "map", "--at", "\(statistics.transactionsWritten)"]))
             peaks["replay", default: []].append(try Self.peakKB(["replay", journal, "--mode", "slot-ops"]))
@@ -56,7 +59,7 @@ struct StreamingTests {
         // Holding 38,000 more transactions costs tens of megabytes (the control);
         // streaming them costs next to nothing.
         #expect(growth["list"]! > 20_000, "control: \(peaks)")
-        for command in ["export", "map", "replay"] {
+        for command in ["export", "import", "map", "replay"] {
             #expect(growth[command]! * 10 < growth["list"]!,
                     "\(command) grew \(growth[command]!) KB, the control \(growth["list"]!) KB: \(peaks)")
         }

@@ -3,27 +3,97 @@ import Memslots
 import JSON
 import JournalStore
 
+/// Where `CanonicalJSONL.Decoder` hands each piece of a history once it is
+/// checked, in file order: a journal being built (`import`, in memory that does
+/// not grow with the file) or a history gathered in memory (`read`).
+protocol CanonicalSink {
+    /// After the header line: the journal's header and configuration.
+    mutating func start(header: JournalHeader, backings: [BackingDescriptor], regions: [UInt16: [MemorySection]])
+        throws(JournalError)
+    mutating func add(_ record: TransactionRecord) throws(JournalError)
+    mutating func add(_ cut: CutOffTransaction) throws(JournalError)
+    /// Fault number `id`; ids come in any order (a transaction's faults with it,
+    /// the others at the end) and are exactly 1…N once the file is read.
+    mutating func add(_ fault: SpuriousFault, id: Int) throws(JournalError)
+}
+
 extension CanonicalJSONL {
+    /// A journal built as the file is read, created once the header line is checked.
+    final class JournalImport: CanonicalSink {
+        let path: String
+        private(set) var builder: JournalBuilder?
+
+        init(path: String) { self.path = path }
+
+        func start(header: JournalHeader, backings: [BackingDescriptor], regions: [UInt16: [MemorySection]])
+            throws(JournalError)
+        {
+            let builder = try JournalBuilder(path: path, header: header)
+            try builder.configuration(backings: backings, regions: regions)
+            self.builder = builder
+        }
+        func add(_ record: TransactionRecord) throws(JournalError) { try builder?.add(record) }
+        func add(_ cut: CutOffTransaction) throws(JournalError) { try builder?.add(cut) }
+        func add(_ fault: SpuriousFault, id: Int) throws(JournalError) { try builder?.add(fault, id: id) }
+    }
+
+    /// A history gathered in memory, for `read`.
+    struct ContentsCollector: CanonicalSink {
+        var backings: [BackingDescriptor] = []
+        var regions: [UInt16: [MemorySection]] = [:]
+        var records: [TransactionRecord] = []
+        var cutOff: [CutOffTransaction] = []
+        var faults: [Int: SpuriousFault] = [:]
+
+        mutating func start(header: JournalHeader, backings: [BackingDescriptor], regions: [UInt16: [MemorySection]]) {
+            self.backings = backings
+            self.regions = regions
+        }
+        mutating func add(_ record: TransactionRecord) { records.append(record) }
+        mutating func add(_ cut: CutOffTransaction) { cutOff.append(cut) }
+        mutating func add(_ fault: SpuriousFault, id: Int) { faults[id] = fault }
+
+        func contents(header: JournalHeader, statistics: StoredRecorderStatistics?) -> JournalContents {
+            JournalContents(
+                header: header, backings: backings, regions: regions, records: records, cutOff: cutOff,
+                faults: (0..<faults.count).compactMap { faults[$0 + 1] }, recorderStatistics: statistics)
+        }
+    }
+
     /// Reads the canonical form one line at a time, checking each line fully
-    /// before the next (see docs/jsonl-format.md for every rule enforced here).
+    /// before the next (see docs/jsonl-format.md for every rule enforced here),
+    /// and hands what it read to `sink` line by line.
     ///
     /// Counts announced by the header are only compared against, never used to
     /// size an allocation.
-    struct Decoder {
+    struct Decoder<Sink: CanonicalSink> {
         let path: String
+        var sink: Sink
         private var header: JournalHeader?
         private var backings: [BackingDescriptor] = []
         private var regions: [UInt16: [MemorySection]] = [:]
         private var statistics: StoredRecorderStatistics?
         private var announcedTransactions = 0
         private var announcedFaults = 0
-        private var records: [TransactionRecord] = []
-        private var cutOff: [CutOffTransaction] = []
+        private var transactions = 0
+        private var firstCutOff: UInt64?
         private var lastSequence: UInt64 = 0
-        private var faults: [Int: SpuriousFault] = [:]
+        /// The fault ids read so far (to refuse one twice).
+        private var faultIDs = Set<Int>()
+        /// What the line being read yields, handed to the sink once the line is checked.
+        private var pending: [Piece] = []
         private var lines = 0
 
-        init(path: String) { self.path = path }
+        private enum Piece {
+            case record(TransactionRecord)
+            case cutOff(CutOffTransaction)
+            case fault(SpuriousFault, id: Int)
+        }
+
+        init(path: String, sink: Sink) {
+            self.path = path
+            self.sink = sink
+        }
 
         mutating func line(_ bytes: [UInt8], number: Int) throws(JournalError) {
             lines = number
@@ -34,6 +104,7 @@ extension CanonicalJSONL {
                 if number == 1, bytes.starts(with: TextFile.byteOrderMark) { bytes = bytes.dropFirst(3) }
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }) { return }
             }
+            let wasHeader = header == nil
             do {
                 let value = try JSONParser.parse(Array(bytes))
                 if header == nil {
@@ -44,36 +115,42 @@ extension CanonicalJSONL {
             } catch {
                 throw .malformed(path: path, line: number, detail: error.detail)
             }
+            if wasHeader, let header { try sink.start(header: header, backings: backings, regions: regions) }
+            for piece in pending {
+                switch piece {
+                case .record(let record): try sink.add(record)
+                case .cutOff(let cut): try sink.add(cut)
+                case .fault(let fault, let id): try sink.add(fault, id: id)
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
         }
 
-        /// Checks what only the whole file can show (truncation, fault ids).
-        func finish() throws(JournalError) -> JournalContents {
+        /// Checks what only the whole file can show (truncation, fault ids);
+        /// returns the header and the recorder statistics.
+        func finish() throws(JournalError) -> (JournalHeader, StoredRecorderStatistics?) {
             let end = lines + 1
             guard let header else {
                 throw .malformed(path: path, line: 1, detail: "empty file: expected the header line {\"format\":\"\(formatName)\",…}")
             }
-            let transactions = records.count + cutOff.count
             guard transactions == announcedTransactions else {
                 throw .malformed(
                     path: path, line: end,
                     detail: "the file ends after \(transactions) transaction line(s) but its header (line 1) announces \(announcedTransactions): it was truncated")
             }
-            guard faults.count == announcedFaults else {
+            guard faultIDs.count == announcedFaults else {
                 throw .malformed(
                     path: path, line: end,
-                    detail: "the file ends after \(faults.count) fault(s) but its header (line 1) announces \(announcedFaults): it was truncated")
+                    detail: "the file ends after \(faultIDs.count) fault(s) but its header (line 1) announces \(announcedFaults): it was truncated")
             }
-            if header.cleanClose, let cut = cutOff.first {
+            if header.cleanClose, let cut = firstCutOff {
                 throw .malformed(
                     path: path, line: 1,
-                    detail: "the header says the journal was closed cleanly, but transaction \(cut.sequence) is cut off, which only a recording cut short leaves")
+                    detail: "the header says the journal was closed cleanly, but transaction \(cut) is cut off, which only a recording cut short leaves")
             }
             // Ids are unique and within 1...announcedFaults, and there are that many:
             // they are exactly 1...announcedFaults.
-            let ordered = (0..<faults.count).compactMap { faults[$0 + 1] }
-            return JournalContents(
-                header: header, backings: backings, regions: regions, records: records, cutOff: cutOff,
-                faults: ordered, recorderStatistics: statistics)
+            return (header, statistics)
         }
 
         // MARK: Header line
@@ -193,7 +270,7 @@ extension CanonicalJSONL {
                 try readFault(&o, inFlight: inFlight)
                 return
             }
-            guard records.count + cutOff.count < announcedTransactions else {
+            guard transactions < announcedTransactions else {
                 throw JSONError("more transaction lines than the \(announcedTransactions) the header (line 1) announces")
             }
             let sequence = UInt64(try f.integer("seq", in: 1...Int64.max))
@@ -206,6 +283,7 @@ extension CanonicalJSONL {
                                 : "\(gap) missing: \(lastSequence) is followed by \(sequence)")
             }
             lastSequence = sequence
+            transactions += 1
             let addressSpace = UInt16(try f.int("as", in: 0...Int(UInt16.max)))
             let outcome = try f.string("outcome", maxBytes: 16)
             guard ["ok", "failed", cutOffOutcome].contains(outcome) else {
@@ -233,8 +311,10 @@ extension CanonicalJSONL {
                 }
                 try m.finish()
                 try f.finish()
-                cutOff.append(CutOffTransaction(
-                    sequence: sequence, addressSpace: addressSpace, beginNs: beginNs, sections: sections, decision: decision))
+                firstCutOff = firstCutOff ?? sequence
+                pending.insert(.cutOff(CutOffTransaction(
+                    sequence: sequence, addressSpace: addressSpace, beginNs: beginNs, sections: sections, decision: decision)),
+                    at: 0)
                 return
             }
             let inhibited = try f.bool("inhibited")
@@ -281,16 +361,17 @@ extension CanonicalJSONL {
             let commitNs = try m.hex64("commit_ns")
             try m.finish()
             try f.finish()
-            records.append(TransactionRecord(
+            // Before its faults (read first, above): a transaction, then what happened in it.
+            pending.insert(.record(TransactionRecord(
                 sequence: sequence, addressSpace: addressSpace, beginNs: beginNs, commitNs: commitNs, sections: sections,
-                decision: decision, slotOps: ops, timing: timing, digest: digest))
+                decision: decision, slotOps: ops, timing: timing, digest: digest)), at: 0)
         }
 
         private mutating func readFault(_ o: inout JSONFields, inFlight: UInt64?) throws(JSONError) {
             let limit = announcedFaults
             let id = try o.int("id", in: 1...Swift.max(1, limit))
             guard limit > 0 else { throw JSONError("\(o.context): a fault, but the header (line 1) announces none") }
-            guard faults[id] == nil else { throw JSONError("\(o.context).id: fault \(id) appears twice") }
+            guard !faultIDs.contains(id) else { throw JSONError("\(o.context).id: fault \(id) appears twice") }
             let vcpu = try o.int("vcpu", in: 0...Int.max)
             let gpa = try o.hex64("gpa")
             let isWrite = try o.bool("write")
@@ -298,7 +379,8 @@ extension CanonicalJSONL {
             let time = try m.hex64("time_ns")
             try m.finish()
             try o.finish()
-            faults[id] = SpuriousFault(vcpu: vcpu, gpa: gpa, isWrite: isWrite, timeNs: time, transactionInFlight: inFlight)
+            faultIDs.insert(id)
+            pending.append(.fault(SpuriousFault(vcpu: vcpu, gpa: gpa, isWrite: isWrite, timeNs: time, transactionInFlight: inFlight), id: id))
         }
 
         // MARK: Shared pieces

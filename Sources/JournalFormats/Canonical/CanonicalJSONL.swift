@@ -58,20 +58,26 @@ public enum CanonicalJSONL {
     }
 
     /// Builds a new journal at `journal` (never overwritten) from the canonical
-    /// form in `input`. The whole input is read and checked before the journal is
-    /// created, so malformed input creates nothing.
+    /// form in `input`, each line written as soon as it is checked (memory does
+    /// not grow with the file). The journal is linked into place only once the
+    /// whole input is read and checked, so malformed input creates nothing.
     public static func importFile(_ input: String, to journal: String) throws(JournalError) {
-        let contents = try read(input)
-        try contents.writeJournal(to: journal)
+        var decoder = Decoder(path: input, sink: JournalImport(path: journal))
+        try TextFile.forEachLine(input, maxLineBytes: maxLineBytes) { (line, number) throws(JournalError) in
+            try decoder.line(line, number: number)
+        }
+        let (_, statistics) = try decoder.finish()
+        try decoder.sink.builder?.finish(statistics: statistics)
     }
 
     /// Reads and checks the canonical form in the file at `path`.
     public static func read(_ path: String) throws(JournalError) -> JournalContents {
-        var decoder = Decoder(path: path)
+        var decoder = Decoder(path: path, sink: ContentsCollector())
         try TextFile.forEachLine(path, maxLineBytes: maxLineBytes) { (line, number) throws(JournalError) in
             try decoder.line(line, number: number)
         }
-        return try decoder.finish()
+        let (header, statistics) = try decoder.finish()
+        return decoder.sink.contents(header: header, statistics: statistics)
     }
 
     // MARK: Encoding
