@@ -17,6 +17,13 @@ public enum HistoryItem {
         }
     }
 
+    /// The faults that happened while it was in flight.
+    public var faults: [NumberedFault] {
+        switch self {
+        case .complete(_, let faults), .cutOff(_, let faults): faults
+        }
+    }
+
     public var beginNs: UInt64 {
         switch self {
         case .complete(let record, _): record.beginNs

@@ -102,7 +102,9 @@ import TestSupport
         let contents = try QEMUTraceImporter.read(log).contents
         let dir = makeTemporaryDirectory()
         let trace = dir.file("untimed.json")
-        write(Array(ChromeTrace.encode(contents, name: log).text.utf8), to: trace)
+        var text = ""
+        try ChromeTrace.encode(contents, name: log) { text += $0 }
+        write(Array(text.utf8), to: trace)
         let slices = try events(trace).filter { $0.category == "transaction" }
         #expect(slices.count == contents.records.count)
         // One per millisecond, in sequence order, none overlapping the next.

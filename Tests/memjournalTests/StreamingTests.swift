@@ -5,7 +5,7 @@ import Scenarios
 import Testing
 import TestSupport
 
-/// Export, the map after a transaction and replay walk a journal in windows, and
+/// Export (canonical and chrome-trace), the map after a transaction and replay walk a journal in windows, and
 /// import writes one as it reads its text: their
 /// peak memory does not grow with the history. Measured against a control that holds the whole history
 /// (`inspect list --json` reads every transaction before printing), on the
@@ -48,6 +48,8 @@ struct StreamingTests {
                 RunConfiguration(scenario: .random, vcpus: 1, transactions: transactions, seed: 11, vcpuMode: .stepping,
                                  operationDelayNs: 0), to: journal)
             peaks["export", default: []].append(try Self.peakKB(["export", journal, "-o", dir.file("\(transactions).jsonl")]))
+            peaks["trace", default: []].append(try Self.peakKB(
+                ["export", journal, "--format", "chrome-trace", "-o", dir.file("\(transactions).trace.json")]))
             peaks["import", default: []].append(try Self.peakKB(
                 ["import", dir.file("\(transactions).jsonl"), "-o", dir.file("\(transactions)-imported.journal")]))
             // The map after the last transaction: the whole history replayed through the reducer.
@@ -59,7 +61,7 @@ struct StreamingTests {
         // Holding 38,000 more transactions costs tens of megabytes (the control);
         // streaming them costs next to nothing.
         #expect(growth["list"]! > 20_000, "control: \(peaks)")
-        for command in ["export", "import", "map", "replay"] {
+        for command in ["export", "trace", "import", "map", "replay"] {
             #expect(growth[command]! * 10 < growth["list"]!,
                     "\(command) grew \(growth[command]!) KB, the control \(growth["list"]!) KB: \(peaks)")
         }

@@ -23,11 +23,31 @@ import Memslots
 public enum ChromeTrace {
     static let pid = 1
 
-    /// The trace of `contents`, named after `name`.
-    public static func encode(_ contents: JournalContents, name: String) -> JSONValue {
-        let records = contents.records
-        let timed = records.contains { $0.commitNs > $0.beginNs }
-        let origin = timed ? (records.map(\.beginNs).min() ?? 0) : 0
+    /// The trace of `history`, named after `name`, as text handed to `emit` a
+    /// piece at a time: two passes over the history (the layout needs the first
+    /// begin and whether there are times at all before the first event), holding
+    /// one transaction at a time. A fault is written with its transaction.
+    public static func encode(
+        _ history: some HistoryStream, name: String, _ emit: (String) throws(JournalError) -> Void
+    ) throws(JournalError) {
+        let head = try history.head()
+        var timed = false
+        var origin = UInt64.max
+        var spaces = Set<UInt16>()
+        var vcpus = Set<Int>()
+        var completeCount = 0
+        try history.forEachTransaction { item in
+            if case .complete(let record, _) = item {
+                timed = timed || record.commitNs > record.beginNs
+                origin = min(origin, record.beginNs)
+                spaces.insert(record.addressSpace)
+                completeCount += 1
+            }
+            for fault in item.faults { vcpus.insert(fault.fault.vcpu) }
+        }
+        let loose = try history.looseFaults()
+        for fault in loose { vcpus.insert(fault.fault.vcpu) }
+        if !timed { origin = 0 }
         // Time points in whole nanoseconds since the origin (so slices nest exactly);
         // an untimed history is laid out by sequence.
         func offset(_ ns: UInt64) -> UInt64 { ns >= origin ? ns - origin : 0 }
@@ -37,53 +57,61 @@ public enum ChromeTrace {
             return (start, max(start, offset(r.commitNs)))
         }
 
-        var events: [JSONValue] = [metadata("process_name", tid: 0, name: "memjournal \(name)")]
-        let spaces = Set(records.map(\.addressSpace)).sorted()
-        for space in spaces { events.append(metadata("thread_name", tid: 1 + Int(space), name: "listener as \(space)")) }
-        let vcpus = Set(contents.faults.map(\.vcpu)).sorted()
-        for vcpu in vcpus { events.append(metadata("thread_name", tid: 1000 + vcpu, name: "vCPU \(vcpu)")) }
+        var first = true
+        func event(_ value: JSONValue) throws(JournalError) {
+            try emit((first ? "" : ",") + value.text)
+            first = false
+        }
+        func fault(_ numbered: NumberedFault, at transactionStart: UInt64?) throws(JournalError) {
+            let f = numbered.fault
+            try event(.orderedObject([
+                ("name", .string("spurious fault")), ("cat", .string("fault")), ("ph", .string("i")), ("s", .string("t")),
+                ("ts", micros(timed ? offset(f.timeNs) : transactionStart ?? 0)), ("pid", .int(pid)),
+                ("tid", .int(1000 + f.vcpu)),
+                ("args", .orderedObject([
+                    ("fault", .int(numbered.id)), ("gpa", .hex(f.gpa)), ("access", .string(f.isWrite ? "write" : "read")),
+                    ("transaction", f.transactionInFlight.map { .int($0) } ?? .null),
+                ])),
+            ]))
+        }
 
+        try emit("{" + JSONValue.string("traceEvents").text + ":[")
+        try event(metadata("process_name", tid: 0, name: "memjournal \(name)"))
+        for space in spaces.sorted() { try event(metadata("thread_name", tid: 1 + Int(space), name: "listener as \(space)")) }
+        for vcpu in vcpus.sorted() { try event(metadata("thread_name", tid: 1000 + vcpu, name: "vCPU \(vcpu)")) }
         var installed: [UInt16: Int] = [:]
-        var spanBySequence: [UInt64: (UInt64, UInt64)] = [:]
-        for record in records {
+        try history.forEachTransaction { item throws(JournalError) in
+            guard case .complete(let record, let faults) = item else {
+                // A cut-off transaction has no slice; what happened in it still shows.
+                for f in item.faults { try fault(f, at: nil) }
+                return
+            }
             let (start, end) = span(record)
-            spanBySequence[record.sequence] = (start, end)
             let tid = 1 + Int(record.addressSpace)
-            events.append(complete("transaction \(record.sequence)", category: "transaction", tid: tid, start: start,
-                                   end: end, args: arguments(record)))
+            try event(complete("transaction \(record.sequence)", category: "transaction", tid: tid, start: start,
+                               end: end, args: arguments(record)))
             for (part, from, to) in parts(record, start: start, end: end, timed: timed) {
-                events.append(complete(part, category: part, tid: tid, start: from, end: to, args: .object([])))
+                try event(complete(part, category: part, tid: tid, start: from, end: to, args: .object([])))
             }
             installed[record.addressSpace] = record.digest.count
-            events.append(.orderedObject([
+            try event(.orderedObject([
                 ("name", .string("installed slots")), ("ph", .string("C")), ("ts", micros(end)), ("pid", .int(pid)),
                 ("tid", .int(0)),
                 ("args", .orderedObject(installed.sorted { $0.key < $1.key }.map { ("as\($0.key)", .int($0.value)) })),
             ]))
+            for f in faults { try fault(f, at: start) }
         }
-        for (index, fault) in contents.faults.enumerated() {
-            let ts: UInt64 = if timed {
-                offset(fault.timeNs)
-            } else {
-                fault.transactionInFlight.flatMap { spanBySequence[$0]?.0 } ?? 0
-            }
-            events.append(.orderedObject([
-                ("name", .string("spurious fault")), ("cat", .string("fault")), ("ph", .string("i")), ("s", .string("t")),
-                ("ts", micros(ts)), ("pid", .int(pid)), ("tid", .int(1000 + fault.vcpu)),
-                ("args", .orderedObject([
-                    ("fault", .int(index + 1)), ("gpa", .hex(fault.gpa)), ("access", .string(fault.isWrite ? "write" : "read")),
-                    ("transaction", fault.transactionInFlight.map { .int($0) } ?? .null),
-                ])),
-            ]))
-        }
-        return .orderedObject([
-            ("traceEvents", .array(events)), ("displayTimeUnit", .string("ns")),
+        for f in loose { try fault(f, at: nil) }
+        let trailer: JSONValue = .orderedObject([
+            ("displayTimeUnit", .string("ns")),
             ("otherData", .orderedObject([
-                ("journal", .string(name)), ("backend", .string(contents.header.backend)),
-                ("transactions", .int(records.count)), ("faults", .int(contents.faults.count)),
+                ("journal", .string(name)), ("backend", .string(head.header.backend)),
+                ("transactions", .int(completeCount)), ("faults", .int(head.faults)),
                 ("times", .string(timed ? "recorded (µs since the first begin)" : "none recorded: laid out in order, 1 ms per transaction")),
             ])),
         ])
+        // The trailer's members, after the events: its text without the opening brace.
+        try emit("]," + trailer.text.dropFirst() + "\n")
     }
 
     /// The drain and apply slices inside a transaction spanning [start, end] (ns).
@@ -143,7 +171,12 @@ public enum ChromeTrace {
     public static func export(journal: String, to output: String, verify: Bool = true, note: (String) -> Void = { _ in })
         throws(JournalError)
     {
-        let contents = try HistoryFile.contents(of: journal, verify: verify, note: note)
-        try TextFile.writeNew(Array((encode(contents, name: journal).text + "\n").utf8), to: output)
+        // A journal is read a window at a time; its JSONL form is read whole.
+        let history: any HistoryStream = try HistoryFile.isJournal(journal)
+            ? try HistoryFile.reader(of: journal, verify: verify, note: note)
+            : try CanonicalJSONL.read(journal)
+        try TextFile.writeNew(to: output) { (write: ([UInt8]) throws(JournalError) -> Void) throws(JournalError) in
+            try encode(history, name: journal) { text throws(JournalError) in try write(Array(text.utf8)) }
+        }
     }
 }
