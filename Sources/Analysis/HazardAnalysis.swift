@@ -46,16 +46,21 @@ public enum HazardAnalysis {
     public struct Walker {
         private var history = HistoryReducer()
         private var result: [TransactionHazards] = []
+        /// Whether `report` is wanted: without it, each transaction's hazards are
+        /// only returned by `add`, and nothing is kept.
+        private let keeping: Bool
 
-        public init() {}
+        public init(keepingReport: Bool = true) { keeping = keepingReport }
 
         public var report: Report { Report(transactions: result) }
 
-        public mutating func add(_ record: TransactionRecord) {
+        /// Folds `record` in; returns its hazards, nil when it has no window.
+        @discardableResult
+        public mutating func add(_ record: TransactionRecord) -> TransactionHazards? {
             let before = history.coverage(addressSpace: record.addressSpace)
             let effect = history.apply(record)
             let pieces = effect.windows
-            guard !pieces.isEmpty else { return }
+            guard !pieces.isEmpty else { return nil }
             let stable = intersect(before, history.coverage(addressSpace: record.addressSpace))
             // Each operation's end time within the transaction, when the journal has times.
             let timed = record.slotOps.contains { $0.durationNs > 0 }
@@ -73,11 +78,12 @@ public enum HazardAnalysis {
                         durationNs: timed ? endNs[piece.remappedBy] &- endNs[piece.unmappedAfter] : nil))
                 }
             }
-            if !windows.isEmpty {
-                result.append(TransactionHazards(
-                    sequence: record.sequence, addressSpace: record.addressSpace, inhibited: record.timing.inhibited,
-                    windows: merge(windows)))
-            }
+            guard !windows.isEmpty else { return nil }
+            let hazards = TransactionHazards(
+                sequence: record.sequence, addressSpace: record.addressSpace, inhibited: record.timing.inhibited,
+                windows: merge(windows))
+            if keeping { result.append(hazards) }
+            return hazards
         }
     }
 

@@ -16,7 +16,7 @@ public enum HTMLReport {
     /// is shown among the facts.
     public static func page(_ path: String, verify: Bool = true, limits: ReportData.Limits = .init(),
                             note: (String) -> Void = { _ in }) throws(JournalError) -> String {
-        let contents: JournalContents
+        let history: any HistoryStream
         let integrity: String
         if try HistoryFile.isJournal(path) {
             let reader = try JournalReader(path: path, migration: .onPrivateCopy)
@@ -31,12 +31,14 @@ public enum HTMLReport {
             } else {
                 integrity = "not verified (--no-verify)"
             }
-            contents = try reader.contents()
+            // Read a window at a time, twice.
+            history = reader
         } else {
-            contents = try CanonicalJSONL.read(path)
+            history = try CanonicalJSONL.read(path)
             integrity = "canonical JSONL: checked line by line; no hash chain"
         }
         let name = path.split(separator: "/").last.map(String.init) ?? path
-        return ReportPage.html(title: name, data: ReportData.build(contents, name: name, integrity: integrity, limits: limits))
+        return ReportPage.html(
+            title: name, data: try ReportData.build(history, name: name, integrity: integrity, limits: limits))
     }
 }

@@ -12,18 +12,41 @@ public struct Percentiles: Sendable {
 
     /// Nil for no values.
     public init?(_ values: some Sequence<UInt64>) {
-        var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
-        var any = false
-        for value in values {
-            _ = histogram.record(Swift.max(value, 1))
-            any = true
-        }
-        guard any else { return nil }
-        p50 = histogram.valueAtPercentile(50)
-        p90 = histogram.valueAtPercentile(90)
-        p99 = histogram.valueAtPercentile(99)
-        max = histogram.max
+        var histogram = DurationHistogram()
+        for value in values { histogram.record(value) }
+        guard let percentiles = histogram.percentiles else { return nil }
+        self = percentiles
+    }
+
+    init(p50: UInt64, p90: UInt64, p99: UInt64, max: UInt64) {
+        self.p50 = p50
+        self.p90 = p90
+        self.p99 = p99
+        self.max = max
     }
 
     public var json: JSONValue { .orderedObject([("p50", .int(p50)), ("p90", .int(p90)), ("p99", .int(p99)), ("max", .int(max))]) }
+}
+
+/// Durations (nanoseconds) counted one at a time into an HdrHistogram (three
+/// significant digits, up to an hour): what `Percentiles` reads, for a history
+/// walked once and never held.
+public struct DurationHistogram {
+    private var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+    public private(set) var count = 0
+
+    public init() {}
+
+    public mutating func record(_ value: UInt64) {
+        _ = histogram.record(Swift.min(Swift.max(value, 1), 3_600_000_000_000))
+        count += 1
+    }
+
+    /// Nil before any value.
+    public var percentiles: Percentiles? {
+        guard count > 0 else { return nil }
+        return Percentiles(
+            p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
+            p99: histogram.valueAtPercentile(99), max: histogram.max)
+    }
 }

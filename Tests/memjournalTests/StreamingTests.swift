@@ -5,7 +5,8 @@ import Scenarios
 import Testing
 import TestSupport
 
-/// Export (canonical and chrome-trace), the map after a transaction and replay walk a journal in windows, and
+/// Export (canonical and chrome-trace), the report, the map after a transaction
+/// and replay walk a journal in windows, and
 /// import writes one as it reads its text: their
 /// peak memory does not grow with the history. Measured against a control that holds the whole history
 /// (`inspect list --json` reads every transaction before printing), on the
@@ -50,6 +51,7 @@ struct StreamingTests {
             peaks["export", default: []].append(try Self.peakKB(["export", journal, "-o", dir.file("\(transactions).jsonl")]))
             peaks["trace", default: []].append(try Self.peakKB(
                 ["export", journal, "--format", "chrome-trace", "-o", dir.file("\(transactions).trace.json")]))
+            peaks["report", default: []].append(try Self.peakKB(["report", journal, "-o", dir.file("\(transactions).html")]))
             peaks["import", default: []].append(try Self.peakKB(
                 ["import", dir.file("\(transactions).jsonl"), "-o", dir.file("\(transactions)-imported.journal")]))
             // The map after the last transaction: the whole history replayed through the reducer.
@@ -61,7 +63,7 @@ struct StreamingTests {
         // Holding 38,000 more transactions costs tens of megabytes (the control);
         // streaming them costs next to nothing.
         #expect(growth["list"]! > 20_000, "control: \(peaks)")
-        for command in ["export", "trace", "import", "map", "replay"] {
+        for command in ["export", "trace", "report", "import", "map", "replay"] {
             #expect(growth[command]! * 10 < growth["list"]!,
                     "\(command) grew \(growth[command]!) KB, the control \(growth["list"]!) KB: \(peaks)")
         }
