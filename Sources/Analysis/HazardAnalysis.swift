@@ -32,6 +32,23 @@ public enum HazardAnalysis {
         public var longestNs: UInt64? { transactions.flatMap(\.windows).compactMap(\.durationNs).max() }
     }
 
+    /// The report's totals, counted as the walk goes (what a journal of any
+    /// length can say without keeping its hazards).
+    public struct Summary: Hashable, Sendable {
+        /// Transactions with a window.
+        public var transactions = 0
+        public var windows = 0
+        public var unprotected = 0
+        public var longestNs: UInt64?
+
+        mutating func add(_ t: TransactionHazards) {
+            transactions += 1
+            windows += t.windows.count
+            if !t.inhibited { unprotected += t.windows.count }
+            for ns in t.windows.compactMap(\.durationNs) { longestNs = max(longestNs ?? 0, ns) }
+        }
+    }
+
     /// Analyses `records` in order, following each address space's slots through
     /// the history reducer.
     public static func analyse<S: Sequence>(_ records: S) -> Report where S.Element == TransactionRecord {
@@ -53,6 +70,7 @@ public enum HazardAnalysis {
         public init(keepingReport: Bool = true) { keeping = keepingReport }
 
         public var report: Report { Report(transactions: result) }
+        public private(set) var summary = Summary()
 
         /// Folds `record` in; returns its hazards, nil when it has no window.
         @discardableResult
@@ -83,6 +101,7 @@ public enum HazardAnalysis {
                 sequence: record.sequence, addressSpace: record.addressSpace, inhibited: record.timing.inhibited,
                 windows: merge(windows))
             if keeping { result.append(hazards) }
+            summary.add(hazards)
             return hazards
         }
     }
@@ -134,11 +153,17 @@ public enum HazardAnalysis {
 }
 
 extension JournalReader {
-    /// The non-atomic windows of this journal's complete transactions, streamed
-    /// a window at a time (the history is never held).
-    public func hazards() throws(JournalError) -> HazardAnalysis.Report {
-        var walker = HazardAnalysis.Walker()
-        try forEachRecord { walker.add($0) }
-        return walker.report
+    /// The non-atomic windows of this journal's complete transactions, each
+    /// transaction's handed to `body` as the journal is walked a window at a
+    /// time (neither the history nor its hazards are held); returns the totals.
+    @discardableResult
+    public func forEachHazard(_ body: (HazardAnalysis.TransactionHazards) throws(JournalError) -> Void = { _ in })
+        throws(JournalError) -> HazardAnalysis.Summary
+    {
+        var walker = HazardAnalysis.Walker(keepingReport: false)
+        try forEachRecord { (record) throws(JournalError) in
+            if let hazards = walker.add(record) { try body(hazards) }
+        }
+        return walker.summary
     }
 }

@@ -71,7 +71,7 @@ final class JournalListing: Sendable {
             let header = try reader.header()
             let summary = try reader.summary()
             let capture = try reader.capture()
-            let hazards = try reader.hazards()
+            let hazards = try reader.forEachHazard()
             let vmm = capture.map { "\($0.vmmBinary.split(separator: "/").last.map(String.init) ?? $0.vmmBinary) (pid \($0.vmmPID))" }
                 ?? "\(header.backend) backend\(header.scenario.map { ", \($0)" } ?? "")"
             let state = !summary.cleanClose ? "cut short" : summary.cutOff > 0 ? "cut off" : "clean"

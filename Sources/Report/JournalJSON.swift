@@ -100,20 +100,27 @@ public enum JournalJSON {
     }
 
     /// `inspect J hazards --json`: the non-atomic windows.
-    public static func hazards(_ report: HazardAnalysis.Report) -> JSONValue {
-        .orderedObject([
-            ("windows", .int(report.windows)), ("unprotected", .int(report.unprotected)),
-            ("longest_ns", report.longestNs.map { JSONValue.int($0) } ?? .null),
-            ("transactions", .array(report.transactions.map { t in
-                .orderedObject([("sequence", .int(t.sequence)), ("as", .int(t.addressSpace)),
-                                ("inhibited", .bool(t.inhibited)),
-                                ("windows", .array(t.windows.map { w in
-                                    .orderedObject([("range", range(w.range)), ("unmapped_after_op", .int(w.unmappedAfter)),
-                                                    ("remapped_by_op", .int(w.remappedBy)),
-                                                    ("duration_ns", w.durationNs.map { JSONValue.int($0) } ?? .null)])
-                                }))])
-            })),
-        ])
+    /// The hazards' JSON, `{"windows":…,"unprotected":…,"longest_ns":…,"transactions":[…]}`,
+    /// written a transaction at a time: this opening (up to the array's `[`), each
+    /// transaction's `hazard(_:)` comma-separated, then `hazardsClosing`.
+    public static func hazardsOpening(_ summary: HazardAnalysis.Summary) -> String {
+        let whole = JSONValue.orderedObject([
+            ("windows", .int(summary.windows)), ("unprotected", .int(summary.unprotected)),
+            ("longest_ns", summary.longestNs.map { JSONValue.int($0) } ?? .null), ("transactions", .array([])),
+        ]).text
+        return String(whole.dropLast(hazardsClosing.count))
+    }
+
+    public static let hazardsClosing = "]}"
+
+    public static func hazard(_ t: HazardAnalysis.TransactionHazards) -> JSONValue {
+        .orderedObject([("sequence", .int(t.sequence)), ("as", .int(t.addressSpace)),
+                        ("inhibited", .bool(t.inhibited)),
+                        ("windows", .array(t.windows.map { w in
+                            .orderedObject([("range", range(w.range)), ("unmapped_after_op", .int(w.unmappedAfter)),
+                                            ("remapped_by_op", .int(w.remappedBy)),
+                                            ("duration_ns", w.durationNs.map { JSONValue.int($0) } ?? .null)])
+                        }))])
     }
 
     static func change(_ c: SectionChange) -> JSONValue {

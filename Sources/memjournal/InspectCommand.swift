@@ -246,23 +246,31 @@ struct InspectCommand: ParsableCommand {
     /// Non-atomic windows: ranges mapped before and after a transaction but
     /// unmapped between two of its operations.
     func hazards(_ reader: JournalReader) throws {
-        let report = try reader.hazards()
         let window = { (ns: UInt64?) -> String in ns.map { String(format: "%.1f µs", Double($0) / 1000) } ?? "n/a" }
+        let summary: HazardAnalysis.Summary
         if json {
-            print(JournalJSON.hazards(report).text)
+            // The totals come first in the JSON: one walk for them, one to print.
+            summary = try reader.forEachHazard()
+            print(JournalJSON.hazardsOpening(summary), terminator: "")
+            var first = true
+            try reader.forEachHazard { t in
+                print((first ? "" : ",") + JournalJSON.hazard(t).text, terminator: "")
+                first = false
+            }
+            print(JournalJSON.hazardsClosing)
         } else {
-            for t in report.transactions {
+            summary = try reader.forEachHazard { t in
                 let note = t.inhibited ? " — inhibited: no vCPU could run in these windows" : ""
                 print("transaction \(t.sequence) (as \(t.addressSpace)): \(t.windows.count) window(s)\(note)")
                 for w in t.windows {
                     print("  \(w.range) unmapped after op \(w.unmappedAfter), mapped again by op \(w.remappedBy): \(window(w.durationNs))")
                 }
             }
-            let protected = report.windows - report.unprotected
-            print("\(report.windows) window(s) in \(report.transactions.count) transaction(s): \(report.unprotected) "
-                + "where a running vCPU takes a spurious fault, \(protected) under the inhibit; longest \(window(report.longestNs))")
+            let protected = summary.windows - summary.unprotected
+            print("\(summary.windows) window(s) in \(summary.transactions) transaction(s): \(summary.unprotected) "
+                + "where a running vCPU takes a spurious fault, \(protected) under the inhibit; longest \(window(summary.longestNs))")
         }
-        if failOnHazard && report.unprotected > 0 { throw ExitStatus.found }
+        if failOnHazard && summary.unprotected > 0 { throw ExitStatus.found }
     }
 
     // MARK: Helpers

@@ -5,8 +5,8 @@ import Scenarios
 import Testing
 import TestSupport
 
-/// Export (canonical and chrome-trace), the report, the map after a transaction
-/// and replay walk a journal in windows, and
+/// Export (canonical and chrome-trace), the report, the map after a transaction,
+/// the hazards and replay walk a journal in windows, and
 /// import writes one as it reads its text: their
 /// peak memory does not grow with the history. Measured against a control that holds the whole history
 /// (`inspect list --json` reads every transaction before printing), on the
@@ -56,6 +56,7 @@ struct StreamingTests {
                 ["import", dir.file("\(transactions).jsonl"), "-o", dir.file("\(transactions)-imported.journal")]))
             // The map after the last transaction: the whole history replayed through the reducer.
             peaks["map", default: []].append(try Self.peakKB(["inspect", journal, "map", "--at", "\(statistics.transactionsWritten)"]))
+            peaks["hazards", default: []].append(try Self.peakKB(["inspect", journal, "hazards", "--json"]))
             peaks["replay", default: []].append(try Self.peakKB(["replay", journal, "--mode", "slot-ops"]))
             peaks["list", default: []].append(try Self.peakKB(["inspect", journal, "list", "--json"]))
         }
@@ -63,7 +64,7 @@ struct StreamingTests {
         // Holding 38,000 more transactions costs tens of megabytes (the control);
         // streaming them costs next to nothing.
         #expect(growth["list"]! > 20_000, "control: \(peaks)")
-        for command in ["export", "trace", "report", "import", "map", "replay"] {
+        for command in ["export", "trace", "report", "import", "map", "hazards", "replay"] {
             #expect(growth[command]! * 10 < growth["list"]!,
                     "\(command) grew \(growth[command]!) KB, the control \(growth["list"]!) KB: \(peaks)")
         }
