@@ -13,9 +13,30 @@ public struct EditScript: Sendable {
         case inserted(b: Int)
     }
 
-    public var steps: [Step]
+    /// Elements equal at the start and at the end of both sequences (never held as steps:
+    /// two long, nearly equal histories cost memory for their middle only).
+    public var prefix: Int
+    public var suffix: Int
+    /// The steps between them, indices counted from the start of each sequence.
+    public var middle: [Step]
     /// Whether the script is a shortest one (false: the middle was aligned by position).
     public var exact: Bool
+    private let countA: Int
+    private let countB: Int
+
+    /// Every step, in order.
+    public var steps: [Step] {
+        var steps: [Step] = []
+        forEachStep { steps.append($0) }
+        return steps
+    }
+
+    /// Calls `body` with every step in order, without holding them.
+    public func forEachStep<E: Error>(_ body: (Step) throws(E) -> Void) throws(E) {
+        for i in 0..<prefix { try body(.same(a: i, b: i)) }
+        for step in middle { try body(step) }
+        for i in 0..<suffix { try body(.same(a: countA - suffix + i, b: countB - suffix + i)) }
+    }
 
     public init<Key: Equatable>(_ a: [Key], _ b: [Key], maxEdits: Int = 2_000) {
         var prefix = 0
@@ -24,16 +45,18 @@ public struct EditScript: Sendable {
         while suffix < a.count - prefix, suffix < b.count - prefix, a[a.count - 1 - suffix] == b[b.count - 1 - suffix] {
             suffix += 1
         }
-        steps = (0..<prefix).map { .same(a: $0, b: $0) }
+        self.prefix = prefix
+        self.suffix = suffix
+        countA = a.count
+        countB = b.count
         let middleA = Array(a[prefix..<(a.count - suffix)]), middleB = Array(b[prefix..<(b.count - suffix)])
-        if let middle = Self.shortest(middleA, middleB, maxEdits: maxEdits) {
+        if let shortest = Self.shortest(middleA, middleB, maxEdits: maxEdits) {
             exact = true
-            steps += middle.map { $0.shifted(a: prefix, b: prefix) }
+            middle = shortest.map { $0.shifted(a: prefix, b: prefix) }
         } else {
             exact = false
-            steps += Self.byPosition(middleA, middleB).map { $0.shifted(a: prefix, b: prefix) }
+            middle = Self.byPosition(middleA, middleB).map { $0.shifted(a: prefix, b: prefix) }
         }
-        steps += (0..<suffix).map { .same(a: a.count - suffix + $0, b: b.count - suffix + $0) }
     }
 
     /// Myers: for each number of edits d, the furthest-reaching path on each

@@ -1,3 +1,4 @@
+import JournalStore
 import MemoryModel
 import Memslots
 
@@ -70,20 +71,31 @@ public struct HistoryDiff: Sendable {
 
     public var equivalent: Bool { changed.isEmpty && removed.isEmpty && inserted.isEmpty && firstMapDifference == nil }
 
+    /// The diff of two histories in memory.
     public init(_ a: [TransactionRecord], _ b: [TransactionRecord], options: Options = Options()) {
+        do { self = try HistoryDiff(.memory(a), .memory(b), options: options) } catch {
+            preconditionFailure("records in memory cannot fail to read: \(error)")
+        }
+    }
+
+    /// The diff of two histories, each walked twice (a journal a window at a
+    /// time): first for the alignment keys — the only per-transaction state held,
+    /// one integer each — then side by side along the edit script, holding only
+    /// the run of unmatched transactions between two aligned pairs.
+    public init(_ a: RecordSequence, _ b: RecordSequence, options: Options = Options()) throws(JournalError) {
         transactionsA = a.count
         transactionsB = b.count
         var comparison = Comparison(options: options)
-        // Alignment keys as small integers: equal shapes share one number.
-        var numbers: [Shape: Int] = [:]
-        func key(_ record: TransactionRecord) -> Int {
-            let shape = Shape(record, options.ignored)
-            if let known = numbers[shape] { return known }
-            numbers[shape] = numbers.count
-            return numbers.count - 1
+        // Alignment keys: each transaction's shape hashed to one integer (this
+        // process's hasher, the same for both sides). Two shapes that collide would
+        // only be aligned with each other; an aligned pair is still compared whole.
+        func keys(_ records: RecordSequence) throws(JournalError) -> [Int] {
+            var keys: [Int] = []
+            var cursor = records.makeCursor()
+            while let record = try cursor.next() { keys.append(Shape(record, options.ignored).hashValue) }
+            return keys
         }
-        let keysA = a.map(key), keysB = b.map(key)
-        let script = EditScript(keysA, keysB)
+        let script = EditScript(try keys(a), try keys(b))
         exactAlignment = script.exact
         equal = 0
         changed = []
@@ -91,32 +103,39 @@ public struct HistoryDiff: Sendable {
         inserted = []
         firstMapDifference = nil
 
+        var cursorA = a.makeCursor(), cursorB = b.makeCursor()
         var mapA = HistoryReducer(), mapB = HistoryReducer()
-        var pendingRemoved: [Int] = [], pendingInserted: [Int] = []
+        var pendingRemoved: [TransactionRecord] = [], pendingInserted: [TransactionRecord] = []
+        func next(_ cursor: inout RecordSequence.Cursor, _ side: RecordSequence) throws(JournalError) -> TransactionRecord {
+            guard let record = try cursor.next() else {
+                // Only a journal changed by someone else between the two walks gets here.
+                throw .damaged(path: side.path ?? "", detail: "fewer transactions on the second read than on the first")
+            }
+            return record
+        }
         // A run of removals and insertions between two equal pairs: paired in order
         // where the address spaces agree (changed), the rest only on one side.
         func flushRun() {
             var insertedLeft = pendingInserted[...]
-            for i in pendingRemoved {
-                mapA.apply(a[i])
-                if let match = insertedLeft.firstIndex(where: { b[$0].addressSpace == a[i].addressSpace }) {
-                    for j in insertedLeft[insertedLeft.startIndex..<match] {
-                        inserted.append(b[j].sequence)
-                        mapB.apply(b[j])
+            for x in pendingRemoved {
+                mapA.apply(x)
+                if let match = insertedLeft.firstIndex(where: { $0.addressSpace == x.addressSpace }) {
+                    for y in insertedLeft[insertedLeft.startIndex..<match] {
+                        inserted.append(y.sequence)
+                        mapB.apply(y)
                     }
-                    let j = insertedLeft[match]
+                    let y = insertedLeft[match]
                     insertedLeft = insertedLeft[(match + 1)...]
-                    mapB.apply(b[j])
-                    changed.append(Change(a: a[i].sequence, b: b[j].sequence,
-                                          differences: comparison.differences(a[i], b[j])))
-                    compareMaps(a[i], b[j])
+                    mapB.apply(y)
+                    changed.append(Change(a: x.sequence, b: y.sequence, differences: comparison.differences(x, y)))
+                    compareMaps(x, y)
                 } else {
-                    removed.append(a[i].sequence)
+                    removed.append(x.sequence)
                 }
             }
-            for j in insertedLeft {
-                inserted.append(b[j].sequence)
-                mapB.apply(b[j])
+            for y in insertedLeft {
+                inserted.append(y.sequence)
+                mapB.apply(y)
             }
             pendingRemoved.removeAll()
             pendingInserted.removeAll()
@@ -128,21 +147,23 @@ public struct HistoryDiff: Sendable {
                 firstMapDifference = comparison.firstDifference(mapA, mapB, space: space, after: x.sequence, y.sequence)
             }
         }
-        for step in script.steps {
+        // The steps visit each side's transactions in order, each once.
+        try script.forEachStep { (step) throws(JournalError) in
             switch step {
-            case .removed(let i): pendingRemoved.append(i)
-            case .inserted(let j): pendingInserted.append(j)
-            case .same(let i, let j):
+            case .removed: pendingRemoved.append(try next(&cursorA, a))
+            case .inserted: pendingInserted.append(try next(&cursorB, b))
+            case .same:
                 flushRun()
-                mapA.apply(a[i])
-                mapB.apply(b[j])
-                let differences = comparison.differences(a[i], b[j])
+                let x = try next(&cursorA, a), y = try next(&cursorB, b)
+                mapA.apply(x)
+                mapB.apply(y)
+                let differences = comparison.differences(x, y)
                 if differences.isEmpty {
                     equal += 1
                 } else {
-                    changed.append(Change(a: a[i].sequence, b: b[j].sequence, differences: differences))
+                    changed.append(Change(a: x.sequence, b: y.sequence, differences: differences))
                 }
-                compareMaps(a[i], b[j])
+                compareMaps(x, y)
             }
         }
         flushRun()

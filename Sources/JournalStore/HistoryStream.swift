@@ -195,8 +195,9 @@ extension JournalReader: HistoryStream {
 }
 
 /// Complete transactions of a journal in sequence order, pulled one at a time and
-/// read `streamWindow` at a time: for a consumer that stops early or does its own
-/// work between transactions (replay), where `forEachRecord`'s callback does not fit.
+/// read `streamWindow` at a time: for a consumer that stops early, does its own
+/// work between transactions (replay) or walks two histories side by side (diff),
+/// where `forEachRecord`'s callback does not fit.
 public struct RecordCursor {
     private let reader: JournalReader
     private var low: UInt64?
@@ -218,5 +219,71 @@ public struct RecordCursor {
         }
         defer { index += 1 }
         return window[index]
+    }
+}
+
+/// The complete transactions of a history in sequence order, walked as often
+/// as a consumer needs: held in memory, or read from a journal a window at a
+/// time as they are walked (replay, diff).
+public enum RecordSequence {
+    case memory([TransactionRecord])
+    case journal(JournalReader, count: Int)
+
+    /// A journal's complete transactions.
+    public static func journal(_ reader: JournalReader) throws(JournalError) -> RecordSequence {
+        .journal(reader, count: try reader.completeTransactionCount())
+    }
+
+    public var count: Int {
+        switch self {
+        case .memory(let records): records.count
+        case .journal(_, let count): count
+        }
+    }
+
+    /// The journal's path (nil in memory), for errors.
+    public var path: String? {
+        switch self {
+        case .memory: nil
+        case .journal(let reader, _): reader.path
+        }
+    }
+
+    /// A walk from the first transaction.
+    public func makeCursor() -> Cursor {
+        switch self {
+        case .memory(let records): Cursor(source: .memory(records, 0))
+        case .journal(let reader, _): Cursor(source: .journal(RecordCursor(reader)))
+        }
+    }
+
+    public struct Cursor {
+        fileprivate enum Source {
+            case memory([TransactionRecord], Int)
+            case journal(RecordCursor)
+        }
+        fileprivate var source: Source
+
+        /// The next transaction, nil after the last.
+        public mutating func next() throws(JournalError) -> TransactionRecord? {
+            switch source {
+            case .memory(let records, let index):
+                guard index < records.count else { return nil }
+                source = .memory(records, index + 1)
+                return records[index]
+            case .journal(var cursor):
+                let record = try cursor.next()
+                source = .journal(cursor)
+                return record
+            }
+        }
+    }
+
+    /// Calls `body` with each transaction in order until it returns false.
+    public func forEach(_ body: (TransactionRecord) throws -> Bool) throws {
+        var cursor = makeCursor()
+        while let record = try cursor.next() {
+            guard try body(record) else { return }
+        }
     }
 }

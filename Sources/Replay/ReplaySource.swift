@@ -6,13 +6,14 @@ import Memslots
 public struct ReplaySource {
     public var name: String
     public var backings: [BackingDescriptor]
-    public var records: ReplayRecords
+    /// Walked once to replay, and once more before that with vCPUs (to choose the memory they touch).
+    public var records: RecordSequence
     /// Slot size bound the recording ran with.
     public var maxSlotSize: UInt64
     public var inhibit: Bool
     public var wait: WaitStrategy
 
-    public init(name: String, backings: [BackingDescriptor], records: ReplayRecords, maxSlotSize: UInt64,
+    public init(name: String, backings: [BackingDescriptor], records: RecordSequence, maxSlotSize: UInt64,
                 inhibit: Bool, wait: WaitStrategy) {
         self.name = name
         self.backings = backings
@@ -41,35 +42,8 @@ public struct ReplaySource {
         let header = try reader.header()
         self.init(
             name: name, backings: try reader.backings(),
-            records: .journal(reader, count: try reader.completeTransactionCount()),
+            records: try .journal(reader),
             maxSlotSize: header.maxSlotSize, inhibit: header.inhibit, wait: header.wait)
     }
 }
 
-/// The complete transactions a replay applies, in sequence order: held in memory,
-/// or read from a journal as they are walked. Walked once to replay, and once more
-/// before that with vCPUs (to choose the memory they touch).
-public enum ReplayRecords {
-    case memory([TransactionRecord])
-    case journal(JournalReader, count: Int)
-
-    public var count: Int {
-        switch self {
-        case .memory(let records): records.count
-        case .journal(_, let count): count
-        }
-    }
-
-    /// Calls `body` with each record in order until it returns false.
-    public func forEach(_ body: (TransactionRecord) throws -> Bool) throws {
-        switch self {
-        case .memory(let records):
-            for record in records where try !body(record) { return }
-        case .journal(let reader, _):
-            var cursor = RecordCursor(reader)
-            while let record = try cursor.next() {
-                guard try body(record) else { return }
-            }
-        }
-    }
-}

@@ -1,3 +1,4 @@
+import JournalStore
 import MemoryModel
 import Memslots
 
@@ -14,7 +15,7 @@ enum VCPUTargets {
     /// transaction after which they all are memory: vCPUs must not run before it
     /// is applied, or an access made while a target was not yet memory (a genuine
     /// exit) could be classified after the map said memory, and counted spurious.
-    static func stayingMemory(_ records: ReplayRecords, options: ReplayOptions, limit: Int = 64) throws
+    static func stayingMemory(_ records: RecordSequence, options: ReplayOptions, limit: Int = 64) throws
         -> (targets: [VCPUTarget], validAfter: UInt64?)
     {
         // First pass: the candidates (pages of every added section), and the first

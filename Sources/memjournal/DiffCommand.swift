@@ -68,21 +68,30 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (left, right) = try withJournalErrors {
-            (try HistoryFile.contents(of: a, verify: !noVerify, note: printNote),
-             try HistoryFile.contents(of: b, verify: !noVerify, note: printNote))
-        }
+        let (left, right) = try withJournalErrors { (try Self.history(a, verify: !noVerify), try Self.history(b, verify: !noVerify)) }
         var ignored = HistoryDiff.Ignored(ignore.flatMap { $0.map(\.option) })
         // Names of sections seen from outside say where each call was read (file:line, ioctl#N).
         if OutsideChannel(left.header) != nil || OutsideChannel(right.header) != nil { ignored.insert(.names) }
         let options = HistoryDiff.Options(ignored: ignored, strict: strict)
-        let diff = HistoryDiff(left.records, right.records, options: options)
+        let diff = try withJournalErrors { try HistoryDiff(left.records, right.records, options: options) }
         if json {
             print(jsonReport(diff, options).text)
         } else {
             printReport(diff, options)
         }
         if !diff.equivalent { throw ExitStatus.found }
+    }
+
+    /// A journal's header and transactions (read as the diff walks them), or its JSONL form's (read whole).
+    private static func history(_ path: String, verify: Bool) throws(JournalError)
+        -> (header: JournalHeader, records: RecordSequence)
+    {
+        guard try HistoryFile.isJournal(path) else {
+            let contents = try HistoryFile.contents(of: path, verify: verify, note: printNote)
+            return (contents.header, .memory(contents.records))
+        }
+        let reader = try HistoryFile.reader(of: path, verify: verify, note: printNote)
+        return (try reader.header(), try .journal(reader))
     }
 
     private func ignoredWords(_ options: HistoryDiff.Options) -> [String] {

@@ -1,3 +1,4 @@
+import JournalStore
 import KVMBackend
 import MemoryModel
 import Memslots
@@ -22,7 +23,7 @@ func recorded(_ kind: ScenarioKind, transactions: Int = 120, backend: Backend = 
         maxSlotSize: listener.maxSlotSize, inhibit: inhibit, wait: .event)
 }
 
-extension ReplayRecords {
+extension RecordSequence {
     /// The records of an in-memory source (every source these tests build by recording).
     var inMemory: [TransactionRecord] {
         guard case .memory(let records) = self else { return [] }
