@@ -78,15 +78,18 @@ public final class ScenarioRunner {
                       observer: observer)
     }
 
+    /// `keepingRecords`: false for a run of any length whose records go only to
+    /// `observer` (then `records` stays empty and memory does not grow with the run).
+
     /// Builds `scenario` (e.g. a fixture case) instead of the configured kind.
     public init(
         _ configuration: RunConfiguration, scenario: any Scenario, backend: (any MemslotBackend)? = nil,
-        observer: (any TransactionObserver)? = nil
+        observer: (any TransactionObserver)? = nil, keepingRecords: Bool = true
     ) throws {
         try VCPULimit.check(configuration.vcpus)
         self.configuration = configuration
         let backend = try backend ?? Self.makeBackend(for: configuration)
-        let collector = RecordCollector(forwardingTo: observer)
+        let collector = RecordCollector(forwardingTo: observer, keeping: keepingRecords)
         self.collector = collector
         self.scenario = scenario
         let machine = Machine(

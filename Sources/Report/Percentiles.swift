@@ -31,7 +31,7 @@ public struct Percentiles: Sendable {
 /// Durations (nanoseconds) counted one at a time into an HdrHistogram (three
 /// significant digits, up to an hour): what `Percentiles` reads, for a history
 /// walked once and never held.
-public struct DurationHistogram {
+public struct DurationHistogram: Sendable {
     private var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
     public private(set) var count = 0
 

@@ -51,7 +51,10 @@ func runScenario(
             try JournalRecorder(path: $0.path, header: journalHeader(
                 configuration, scenario: scenario, backend: backend, durability: $0.durability))
         }
-        let runner = try ScenarioRunner(configuration, scenario: scenario, backend: backend, observer: recorder)
+        // The summary is tallied as transactions commit; nothing keeps them.
+        let tally = RunTally(forwardingTo: recorder)
+        let runner = try ScenarioRunner(configuration, scenario: scenario, backend: backend, observer: tally,
+                                        keepingRecords: false)
         recorder?.recordConfiguration(
             backings: runner.machine.backings,
             regions: Dictionary(uniqueKeysWithValues: runner.machine.topology.addressSpaces.map { ($0.id, $0.sections) }))
@@ -62,7 +65,7 @@ func runScenario(
         let elapsed = MonotonicClock.now() - start
         _ = try recorder?.close()
         return RunSummary(
-            configuration: configuration, scenario: scenario.name, records: runner.records, statistics: runner.vcpus.statistics,
+            configuration: configuration, scenario: scenario.name, tally: tally, statistics: runner.vcpus.statistics,
             elapsedNs: elapsed)
     }
 }

@@ -1,3 +1,4 @@
+import Sync
 import Foundation
 import JSON
 import Memslots
@@ -28,27 +29,27 @@ struct RunSummary {
     /// The first failed slot operation, described, if any failed.
     var firstFailure: String?
 
-    init(configuration: RunConfiguration, scenario: String, records: [TransactionRecord], statistics: VCPUStatistics,
+    init(configuration: RunConfiguration, scenario: String, tally: RunTally, statistics: VCPUStatistics,
          elapsedNs: UInt64) {
         self.scenario = scenario
         backend = configuration.backend.rawValue
         vcpus = configuration.vcpus
         inhibit = configuration.inhibit
         wait = configuration.wait.rawValue
-        transactions = records.count
-        overlapping = records.count { $0.decision.overlaps }
-        let inhibitedRecords = records.filter(\.timing.inhibited)
-        inhibited = inhibitedRecords.count
-        slotOperations = records.reduce(0) { $0 + $1.slotOps.count }
-        failedOperations = records.reduce(0) { $0 + $1.failedOps.count }
+        let counted = tally.counted
+        transactions = counted.transactions
+        overlapping = counted.overlapping
+        inhibited = counted.inhibited
+        slotOperations = counted.slotOperations
+        failedOperations = counted.failedOperations
         spuriousFaults = statistics.spuriousFaults
         vcpuAccesses = statistics.accesses
-        inhibitNs = Percentiles(inhibitedRecords.map(\.timing.inhibitNs))
-        drainNs = Percentiles(inhibitedRecords.map(\.timing.drainNs))
-        applyNs = Percentiles(records.map(\.timing.applyNs))
-        slotOperationNs = Percentiles(records.flatMap { $0.slotOps.map(\.durationNs) })
+        inhibitNs = counted.inhibitNs.percentiles
+        drainNs = counted.drainNs.percentiles
+        applyNs = counted.applyNs.percentiles
+        slotOperationNs = counted.slotOperationNs.percentiles
         elapsedMs = Double(elapsedNs) / 1e6
-        firstFailure = records.lazy.compactMap { r in r.failedOps.first.map { "transaction \(r.sequence): \($0)" } }.first
+        firstFailure = counted.firstFailure
     }
 
     var text: String {
@@ -87,4 +88,55 @@ func micros(_ ns: UInt64) -> String { TransactionDescription.micros(ns) }
 
 extension Percentiles {
     var text: String { "p50 \(micros(p50))  p90 \(micros(p90))  p99 \(micros(p99))  max \(micros(max))" }
+}
+
+/// Counts what a run's transactions amount to as they commit (on the committing
+/// thread), and passes each on: a summary of a run of any length, in memory that
+/// does not grow with it.
+final class RunTally: TransactionObserver {
+    struct Counted: Sendable {
+        var transactions = 0
+        var overlapping = 0
+        var inhibited = 0
+        var slotOperations = 0
+        var failedOperations = 0
+        var inhibitNs = DurationHistogram()
+        var drainNs = DurationHistogram()
+        var applyNs = DurationHistogram()
+        var slotOperationNs = DurationHistogram()
+        var firstFailure: String?
+    }
+
+    /// Written by the committing thread, read once the run is over; the lock
+    /// keeps each update whole.
+    private let state = PlainLocked(Counted())
+    private let next: (any TransactionObserver)?
+
+    init(forwardingTo next: (any TransactionObserver)?) { self.next = next }
+
+    var counted: Counted { state.withLock { $0 } }
+
+    func transactionCommitted(_ record: TransactionRecord) {
+        state.withLock { c in
+            c.transactions += 1
+            if record.decision.overlaps { c.overlapping += 1 }
+            if record.timing.inhibited {
+                c.inhibited += 1
+                c.inhibitNs.record(record.timing.inhibitNs)
+                c.drainNs.record(record.timing.drainNs)
+            }
+            c.applyNs.record(record.timing.applyNs)
+            c.slotOperations += record.slotOps.count
+            for op in record.slotOps { c.slotOperationNs.record(op.durationNs) }
+            c.failedOperations += record.failedOps.count
+            if c.firstFailure == nil, let failed = record.failedOps.first {
+                c.firstFailure = "transaction \(record.sequence): \(failed)"
+            }
+        }
+        next?.transactionCommitted(record)
+    }
+
+    func spuriousFault(_ fault: SpuriousFault) { next?.spuriousFault(fault) }
+
+    func drainTimedOut(sequence: UInt64, _ timeout: DrainTimeout) { next?.drainTimedOut(sequence: sequence, timeout) }
 }
