@@ -22,52 +22,53 @@
  * reports any that no longer hold, so that a stale reference shows up.
  *
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:31 private let gate = PlainMutex()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:38 private let parking = PlainMutex()
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:33 private let quiesced = PlainMutex.Condition()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:35 private let released = PlainMutex.Condition()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:37 private let inhibitors = PlainMutex()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:52 private static let rekickNs: UInt64 = 20_000_000
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:67 private var bypass: Bool
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:72 public func beginVCPU(
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:89 public func endVCPU(
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:94 public func beginVM()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:99 public func endVM()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:105 public func withVMIoctl<R>
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:111 private func enter(_ counter: LockCount)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:114 while counter.isBlocking { released.wait(gate) }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:119 private func leave(_ counter: LockCount)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:132 let idle = gate.withLock { isIdle }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:133 if idle { quiesced.signal() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:138 private var isIdle: Bool
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:148 public let drainTimeout: DrainTimeout?
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:161 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:162 inhibitors.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:164 let deadline = drainDeadlineNs.map
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:165 for counter in vcpus { counter.lock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:166 vm.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:169 var busyVCPUs: [Int] = []
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:173 func scanBusy(kicking: Bool) -> Bool
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:174 busyVCPUs.removeAll(keepingCapacity: true)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:175 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:176 busyVCPUs.append(index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:179 kicker?.kick(vcpu: index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:191 _ = scanBusy(kicking: true)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:182 busyVM = vm.count
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:187 case .event:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:192 gate.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:195 while scanBusy(kicking: false) {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:205 if !signalled { _ = scanBusy(kicking: true) }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:196 let now = MonotonicClock.now()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:197 if let deadline, now >= deadline {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:198 timedOut = true
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:202 gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:207 gate.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:208 case .spin:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:217 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:227 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:228 vm.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:229 for counter in vcpus { counter.unlock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:231 gate.withLock { released.broadcast() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:232 inhibitors.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:40 private let released = PlainMutex.Condition()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:42 private let inhibitors = PlainMutex()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:57 private static let rekickNs: UInt64 = 20_000_000
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:72 private var bypass: Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:77 public func beginVCPU(
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:94 public func endVCPU(
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:99 public func beginVM()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:104 public func endVM()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:110 public func withVMIoctl<R>
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:116 private func enter(_ counter: LockCount)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:119 while counter.isBlocking { released.wait(parking) }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:124 private func leave(_ counter: LockCount)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:137 let idle = gate.withLock { isIdle }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:138 if idle { quiesced.signal() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:143 private var isIdle: Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:153 public let drainTimeout: DrainTimeout?
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:166 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:167 inhibitors.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:169 let deadline = drainDeadlineNs.map
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:170 for counter in vcpus { counter.lock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:171 vm.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:174 var busyVCPUs: [Int] = []
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:178 func scanBusy(kicking: Bool) -> Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:179 busyVCPUs.removeAll(keepingCapacity: true)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:180 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:181 busyVCPUs.append(index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:184 kicker?.kick(vcpu: index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:196 _ = scanBusy(kicking: true)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:187 busyVM = vm.count
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:192 case .event:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:197 gate.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:200 while scanBusy(kicking: false) {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:210 if !signalled { _ = scanBusy(kicking: true) }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:201 let now = MonotonicClock.now()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:202 if let deadline, now >= deadline {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:203 timedOut = true
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:207 gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:212 gate.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:213 case .spin:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:222 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:232 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:233 vm.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:234 for counter in vcpus { counter.unlock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:236 parking.withLock { released.broadcast() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:237 inhibitors.unlock()
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:9 public var vcpus: [Int]
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:11 public var vmIoctls: Int
  * @ref Sources/Memslots/Blocker/LockCount.swift:24 func tryIncrement() -> Bool
@@ -110,8 +111,8 @@
  * @ref Sources/Memslots/Machine/Machine.swift:124 topologyLock.unlock()
  * @ref Sources/Memslots/Machine/Machine.swift:140 public func fetch(slot: SlotID)
  * @ref Sources/Memslots/Machine/Machine.swift:141 blocker.withVMIoctl
- * @ref Sources/Replay/ReplayEngine.swift:222 machine.topologyLock.withLock {
- * @ref Sources/Replay/ReplayEngine.swift:223 machine.blocker.inhibitBegin(drainDeadlineNs:
+ * @ref Sources/Replay/ReplayEngine.swift:208 machine.topologyLock.withLock {
+ * @ref Sources/Replay/ReplayEngine.swift:209 machine.blocker.inhibitBegin(drainDeadlineNs:
  *
  * Processes
  *   Inhibitor  -- MemslotListener.commit with an overlapping transaction, inside
@@ -300,6 +301,7 @@ byte cnt[NCNT];
 bit  lk[NCNT];
 
 byte gate;            /* IoctlBlocker.gate        (IoctlBlocker.swift:31) */
+byte park;            /* IoctlBlocker.parking     (IoctlBlocker.swift:38) */
 byte inhibitors;      /* IoctlBlocker.inhibitors  (IoctlBlocker.swift:37) */
 byte topo;            /* TopologyLock             (TopologyLock.swift) */
 bit  qw[NPROC];       /* waiting on `quiesced`    (IoctlBlocker.swift:33) */
@@ -349,16 +351,16 @@ inline tunlock(me) { atomic { assert(topo == me + 1); topo = 0; holds = 0 } }
    timeout -- and only then contends for the mutex again.  A signal or a
    broadcast wakes the threads waiting at that moment and is otherwise lost. */
 
-/* released.wait(gate)  IoctlBlocker.swift:114, PlainMutex.swift:59 */
+/* released.wait(parking)  IoctlBlocker.swift:114, PlainMutex.swift:59 */
 inline wait_released(me) {
-    atomic { assert(gate == me + 1); rw[me] = 1; gate = 0 }
+    atomic { assert(park == me + 1); rw[me] = 1; park = 0 }
     atomic {
         if
         :: rw[me] == 0 -> skip                      /* woken by the broadcast */
         :: SPURIOUS && rw[me] -> rw[me] = 0         /* spurious wake-up */
         fi
     }
-    mlock(gate, me)                                 /* re-acquire on wake */
+    mlock(park, me)                                 /* re-acquire on wake */
 }
 
 /* quiesced.wait(gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) }
@@ -402,13 +404,12 @@ inline broadcast_released() {
     d_step { k = 0; do :: k < NPROC -> rw[k] = 0; k++ :: else -> k = 0; break od }
 }
 
-/* `gate.withLock { quiesced.signal() }` (IoctlBlocker.swift:121) and
-   `gate.withLock { released.broadcast() }` (:199) are each one step
-   "gate free -> signal" here: taking a lock is a right mover and releasing it
-   a left mover (Lipton's reduction), and nothing else happens inside, so
-   collapsing the short critical section loses no behaviour and no deadlock.
-   It still cannot happen while another thread holds the gate, which is what
-   matters. */
+/* `gate.withLock { isIdle }` (leave) and `parking.withLock { released.broadcast() }`
+   (inhibitEnd) are each one step "mutex free -> read / broadcast" here: taking
+   a lock is a right mover and releasing it a left mover (Lipton's reduction),
+   and nothing else happens inside, so collapsing the short critical section
+   loses no behaviour and no deadlock. It still cannot happen while another
+   thread holds that mutex, which is what matters. */
 
 /* ---------------------------------------------------------------- LockCount */
 
@@ -441,12 +442,12 @@ inline enter(me, c) {
        if
        :: ok -> break
        :: else ->
-          mlock(gate, me);                          /* :113 */
+          mlock(park, me);                          /* parking.lock() */
           do
           :: lk[c] && cnt[c] == 0 -> wait_released(me)  /* :114 isBlocking (LockCount.swift:52) */
           :: else -> break
           od;
-          munlock(gate, me)                         /* :115 */
+          munlock(park, me)                         /* parking.unlock() */
        fi
     od;
     ok = 0
@@ -671,7 +672,7 @@ inline inhibit_end(me) {
     :: c < NVCPU -> lk[c] = 0; c++
     :: else -> c = 0; break
     od;
-    atomic { gate == 0 -> broadcast_released() };  /* :199 gate.withLock { broadcast } */
+    atomic { park == 0 -> broadcast_released() };  /* parking.withLock { broadcast } */
     atomic {
 #ifndef MUTANT_NO_INHIBITORS_MUTEX
         munlock(inhibitors, me);                    /* :200 */

@@ -25,12 +25,17 @@ public final class IoctlBlocker: Sendable {
     private let vcpus: [LockCount]
     private let vm = LockCount()
     private let topologyLock: TopologyLock?
-    /// Guards the two conditions; held by an inhibitor between re-checking the
-    /// counts and waiting, and by a decrementer when it signals, so a wake-up
-    /// cannot fall between the check and the wait.
+    /// Guards `quiesced`: held by an inhibitor between re-checking the counts and
+    /// waiting, and by a leaver deciding whether to signal, so a wake-up cannot
+    /// fall between the check and the wait.
     private let gate = PlainMutex()
-    /// Signalled when a count reaches 0 while locked (the inhibitor's event).
+    /// Signalled when the last ioctl in flight ends while locked (the inhibitor's event).
     private let quiesced = PlainMutex.Condition()
+    /// Guards `released` the same way: held by a thread refused an increment
+    /// between its check of the counter and its wait, and by the inhibitor to
+    /// broadcast. Not the gate: a vCPU parking right after it left would
+    /// otherwise hold the gate the woken inhibitor must take back.
+    private let parking = PlainMutex()
     /// Broadcast when the inhibit ends (threads refused an increment wait here).
     private let released = PlainMutex.Condition()
     /// Serialises inhibitors: the counters have one lock bit, so one inhibitor at a time.
@@ -110,9 +115,9 @@ public final class IoctlBlocker: Sendable {
 
     private func enter(_ counter: LockCount) {
         while !counter.tryIncrement() {
-            gate.lock()
-            while counter.isBlocking { released.wait(gate) }
-            gate.unlock()
+            parking.lock()
+            while counter.isBlocking { released.wait(parking) }
+            parking.unlock()
         }
     }
 
@@ -228,7 +233,7 @@ public final class IoctlBlocker: Sendable {
         vm.unlock()
         for counter in vcpus { counter.unlock() }
         let total = MonotonicClock.now() - inhibit.startNs
-        gate.withLock { released.broadcast() }
+        parking.withLock { released.broadcast() }
         inhibitors.unlock()
         return total
     }
