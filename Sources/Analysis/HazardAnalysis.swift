@@ -61,7 +61,9 @@ public enum HazardAnalysis {
     /// from disk): it holds the slot tables and the transactions that have
     /// windows, never the history.
     public struct Walker {
-        private var history = HistoryReducer()
+        /// The history folded so far (every record given to `add`), for a caller
+        /// that also needs the maps: it need not fold them a second time.
+        public private(set) var history = HistoryReducer()
         private var result: [TransactionHazards] = []
         /// Whether `report` is wanted: without it, each transaction's hazards are
         /// only returned by `add`, and nothing is kept.

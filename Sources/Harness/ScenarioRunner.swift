@@ -78,10 +78,9 @@ public final class ScenarioRunner {
                       observer: observer)
     }
 
+    /// Builds `scenario` (e.g. a fixture case) instead of the configured kind.
     /// `keepingRecords`: false for a run of any length whose records go only to
     /// `observer` (then `records` stays empty and memory does not grow with the run).
-
-    /// Builds `scenario` (e.g. a fixture case) instead of the configured kind.
     public init(
         _ configuration: RunConfiguration, scenario: any Scenario, backend: (any MemslotBackend)? = nil,
         observer: (any TransactionObserver)? = nil, keepingRecords: Bool = true

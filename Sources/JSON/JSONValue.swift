@@ -107,6 +107,37 @@ extension JSONValue {
         }
     }
 
+    /// An object too long to hold, written in pieces: this opening — the members
+    /// `before`, then `key` and the `[` of its array — the array's elements
+    /// (`element`, in order), then `objectClosing`. Together, the text `text`
+    /// gives for the whole object.
+    public static func objectOpening(_ before: [(String, JSONValue)], array key: String) -> String {
+        var out = "{"
+        for (name, value) in before {
+            out += quote(name) + ":"
+            value.write(to: &out)
+            out += ","
+        }
+        return out + quote(key) + ":["
+    }
+
+    /// Element `index` of the streamed array: its text, after a comma unless it is the first.
+    public static func element(_ value: JSONValue, index: Int) -> String {
+        var out = index == 0 ? "" : ","
+        value.write(to: &out)
+        return out
+    }
+
+    /// The end of the streamed array, then the members `after` it and the object's `}`.
+    public static func objectClosing(after: [(String, JSONValue)] = []) -> String {
+        var out = "]"
+        for (name, value) in after {
+            out += "," + quote(name) + ":"
+            value.write(to: &out)
+        }
+        return out + "}"
+    }
+
     /// `s` as a JSON string literal — the one escaper of everything the project writes.
     public static func quote(_ s: String) -> String {
         var out = "\""

@@ -117,9 +117,8 @@ extension JournalReader: HistoryStream {
     public func forEachRecord(from: UInt64 = 0, to: UInt64 = .max, _ body: (TransactionRecord) throws(JournalError) -> Void)
         throws(JournalError)
     {
-        try forEachWindow(from: from, to: to) { (low, high) throws(JournalError) in
-            for record in try records(from: low, to: high) { try body(record) }
-        }
+        var cursor = RecordCursor(self, from: from, to: to)
+        while let record = try cursor.next() { try body(record) }
     }
 
     /// Calls `body` with consecutive sequence ranges, each spanning the next
@@ -201,18 +200,21 @@ extension JournalReader: HistoryStream {
 public struct RecordCursor {
     private let reader: JournalReader
     private var low: UInt64?
+    private let high: UInt64
     private var window: [TransactionRecord] = []
     private var index = 0
 
-    public init(_ reader: JournalReader) {
+    /// From the first complete transaction with `from ≤ sequence` to the last with `sequence ≤ to`.
+    public init(_ reader: JournalReader, from: UInt64 = 0, to: UInt64 = .max) {
         self.reader = reader
-        low = 0
+        low = from
+        high = to
     }
 
     /// The next complete transaction, nil after the last.
     public mutating func next() throws(JournalError) -> TransactionRecord? {
         while index == window.count {
-            guard let from = low, let span = try reader.window(from: from, to: .max) else { return nil }
+            guard let from = low, let span = try reader.window(from: from, to: high) else { return nil }
             window = try reader.records(from: span.first, to: span.last)
             index = 0
             low = span.next

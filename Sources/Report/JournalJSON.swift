@@ -101,17 +101,14 @@ public enum JournalJSON {
 
     /// `inspect J hazards --json`: the non-atomic windows.
     /// The hazards' JSON, `{"windows":…,"unprotected":…,"longest_ns":…,"transactions":[…]}`,
-    /// written a transaction at a time: this opening (up to the array's `[`), each
-    /// transaction's `hazard(_:)` comma-separated, then `hazardsClosing`.
+    /// written a transaction at a time: this opening, each transaction's
+    /// `hazard(_:)` as a `JSONValue.element`, then `JSONValue.objectClosing()`.
     public static func hazardsOpening(_ summary: HazardAnalysis.Summary) -> String {
-        let whole = JSONValue.orderedObject([
+        JSONValue.objectOpening([
             ("windows", .int(summary.windows)), ("unprotected", .int(summary.unprotected)),
-            ("longest_ns", summary.longestNs.map { JSONValue.int($0) } ?? .null), ("transactions", .array([])),
-        ]).text
-        return String(whole.dropLast(hazardsClosing.count))
+            ("longest_ns", summary.longestNs.map { JSONValue.int($0) } ?? .null),
+        ], array: "transactions")
     }
-
-    public static let hazardsClosing = "]}"
 
     public static func hazard(_ t: HazardAnalysis.TransactionHazards) -> JSONValue {
         .orderedObject([("sequence", .int(t.sequence)), ("as", .int(t.addressSpace)),

@@ -107,7 +107,6 @@ public struct ReportData {
         hazards = HazardAnalysis.Walker(keepingReport: false)
         let longestSequences = Set(longest.map(\.sequence))
         let step = max(1, (count + limits.maps - 1) / limits.maps)
-        var reducer = HistoryReducer()
         var marks: [JSONValue] = []
         var bins: [Int: (count: Int, inhibited: Int, overlapping: Int, maxInhibit: UInt64, first: UInt64, last: UInt64, hazards: Int)] = [:]
         var faultMarks: [(Int, JSONValue)] = []
@@ -167,18 +166,18 @@ public struct ReportData {
             if count <= limits.details || (notable && details.count < limits.notable) {
                 details.append(("\(r.sequence)", .array(TransactionDescription.lines(r).map(JSONValue.string))))
             }
-            // The memory map after every transaction, or every k-th.
-            reducer.apply(r)
+            // The memory map after every transaction, or every k-th (the hazard
+            // walker has folded this transaction in already).
             if (i + 1) % step == 0 || i == count - 1 {
                 maps.append(.orderedObject([
                     ("seq", .int(r.sequence)),
-                    ("spaces", .array(reducer.addressSpaces.map { space in
+                    ("spaces", .array(hazards.history.addressSpaces.map { space in
                         .orderedObject([
                             ("as", .int(space)),
-                            ("sections", .array(reducer.view(space).map { s in
+                            ("sections", .array(hazards.history.view(space).map { s in
                                 .array([.hex(s.range.start), .hex(s.range.last), .string(s.kind.rawValue), .string("\(s)")])
                             })),
-                            ("slots", .array(reducer.slots.slots(addressSpace: space).map { .string("\($0)") })),
+                            ("slots", .array(hazards.history.slots.slots(addressSpace: space).map { .string("\($0)") })),
                         ])
                     })),
                     ("changed", .array((r.sections.map { "\($0)" } + r.slotOps.map { "\($0)" }).map(JSONValue.string))),

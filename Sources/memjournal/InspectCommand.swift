@@ -252,12 +252,12 @@ struct InspectCommand: ParsableCommand {
             // The totals come first in the JSON: one walk for them, one to print.
             summary = try reader.forEachHazard()
             print(JournalJSON.hazardsOpening(summary), terminator: "")
-            var first = true
+            var index = 0
             try reader.forEachHazard { t in
-                print((first ? "" : ",") + JournalJSON.hazard(t).text, terminator: "")
-                first = false
+                print(JSONValue.element(JournalJSON.hazard(t), index: index), terminator: "")
+                index += 1
             }
-            print(JournalJSON.hazardsClosing)
+            print(JSONValue.objectClosing())
         } else {
             summary = try reader.forEachHazard { t in
                 let note = t.inhibited ? " — inhibited: no vCPU could run in these windows" : ""

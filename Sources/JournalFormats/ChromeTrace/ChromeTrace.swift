@@ -57,10 +57,10 @@ public enum ChromeTrace {
             return (start, max(start, offset(r.commitNs)))
         }
 
-        var first = true
+        var events = 0
         func event(_ value: JSONValue) throws(JournalError) {
-            try emit((first ? "" : ",") + value.text)
-            first = false
+            try emit(JSONValue.element(value, index: events))
+            events += 1
         }
         func fault(_ numbered: NumberedFault, at transactionStart: UInt64?) throws(JournalError) {
             let f = numbered.fault
@@ -75,7 +75,7 @@ public enum ChromeTrace {
             ]))
         }
 
-        try emit("{" + JSONValue.string("traceEvents").text + ":[")
+        try emit(JSONValue.objectOpening([], array: "traceEvents"))
         try event(metadata("process_name", tid: 0, name: "memjournal \(name)"))
         for space in spaces.sorted() { try event(metadata("thread_name", tid: 1 + Int(space), name: "listener as \(space)")) }
         for vcpu in vcpus.sorted() { try event(metadata("thread_name", tid: 1000 + vcpu, name: "vCPU \(vcpu)")) }
@@ -102,16 +102,14 @@ public enum ChromeTrace {
             for f in faults { try fault(f, at: start) }
         }
         for f in loose { try fault(f, at: nil) }
-        let trailer: JSONValue = .orderedObject([
+        try emit(JSONValue.objectClosing(after: [
             ("displayTimeUnit", .string("ns")),
             ("otherData", .orderedObject([
                 ("journal", .string(name)), ("backend", .string(head.header.backend)),
                 ("transactions", .int(completeCount)), ("faults", .int(head.faults)),
                 ("times", .string(timed ? "recorded (µs since the first begin)" : "none recorded: laid out in order, 1 ms per transaction")),
             ])),
-        ])
-        // The trailer's members, after the events: its text without the opening brace.
-        try emit("]," + trailer.text.dropFirst() + "\n")
+        ]) + "\n")
     }
 
     /// The drain and apply slices inside a transaction spanning [start, end] (ns).
