@@ -96,10 +96,19 @@ struct RecordCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write a journal to this file (never overwritten).") var output: String?
     @Option(help: "Journal durability: normal (survives a crash of this process) or full (also a host crash).")
     var durability: Durability = .normal
+    @Option(help: ArgumentHelp(
+        "Transactions and faults held in memory for the journal's writer before the run waits for it.",
+        discussion: "More absorbs longer bursts; fewer bounds the recorder's memory (a few hundred bytes to a few KB each)."))
+    var writerQueue: Int = JournalRecorder.Options().queueCapacity
+
+    func validate() throws {
+        guard (1...1 << 20).contains(writerQueue) else { throw ValidationError("--writer-queue must be 1 to 1,048,576") }
+    }
 
     func run() throws {
         let summary = try runScenario(
-            options.configuration, journal: output.map { JournalTarget(path: $0, durability: durability) },
+            options.configuration,
+            journal: output.map { JournalTarget(path: $0, durability: durability, writerQueue: writerQueue) },
             progress: ProgressLine(json: json))
         print(json ? summary.json.text : summary.text)
         if summary.inhibit && summary.spuriousFaults > 0 { throw ExitStatus.found }

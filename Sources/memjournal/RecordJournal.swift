@@ -16,6 +16,8 @@ extension Durability: ExpressibleByArgument {}
 struct JournalTarget {
     var path: String
     var durability: Durability
+    /// Items the recorder holds for its writer before the run waits (nil: the recorder's default).
+    var writerQueue: Int? = nil
 }
 
 /// The journal header for a run on `backend`: the run configuration plus what
@@ -49,7 +51,8 @@ func runScenario(
         let backend = try ScenarioRunner.makeBackend(for: configuration)
         let recorder = try journal.map {
             try JournalRecorder(path: $0.path, header: journalHeader(
-                configuration, scenario: scenario, backend: backend, durability: $0.durability))
+                configuration, scenario: scenario, backend: backend, durability: $0.durability),
+                options: $0.writerQueue.map { JournalRecorder.Options(queueCapacity: $0) } ?? JournalRecorder.Options())
         }
         // The summary is tallied as transactions commit; nothing keeps them.
         let tally = RunTally(forwardingTo: recorder)
