@@ -21,6 +21,7 @@ public final class JournalRows {
     /// Faults written so far; the next one gets id `faultsWritten + 1`.
     private var faultsWritten: Int64 = 0
     private let intent: Statement
+    private let complete: Statement
     private let section: Statement
     private let outcome: Statement
     private let slotOp: Statement
@@ -38,6 +39,12 @@ public final class JournalRows {
             INSERT INTO transactions (sequence, as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index,
                 overlap_delete_start, overlap_delete_last, overlap_add_start, overlap_add_last)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        complete = try database.prepare("""
+            INSERT INTO transactions (sequence, as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index,
+                overlap_delete_start, overlap_delete_last, overlap_add_start, overlap_add_last, commit_ns, outcome,
+                inhibited, drain_ns, apply_ns, inhibit_ns, vcpus_kicked, chain, timing_chain)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         section = try database.prepare("""
             INSERT INTO sections (sequence, ordinal, kind, start, last, region_name, region_kind, backing_id,
@@ -70,12 +77,51 @@ public final class JournalRows {
     // MARK: Transactions
 
     public func insertIntent(_ record: TransactionRecord) throws(SQLiteError) {
+        try intent.run(intentValues(record))
+        try insertSections(record)
+    }
+
+    public func writeOutcome(_ record: TransactionRecord) throws(SQLiteError) {
+        let changed = try outcome.run(outcomeValues(record) + [.u64(record.sequence)])
+        guard changed == 1 else {
+            throw SQLiteError(
+                code: .constraint, message: "transaction \(record.sequence): no intent row awaiting its outcome",
+                path: database.path)
+        }
+        try insertOutcomeRows(record)
+    }
+
+    /// Intent and outcome at once, for a history that is already complete (a
+    /// journal built from text): one row written once instead of written and
+    /// then updated. What it leaves is exactly what `insertIntent` followed by
+    /// `writeOutcome` leaves.
+    public func insertComplete(_ record: TransactionRecord) throws(SQLiteError) {
+        try complete.run(intentValues(record) + outcomeValues(record))
+        try insertSections(record)
+        try insertOutcomeRows(record)
+    }
+
+    /// The intent columns of the transaction row, in the order the statements name them.
+    private func intentValues(_ record: TransactionRecord) -> [SQLValue] {
         let pair = record.decision.pair
-        try intent.run(
+        return [
             .u64(record.sequence), .int(record.addressSpace), .u64(record.beginNs), .bool(pair != nil),
             .optional(pair) { .int($0.deleteIndex) }, .optional(pair) { .int($0.addIndex) },
             .optional(pair) { .u64($0.deleted.start) }, .optional(pair) { .u64($0.deleted.last) },
-            .optional(pair) { .u64($0.added.start) }, .optional(pair) { .u64($0.added.last) })
+            .optional(pair) { .u64($0.added.start) }, .optional(pair) { .u64($0.added.last) }]
+    }
+
+    /// The outcome columns of the transaction row, extending the chain by it.
+    private func outcomeValues(_ record: TransactionRecord) -> [SQLValue] {
+        let t = record.timing
+        let links = chain?.link(record)
+        return [
+            .u64(record.commitNs), .text(record.failedOps.isEmpty ? "ok" : "failed"), .bool(t.inhibited),
+            .u64(t.drainNs), .u64(t.applyNs), .u64(t.inhibitNs), .int(t.vcpusKicked),
+            .optional(links) { .blob($0.content) }, .optional(links) { .blob($0.timing) }]
+    }
+
+    private func insertSections(_ record: TransactionRecord) throws(SQLiteError) {
         for (ordinal, change) in record.sections.enumerated() {
             let s = change.section
             try section.run(
@@ -86,18 +132,8 @@ public final class JournalRows {
         }
     }
 
-    public func writeOutcome(_ record: TransactionRecord) throws(SQLiteError) {
-        let t = record.timing
-        let links = chain?.link(record)
-        let changed = try outcome.run(
-            .u64(record.commitNs), .text(record.failedOps.isEmpty ? "ok" : "failed"), .bool(t.inhibited),
-            .u64(t.drainNs), .u64(t.applyNs), .u64(t.inhibitNs), .int(t.vcpusKicked),
-            .optional(links) { .blob($0.content) }, .optional(links) { .blob($0.timing) }, .u64(record.sequence))
-        guard changed == 1 else {
-            throw SQLiteError(
-                code: .constraint, message: "transaction \(record.sequence): no intent row awaiting its outcome",
-                path: database.path)
-        }
+    /// The slot operations, digest and drain timeout: the rows written with the outcome.
+    private func insertOutcomeRows(_ record: TransactionRecord) throws(SQLiteError) {
         for (ordinal, op) in record.slotOps.enumerated() {
             try slotOp.run(
                 .u64(record.sequence), .int(ordinal), .text(op.kind.rawValue), .int(op.slot.rawValue),

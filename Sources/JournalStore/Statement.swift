@@ -103,6 +103,12 @@ public final class Statement {
     /// Binds `values` and runs the statement to completion; returns the rows changed.
     @discardableResult
     public func run(_ values: SQLValue...) throws(SQLiteError) -> Int {
+        try run(values)
+    }
+
+    /// `run` with the values as an array.
+    @discardableResult
+    public func run(_ values: [SQLValue]) throws(SQLiteError) -> Int {
         try bind(values)
         while try step() {}
         return Int(sqlite3_changes(connection))
