@@ -30,14 +30,27 @@ public struct JSONFields {
     /// Objects with more members than this are looked up through a dictionary.
     private static let scanLimit = 24
 
-    private func position(_ key: String) -> Int? {
+    /// Where the scan for the next key starts: just past the last key found, since
+    /// fields are mostly read in the order they are written.
+    private var next = 0
+
+    private mutating func position(_ key: String) -> Int? {
         if let index { return index[key] }
-        return members.firstIndex { $0.key == key }
+        if next < members.count, members[next].key == key {
+            next += 1
+            return next - 1
+        }
+        guard let at = members.firstIndex(where: { $0.key == key }) else { return nil }
+        next = at + 1
+        return at
     }
 
     private func name(_ key: String) -> String { context.isEmpty ? key : "\(context).\(key)" }
 
-    public func has(_ key: String) -> Bool { position(key) != nil }
+    public func has(_ key: String) -> Bool {
+        if let index { return index[key] != nil }
+        return members.contains { $0.key == key }
+    }
 
     /// The raw value of `key` (required).
     public mutating func value(_ key: String) throws(JSONError) -> JSONValue {
@@ -102,19 +115,23 @@ public struct JSONFields {
     /// A u64 written as a "0x…" string of 1 to 16 hex digits.
     public mutating func hex64(_ key: String) throws(JSONError) -> UInt64 {
         guard case .string(let text) = try value(key) else { throw typeError(key, "a \"0x…\" hex string") }
-        let utf8 = Array(text.utf8)
-        guard utf8.count > 2, utf8[0] == UInt8(ascii: "0"), utf8[1] == UInt8(ascii: "x") else {
+        var utf8 = text.utf8.makeIterator()
+        guard text.utf8.count > 2, utf8.next() == UInt8(ascii: "0"), utf8.next() == UInt8(ascii: "x") else {
             throw JSONError("\(name(key)): \"\(text.prefix(40))\" is not a \"0x…\" hex string")
         }
-        guard utf8.count <= 18 else { throw JSONError("\(name(key)): \(text.prefix(40)) does not fit in 64 bits") }
-        let isHexDigit = { (c: UInt8) in
-            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(c)
-                || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(c)
+        guard text.utf8.count <= 18 else { throw JSONError("\(name(key)): \(text.prefix(40)) does not fit in 64 bits") }
+        var value: UInt64 = 0
+        while let c = utf8.next() {
+            let digit: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
+            default: throw JSONError("\(name(key)): \"\(text)\" is not a \"0x…\" hex string")
+            }
+            value = value << 4 | UInt64(digit)
         }
-        guard utf8.dropFirst(2).allSatisfy(isHexDigit), let v = UInt64(text.dropFirst(2), radix: 16) else {
-            throw JSONError("\(name(key)): \"\(text)\" is not a \"0x…\" hex string")
-        }
-        return v
+        return value
     }
 
     /// The elements of an array, each read by `element` with its index.
@@ -140,6 +157,6 @@ public struct JSONFields {
     }
 
     private func typeError(_ key: String, _ expected: String) -> JSONError {
-        JSONError("\(name(key)): expected \(expected), found \(position(key).map { members[$0].value.typeName } ?? "nothing")")
+        JSONError("\(name(key)): expected \(expected), found \(members.first { $0.key == key }?.value.typeName ?? "nothing")")
     }
 }

@@ -12,7 +12,10 @@ public struct JSONParser {
 
     /// Parses `bytes` (one line, without its newline) as a single JSON value.
     public static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONValue {
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw JSONError("not valid UTF-8") }
+        // ASCII (the canonical form's every line) is valid UTF-8 as it is; only a
+        // line with other bytes is validated, by building it as a string once.
+        let ascii = bytes.withUnsafeBufferPointer { buffer in buffer.allSatisfy { $0 < 0x80 } }
+        guard ascii || String(validating: bytes, as: UTF8.self) != nil else { throw JSONError("not valid UTF-8") }
         var parser = JSONParser(bytes: bytes)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
@@ -57,6 +60,8 @@ public struct JSONParser {
     private mutating func object(depth: Int) throws(JSONError) -> JSONValue {
         i += 1
         var members: [(key: String, value: JSONValue)] = []
+        // The objects of the canonical form have up to a dozen members: one allocation, not five.
+        members.reserveCapacity(12)
         // Duplicate keys: a scan while the object is small (cheaper than hashing), a set past that.
         var keys = Set<String>()
         skipSpace()

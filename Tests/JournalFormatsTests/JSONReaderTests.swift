@@ -35,4 +35,25 @@ struct JSONReaderTests {
         #expect { try fields.finish() } throws: { "\($0)".contains("k\(count - 1)") }
         #expect { try fields.value("nope") } throws: { "\($0)".contains("t.nope") }
     }
+
+    @Test(arguments: [
+        ("0x0", "0"), ("0xAbC", "2748"), ("0xffffffffffffffff", "18446744073709551615"),
+        ("0x0000000000000001", "1"), ("0x", "is not a"), ("1x5", "is not a"), ("0xg", "is not a"),
+        ("0x1\u{e9}", "is not a"), ("0x-1", "is not a"), ("0x00000000000000001", "does not fit"),
+        ("0x1ffffffffffffffff", "does not fit"),
+    ])
+    func hexValuesReadExactlyAndBadOnesAreNamed(_ text: String, _ expected: String) throws {
+        var fields = try JSONFields(.object([("h", .string(text))]), context: "t")
+        if let value = UInt64(expected) {
+            #expect(try fields.hex64("h") == value)
+        } else {
+            #expect { try fields.hex64("h") } throws: { "\($0)".contains("t.h: ") && "\($0)".contains(expected) }
+        }
+    }
+
+    @Test func aLineThatIsNotUTF8IsRefusedAndOneThatIsIsRead() throws {
+        #expect { try JSONParser.parse([0x22, 0x63, 0xc3, 0x22]) } throws: { "\($0)".contains("not valid UTF-8") }
+        #expect { try JSONParser.parse([0x22, 0xff, 0x22]) } throws: { "\($0)".contains("not valid UTF-8") }
+        #expect(try JSONParser.parse(Array("[\"ünï\", 1]".utf8)) == .array([.string("ünï"), .number("1")]))
+    }
 }

@@ -95,9 +95,9 @@ extension CanonicalJSONL {
             self.sink = sink
         }
 
-        mutating func line(_ bytes: [UInt8], number: Int) throws(JournalError) {
+        mutating func line(_ line: [UInt8], number: Int) throws(JournalError) {
             lines = number
-            var bytes = bytes[...]
+            var bytes = line[...]
             if header == nil {
                 // Editors and other tools prepend a UTF-8 byte-order mark or blank
                 // lines; neither changes what the file says.
@@ -106,7 +106,7 @@ extension CanonicalJSONL {
             }
             let wasHeader = header == nil
             do {
-                let value = try JSONParser.parse(Array(bytes))
+                let value = try JSONParser.parse(bytes.count == line.count ? line : Array(bytes))
                 if header == nil {
                     try readHeader(value)
                 } else {
