@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Writes a history as a new journal, piece by piece in history order — the
-/// configuration, then each transaction in sequence order, faults by id in any
+/// configuration, each transaction in sequence order, faults by id in any
 /// order, then `finish` — through the recorder's row writer (`JournalRows`), so an
 /// imported journal is written as a recorded one is. Memory does not grow with
 /// the history: rows go to SQLite as they come, committed every
@@ -66,7 +66,9 @@ public final class JournalBuilder {
         }
     }
 
-    /// The backings and each address space's initial view (once, before any transaction).
+    /// The backings and each address space's initial view (once, before or after
+    /// the transactions: nothing refers to them by key, and an importer may know
+    /// them only at the end).
     public func configuration(backings: [BackingDescriptor], regions: [UInt16: [MemorySection]]) throws(JournalError) {
         try write { () throws(SQLiteError) in try rows.writeConfiguration(backings: backings, regions: regions) }
     }

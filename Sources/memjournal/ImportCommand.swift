@@ -51,10 +51,9 @@ struct ImportCommand: ParsableCommand {
             case .jsonl:
                 try CanonicalJSONL.importFile(input, to: output)
             case .qemuTrace:
-                let result = try QEMUTraceImporter.read(input, lenient: lenient)
-                try result.contents.writeJournal(to: output)
-                print("imported \(result.events) kvm_set_user_memory event(s) as \(result.contents.records.count) "
-                    + "transaction(s) over \(result.contents.backings.count) backing(s) into \(output)")
+                let result = try QEMUTraceImporter.importFile(input, to: output, lenient: lenient)
+                print("imported \(result.events) kvm_set_user_memory event(s) as \(result.transactions) "
+                    + "transaction(s) over \(result.backings) backing(s) into \(output)")
                 printSkipped(result.skipped)
             case .strace:
                 let result = try StraceImporter.read(input, lenient: lenient)

@@ -8,7 +8,7 @@ import TestSupport
 /// Record writes a journal without keeping what it writes; export (canonical and
 /// chrome-trace), the report, the map after a transaction,
 /// the hazards and replay walk a journal in windows, and
-/// import writes one as it reads its text: their
+/// import writes one as it reads its text (canonical JSONL, a QEMU trace): their
 /// peak memory does not grow with the history. Measured against a control that holds the whole history
 /// (`inspect list --json` reads every transaction before printing), on the
 /// same two journals, so the test sees growth where there is growth.
@@ -41,6 +41,22 @@ struct StreamingTests {
         return peak
     }
 
+    /// A QEMU `kvm_set_user_memory` trace of `transactions` listener
+    /// transactions after the first: one slot deleted and added back 2 MiB on.
+    static func qemuTrace(transactions: Int) -> String {
+        var lines = ["7109@1795620449.000000:kvm_set_user_memory Slot#0 flags=0x0 gpa=0x0 size=0x10000000 ua=0x7f09ffe00000 ret=0"]
+        for index in 0..<transactions {
+            let micros = 1_795_620_450_000_000 + 100 * (index + 1)
+            let fraction = String(micros % 1_000_000)
+            let time = "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+            let from = String(0x1_0000_0000 + (index % 7) * 0x20_0000, radix: 16)
+            let to = String(0x1_0000_0000 + ((index + 1) % 7) * 0x20_0000, radix: 16)
+            lines.append("7109@\(time):kvm_set_user_memory Slot#5 flags=0x0 gpa=0x\(from) size=0x0 ua=0x7f0a00000000 ret=0")
+            lines.append("7109@\(time):kvm_set_user_memory Slot#5 flags=0x0 gpa=0x\(to) size=0x100000 ua=0x7f0a00000000 ret=0")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     @Test func exportImportMapAndReplayPeakMemoryDoesNotGrowWithTheHistory() throws {
         let dir = makeTemporaryDirectory()
         var peaks: [String: [Int]] = [:]
@@ -66,6 +82,10 @@ struct StreamingTests {
             peaks["report", default: []].append(try Self.peakKB(["report", journal, "-o", dir.file("\(transactions).html")]))
             peaks["import", default: []].append(try Self.peakKB(
                 ["import", dir.file("\(transactions).jsonl"), "-o", dir.file("\(transactions)-imported.journal")]))
+            let trace = dir.file("\(transactions).log")
+            try Self.qemuTrace(transactions: transactions).write(toFile: trace, atomically: false, encoding: .utf8)
+            peaks["qemu-trace import", default: []].append(try Self.peakKB(
+                ["import", "--format", "qemu-trace", trace, "-o", dir.file("\(transactions)-trace.journal")]))
             // The map after transaction N, near the end: the history up to it replayed through the reducer.
             peaks["map", default: []].append(try Self.peakKB(["inspect", journal, "map", "--at", "\(transactions)"]))
             peaks["hazards", default: []].append(try Self.peakKB(["inspect", journal, "hazards", "--json"]))
@@ -77,7 +97,9 @@ struct StreamingTests {
         // Holding 22,000 more transactions costs tens of megabytes (the control);
         // streaming them costs next to nothing.
         #expect(growth["list"]! > 20_000, "control: \(peaks)")
-        for command in ["record", "export", "trace", "report", "import", "map", "hazards", "replay", "diff"] {
+        for command in [
+            "record", "export", "trace", "report", "import", "qemu-trace import", "map", "hazards", "replay", "diff",
+        ] {
             #expect(growth[command]! * 10 < growth["list"]!,
                     "\(command) grew \(growth[command]!) KB, the control \(growth["list"]!) KB: \(peaks)")
         }

@@ -14,9 +14,13 @@ public enum TextFile {
     ///
     /// A line longer than `maxLineBytes` is refused before it is accumulated
     /// further, and a last line without its `\n` is refused as a truncated file —
-    /// canonical files end every line with one.
+    /// canonical files end every line with one. Logs other programs write
+    /// (`lastLineMayBeOpen`) may stop mid-line, when their writer was killed:
+    /// their last line is handed over like the others, and a file that is empty
+    /// or ends in a newline ends there.
     static func forEachLine(
-        _ path: String, maxLineBytes: Int, _ body: (_ line: [UInt8], _ number: Int) throws(JournalError) -> Void
+        _ path: String, maxLineBytes: Int, lastLineMayBeOpen: Bool = false,
+        _ body: (_ line: [UInt8], _ number: Int) throws(JournalError) -> Void
     ) throws(JournalError) {
         var st = stat()
         guard stat(path, &st) == 0 else {
@@ -52,6 +56,10 @@ public enum TextFile {
                 start = newline + 1
             }
             guard line.count <= maxLineBytes else { throw tooLong(path, number, maxLineBytes) }
+        }
+        if lastLineMayBeOpen, !line.isEmpty {
+            try body(line, number)
+            return
         }
         guard line.isEmpty else {
             throw .malformed(

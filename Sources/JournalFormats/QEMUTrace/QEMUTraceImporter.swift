@@ -26,58 +26,102 @@ public enum QEMUTraceImporter {
         firstLines.contains { $0.contains(QEMUTraceLine.event) }
     }
 
-    public static func read(_ path: String, lenient: Bool = false) throws(JournalError) -> Result {
-        guard let data = FileManager.default.contents(atPath: path) else { throw .missing(path: path) }
-        guard data.count <= 1 << 30 else { throw .badData(path: path, detail: "trace larger than 1 GiB") }
-        var events: [QEMUTraceLine] = []
-        var skipped: [(Int, String)] = []
-        let bytes = data.starts(with: TextFile.byteOrderMark) ? data.dropFirst(3) : data[...]
-        let text = String(decoding: bytes, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        for (index, line) in lines.enumerated() {
-            do {
-                if let event = try QEMUTraceLine.parse(line, line: index + 1) { events.append(event) }
-            } catch {
-                guard lenient else {
-                    throw .malformedLog(path: path, line: index + 1,
-                                     detail: "\(error.detail); fix the line or import with --lenient to skip it")
-                }
-                skipped.append((index + 1, error.detail))
-            }
-        }
-        guard !events.isEmpty else {
-            let read = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
-            throw .unrecognized(
-                path: path,
-                detail: "no kvm_set_user_memory events in \(path) (\(read) lines read); capture the trace with -trace kvm_set_user_memory")
-        }
-        let contents = try build(events, path: path)
-        return Result(contents: contents, events: events.count, skipped: skipped)
+    /// What `importFile` wrote.
+    public struct Imported: Sendable {
+        public var events: Int
+        public var transactions: Int
+        public var backings: Int
+        /// Malformed event lines skipped under `lenient` (line number and why).
+        public var skipped: [(line: Int, detail: String)]
     }
 
-    static func build(_ events: [QEMUTraceLine], path: String) throws(JournalError) -> JournalContents {
+    /// The trace at `path` as journal contents, in memory.
+    public static func read(_ path: String, lenient: Bool = false) throws(JournalError) -> Result {
+        var records: [TransactionRecord] = []
+        let walked = try walk(path, lenient: lenient) { (record: TransactionRecord) throws(JournalError) in
+            records.append(record)
+        }
+        let contents = JournalContents(
+            header: header(path), backings: walked.backings, regions: [:], records: records, cutOff: [], faults: [],
+            recorderStatistics: nil)
+        return Result(contents: contents, events: walked.events, skipped: walked.skipped)
+    }
+
+    /// Writes the trace at `path` as a new journal at `output`, each transaction
+    /// as its last event is read, so memory does not grow with the trace. A
+    /// failure (a malformed line, no events at all) leaves nothing at `output`.
+    public static func importFile(_ path: String, to output: String, lenient: Bool = false) throws(JournalError)
+        -> Imported
+    {
+        let builder = try JournalBuilder(path: output, header: header(path))
+        var transactions = 0
+        let walked = try walk(path, lenient: lenient) { (record: TransactionRecord) throws(JournalError) in
+            try builder.add(record)
+            transactions += 1
+        }
+        // The backings are known only once every host address was seen.
+        try builder.configuration(backings: walked.backings, regions: [:])
+        try builder.finish(statistics: nil)
+        return Imported(
+            events: walked.events, transactions: transactions, backings: walked.backings.count, skipped: walked.skipped)
+    }
+
+    /// Reads the trace line by line, handing each listener transaction to `take`
+    /// as it closes; returns the events read, the backings the host addresses
+    /// became and the lines skipped.
+    private static func walk(
+        _ path: String, lenient: Bool, _ take: (TransactionRecord) throws(JournalError) -> Void
+    ) throws(JournalError) -> (events: Int, backings: [BackingDescriptor], skipped: [(line: Int, detail: String)]) {
         let name = (path as NSString).lastPathComponent
         var backings = HostBackings()
         var transactions = IoctlTransactions()
-        var records: [TransactionRecord] = []
-        for event in events {
+        var events = 0
+        var skipped: [(line: Int, detail: String)] = []
+        var lines = 0
+        try TextFile.forEachLine(path, maxLineBytes: maxLineBytes, lastLineMayBeOpen: true) {
+            (bytes: [UInt8], number: Int) throws(JournalError) in
+            lines = number
+            let text = number == 1 && bytes.starts(with: TextFile.byteOrderMark)
+                ? String(decoding: bytes.dropFirst(3), as: UTF8.self) : String(decoding: bytes, as: UTF8.self)
+            let event: QEMUTraceLine
+            do throws(QEMUTraceLine.Failure) {
+                guard let parsed = try QEMUTraceLine.parse(text[...], line: number) else { return }
+                event = parsed
+            } catch {
+                guard lenient else {
+                    throw .malformedLog(path: path, line: number,
+                                        detail: "\(error.detail); fix the line or import with --lenient to skip it")
+                }
+                skipped.append((number, error.detail))
+                return
+            }
             guard let request = MemoryRegionCall.Request(gpa: event.gpa, size: event.size) else {
                 throw .malformedLog(path: path, line: event.line, detail: "impossible range")
             }
+            events += 1
             let call = MemoryRegionCall(
                 slot: SlotID(rawValue: event.slot), flags: SlotFlags(rawValue: event.flags), request: request,
                 host: backings.locate(event.userspaceAddress, size: event.size).location,
                 errno: event.ret < 0 ? -event.ret : 0, timeNs: event.timeMicros.map { $0 &* 1000 },
                 name: "\(name):\(event.line)")
-            if let closed = transactions.add(call) { records.append(closed) }
+            if let closed = transactions.add(call) { try take(closed) }
         }
-        if let closed = transactions.close() { records.append(closed) }
+        guard events > 0 else {
+            throw .unrecognized(
+                path: path,
+                detail: "no kvm_set_user_memory events in \(path) (\(lines) lines read); capture the trace with -trace kvm_set_user_memory")
+        }
+        if let closed = transactions.close() { try take(closed) }
+        return (events, backings.descriptors, skipped)
+    }
 
-        let header = JournalHeader(
+    /// Longest line read: far beyond any trace event; a log line longer than
+    /// this (a guest's console output, say) is refused with its number.
+    static let maxLineBytes = 16 << 20
+
+    static func header(_ path: String) -> JournalHeader {
+        JournalHeader(
             backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
             commandLine: ["memjournal"] + OutsideChannel.qemuTrace.commandWords + [path], cleanClose: true)
-        return JournalContents(
-            header: header, backings: backings.descriptors, regions: [:], records: records, cutOff: [], faults: [],
-            recorderStatistics: nil)
     }
 }
