@@ -149,7 +149,7 @@ public struct HashChain: Hashable, Sendable {
             b.range(pair.deleted)
             b.range(pair.added)
         }
-        bytes.string(record.failedOps.isEmpty ? "ok" : "failed")
+        bytes.string(record.slotOps.allSatisfy(\.succeeded) ? "ok" : "failed")
         bytes.bool(record.timing.inhibited)
         bytes.int(record.timing.vcpusKicked)
         bytes.list(record.slotOps) { b, op in
@@ -219,9 +219,8 @@ struct CanonicalBytes {
     mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
 
     mutating func string(_ value: String) {
-        let utf8 = Array(value.utf8)
-        int(utf8.count)
-        bytes.append(contentsOf: utf8)
+        int(value.utf8.count)
+        bytes.append(contentsOf: value.utf8)
     }
 
     mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
