@@ -3,13 +3,14 @@ import MemoryModel
 import Memslots
 
 /// The rows of a journal, written with prepared statements (every value bound,
-/// u64 as bit patterns). Used by the recorder's writer thread; the column
-/// meanings are documented in migrations/0001_initial.sql.
+/// u64 as bit patterns). Used by the recorder's writer thread and by
+/// `JournalBuilder`; the column meanings are documented in migrations/0001_initial.sql.
 ///
-/// A transaction is written in two parts, each meant for its own SQLite
+/// The recorder writes a transaction in two parts, each meant for its own SQLite
 /// transaction: `insertIntent` (the transaction row with its outcome columns
 /// NULL, and its sections) and `writeOutcome` (the outcome columns, slot
-/// operations and digest). See `JournalRecorder` for why.
+/// operations and digest). See `JournalRecorder` for why. A builder, whose
+/// history is already complete, writes both at once (`insertComplete`).
 public final class JournalRows {
     let database: Database
     /// The hash chain so far (nil for an unchained journal). Extended as rows are
