@@ -81,8 +81,6 @@ public struct JournalSummary: Hashable, Sendable {
     /// Sequences missing between the first and the last (should be 0).
     public var gaps: Int
     public var cleanClose: Bool
-    /// `inhibit_ns` of every inhibited transaction, for percentiles.
-    public var inhibitNs: [UInt64]
 }
 
 /// Reads a journal: the API shared by `inspect`, replay and export.
@@ -179,7 +177,7 @@ public final class JournalReader {
         let bounds: [SQLValue] = [.u64(from ?? 0), .integer(Int64(clamping: to ?? UInt64(Int64.max)))]
         let sections = try sectionsBySequence(bounds)
         var ops: [UInt64: [SlotOperation]] = [:]
-        _ = try query("""
+        try forEachRow("""
             SELECT sequence, ordinal, kind, slot_id, start, last, backing_id, backing_offset, flags, errno, duration_ns
             FROM slot_ops WHERE sequence BETWEEN ? AND ? ORDER BY sequence, ordinal
             """, bounds) { r throws(JournalError) in
@@ -293,7 +291,7 @@ public final class JournalReader {
     }
 
     public func summary() throws(JournalError) -> JournalSummary {
-        var summary = try query("""
+        try query("""
             SELECT count(*) AS transactions, count(outcome) AS complete, sum(overlaps) AS overlapping,
                 sum(inhibited) AS inhibited, sum(outcome = 'failed') AS failed, min(sequence) AS first,
                 max(sequence) AS last,
@@ -315,17 +313,22 @@ public final class JournalReader {
                 failedTransactions: Int(r.int64OrNil("failed") ?? 0),
                 slotOperations: Int(r.int64("slot_operations")), failedOperations: Int(r.int64("failed_operations")),
                 faults: Int(r.int64("faults")), drainTimeouts: Int(r.int64("drain_timeouts")), firstSequence: first, lastSequence: last, gaps: span - transactions,
-                cleanClose: r.int64OrNil("clean_close") == 1, inhibitNs: [])
+                cleanClose: r.int64OrNil("clean_close") == 1)
         }[0]
-        summary.inhibitNs = try query("SELECT inhibit_ns FROM transactions WHERE inhibited = 1") { $0.u64("inhibit_ns") }
-        return summary
+    }
+
+    /// `inhibit_ns` of every inhibited transaction, one at a time (for
+    /// percentiles counted in bounded memory: ten million of them held at once
+    /// would be 80 MB).
+    public func forEachInhibitNs(_ body: (UInt64) -> Void) throws(JournalError) {
+        try forEachRow("SELECT inhibit_ns FROM transactions WHERE inhibited = 1") { body($0.u64("inhibit_ns")) }
     }
 
     // MARK: Decoding
 
     private func sectionsBySequence(_ bounds: [SQLValue]) throws(JournalError) -> [UInt64: [SectionChange]] {
         var result: [UInt64: [SectionChange]] = [:]
-        _ = try query("""
+        try forEachRow("""
             SELECT sequence, ordinal, kind, start, last, region_name, region_kind, backing_id, backing_offset,
                 read_only, romd, dirty_log
             FROM sections WHERE sequence BETWEEN ? AND ? ORDER BY sequence, ordinal
@@ -411,6 +414,16 @@ public final class JournalReader {
     func query<T>(_ sql: String, _ values: [SQLValue] = [], _ row: (Statement.Row) throws(JournalError) -> T)
         throws(JournalError) -> [T]
     {
+        var result: [T] = []
+        try forEachRow(sql, values) { (r: Statement.Row) throws(JournalError) in result.append(try row(r)) }
+        return result
+    }
+
+    /// Runs a cached query, handing each row to `body` and keeping none (a walk
+    /// over every transaction holds nothing per transaction); errors as `query`'s.
+    func forEachRow(_ sql: String, _ values: [SQLValue] = [], _ body: (Statement.Row) throws(JournalError) -> Void)
+        throws(JournalError)
+    {
         func classify(_ error: SQLiteError) -> JournalError {
             error.isDamage ? .damaged(path: path, detail: error.message) : .io(path: path, error)
         }
@@ -420,17 +433,15 @@ public final class JournalReader {
         // A cached statement left mid-way (a row that did not decode) would hold its read open.
         defer { statement.reset() }
         _ = statement.takeMissingColumn()
-        var result: [T] = []
         while true {
             let next: Statement.Row?
             do { next = try rows.next() } catch { throw classify(error) }
             guard let next else { break }
-            result.append(try row(next))
+            try body(next)
         }
         if let missing = statement.takeMissingColumn() {
             throw .badData(path: path, detail: "no column \"\(missing)\" where the journal schema has one; this is not a memjournal table layout")
         }
-        return result
     }
 }
 

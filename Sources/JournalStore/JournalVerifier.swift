@@ -43,7 +43,7 @@ public enum JournalVerifier {
         var expected: UInt64 = 1
         var cutOff = 0
         var firstCutOff: UInt64?
-        _ = try reader.query("SELECT sequence, outcome IS NULL AS cut_off FROM transactions ORDER BY sequence") {
+        try reader.forEachRow("SELECT sequence, outcome IS NULL AS cut_off FROM transactions ORDER BY sequence") {
             r throws(JournalError) in
             let raw = r.int64("sequence")
             guard raw >= 1 else { throw damaged("transaction \(raw): sequence numbers start at 1") }
@@ -120,7 +120,7 @@ public enum JournalVerifier {
 
         // Every fault, row by row (none is kept).
         var faults = 0
-        _ = try reader.query("SELECT id, \(JournalReader.faultColumns), chain, timing_chain FROM faults ORDER BY id") {
+        try reader.forEachRow("SELECT id, \(JournalReader.faultColumns), chain, timing_chain FROM faults ORDER BY id") {
             row throws(JournalError) in
             faults += 1
             guard var current = chain else { return }
@@ -223,7 +223,7 @@ public enum JournalVerifier {
         // of a journal that was cut short (its record was lost with the recorder).
         var expected: Int64 = 1
         let clean = try reader.header().cleanClose
-        _ = try reader.query("SELECT id, transaction_in_flight FROM faults ORDER BY id") { r throws(JournalError) in
+        try reader.forEachRow("SELECT id, transaction_in_flight FROM faults ORDER BY id") { r throws(JournalError) in
             let id = r.int64("id")
             guard id == expected else {
                 throw damaged(id < 1 ? "fault \(id): fault ids start at 1"

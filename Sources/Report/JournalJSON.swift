@@ -25,7 +25,7 @@ public enum JournalJSON {
             ("overlapping", .int(s.overlapping)), ("inhibited", .int(s.inhibited)),
             ("slot_operations", .int(s.slotOperations)), ("failed_operations", .int(s.failedOperations)),
             ("spurious_faults", .int(s.faults)), ("drain_timeouts", .int(s.drainTimeouts)),
-            ("inhibit_ns", Percentiles(s.inhibitNs)?.json ?? .null),
+            ("inhibit_ns", try Percentiles.inhibitNs(of: reader)?.json ?? .null),
             ("queue_stalls", stats?.stalls.map { .int($0) } ?? .null),
             ("capture", capture.map { c in
                 .orderedObject([

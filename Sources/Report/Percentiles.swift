@@ -1,5 +1,6 @@
 import Histogram
 import JSON
+import JournalStore
 
 /// p50, p90, p99 and the maximum of a set of durations (nanoseconds), read off
 /// an HdrHistogram (three significant digits) in memory that does not grow with
@@ -9,14 +10,6 @@ public struct Percentiles: Sendable {
     public var p90: UInt64
     public var p99: UInt64
     public var max: UInt64
-
-    /// Nil for no values.
-    public init?(_ values: some Sequence<UInt64>) {
-        var histogram = DurationHistogram()
-        for value in values { histogram.record(value) }
-        guard let percentiles = histogram.percentiles else { return nil }
-        self = percentiles
-    }
 
     init(p50: UInt64, p90: UInt64, p99: UInt64, max: UInt64) {
         self.p50 = p50
@@ -48,5 +41,15 @@ public struct DurationHistogram: Sendable {
         return Percentiles(
             p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
             p99: histogram.valueAtPercentile(99), max: histogram.max)
+    }
+}
+
+extension Percentiles {
+    /// Of the inhibited transactions' `inhibit_ns` in the journal `reader` reads
+    /// (nil when none was inhibited), counted as they are read.
+    public static func inhibitNs(of reader: JournalReader) throws(JournalError) -> Percentiles? {
+        var histogram = DurationHistogram()
+        try reader.forEachInhibitNs { histogram.record($0) }
+        return histogram.percentiles
     }
 }

@@ -122,7 +122,7 @@ struct InspectCommand: ParsableCommand {
     func summary(_ reader: JournalReader) throws {
         let header = try reader.header()
         let s = try reader.summary()
-        let inhibit = Percentiles(s.inhibitNs)
+        let inhibit = try Percentiles.inhibitNs(of: reader)
         let stats = try reader.recorderStatistics()
         let capture = try reader.capture()
         if json {
