@@ -90,8 +90,7 @@ public final class JournalSite: Sendable {
             return error.response
         }
         return withJournal(name) { _, reader throws(JournalError) in
-            let held = try reader.sequences()
-            guard let first = held.first, let last = held.last else { return .json(.array([])) }
+            guard let (first, last) = try reader.sequenceBounds() else { return .json(.array([])) }
             let start = from ?? first
             guard start <= last else {
                 return .problem(400, "from \(start) is past the last transaction: this journal holds \(first)…\(last)")

@@ -247,9 +247,12 @@ public final class JournalReader {
         }
     }
 
-    /// Every transaction sequence in the journal, complete or cut off.
-    public func sequences() throws(JournalError) -> [UInt64] {
-        try query("SELECT sequence FROM transactions ORDER BY sequence") { $0.u64("sequence") }
+    /// The first and last transaction sequences in the journal, complete or cut
+    /// off (nil for a journal without transactions).
+    public func sequenceBounds() throws(JournalError) -> (first: UInt64, last: UInt64)? {
+        try query("SELECT min(sequence) AS first, max(sequence) AS last FROM transactions") { r in
+            r.u64OrNil("first").flatMap { first in r.u64OrNil("last").map { (first, $0) } }
+        }.first ?? nil
     }
 
     // MARK: Faults and statistics

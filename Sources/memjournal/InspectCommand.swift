@@ -198,8 +198,8 @@ struct InspectCommand: ParsableCommand {
                 return
             }
             // The journal is fine; the request is not (usage, 64).
-            let all = try reader.sequences()
-            let holds = all.first.map { "it holds transactions \($0)…\(all.last ?? $0)" } ?? "it holds no transactions"
+            let holds = try reader.sequenceBounds().map { "it holds transactions \($0.first)…\($0.last)" }
+                ?? "it holds no transactions"
             var standardError = StandardError()
             print("memjournal: \(journal): no transaction \(sequence): \(holds)", to: &standardError)
             throw ExitStatus.usage

@@ -90,7 +90,7 @@ struct CanonicalJSONLTests {
         let journal = try Self.recordJournal(.pam, inhibit: true, in: dir)
         // Turn the last transaction into what a kill between the recorder's two
         // commits leaves: intent on disk, outcome NULL, no slot ops, no digest.
-        let last = try #require(try JournalReader(path: journal).sequences().last)
+        let last = try #require(try JournalReader(path: journal).sequenceBounds()?.last)
         do {
             let database = try Database(path: journal, mode: .readWrite)
             try database.execute("""

@@ -98,7 +98,7 @@ struct VerifierTests {
 
     @Test func aDuplicatedTransactionAtTheEndBreaksTheSeal() throws {
         // A copy of the last transaction's rows as a new, contiguous last one.
-        let last = Int64(try JournalReader(path: Self.original).sequences().last!)
+        let last = Int64(try JournalReader(path: Self.original).sequenceBounds()!.last)
         let next = last + 1
         let path = try edited("""
             INSERT INTO transactions SELECT \(next), as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index,
@@ -115,7 +115,7 @@ struct VerifierTests {
     }
 
     @Test func aTransactionRenumberedToTheLargestSequence() throws {
-        let last = Int64(try JournalReader(path: Self.original).sequences().last!)
+        let last = Int64(try JournalReader(path: Self.original).sequenceBounds()!.last)
         let path = try edited(Self.renumbering(last, to: Int64.max))
         let found = try #require(problem(path))
         #expect(found.contains("transactions \(last)…9223372036854775806 missing: \(last - 1) is followed by 9223372036854775807"),
@@ -123,7 +123,7 @@ struct VerifierTests {
     }
 
     @Test func aTruncatedTailIsCaughtByTheSeal() throws {
-        let last = Int64(try JournalReader(path: Self.original).sequences().last!)
+        let last = Int64(try JournalReader(path: Self.original).sequenceBounds()!.last)
         let path = try edited(Self.deleting(last) + " DELETE FROM faults WHERE transaction_in_flight = \(last)")
         let found = try #require(problem(path))
         #expect(found.contains("the clean close sealed"), "\(found)")
