@@ -71,7 +71,7 @@ let package = Package(
         // The SQLite journal: store, migrations, recorder, reader.
         .target(
             name: "JournalStore",
-            dependencies: ["CSQLite", "Sync", "JSON", "MemoryModel", "Memslots",
+            dependencies: ["CSQLite", "Sync", "JSON", "MemoryModel", "Memslots", system,
                            .product(name: "Crypto", package: "swift-crypto")],
             plugins: ["EmbedMigrations"]
         ),

@@ -149,7 +149,7 @@ public struct HashChain: Hashable, Sendable {
             b.range(pair.deleted)
             b.range(pair.added)
         }
-        bytes.string(record.slotOps.allSatisfy(\.succeeded) ? "ok" : "failed")
+        bytes.string(record.succeeded ? "ok" : "failed")
         bytes.bool(record.timing.inhibited)
         bytes.int(record.timing.vcpusKicked)
         bytes.list(record.slotOps) { b, op in

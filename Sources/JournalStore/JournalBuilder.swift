@@ -1,6 +1,7 @@
 import MemoryModel
 import Memslots
 import Sync
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -110,13 +111,13 @@ public final class JournalBuilder {
             try database.execute("COMMIT")
             try rows.checkpointToSingleFile()
         }
-        let fd = open(partial, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0, fsync(fd) == 0 else {
-            let code = errno
-            if fd >= 0 { close(fd) }
-            throw .writeFailed(path: path, reason: "cannot sync the new journal: \(String(cString: strerror(code)))")
+        do {
+            let file = try FileDescriptor.open(partial, .readOnly, options: .closeOnExec)
+            defer { try? file.close() }
+            try file.sync()
+        } catch {
+            throw .writeFailed(path: path, reason: "cannot sync the new journal: \(error)")
         }
-        close(fd)
         guard link(partial, path) == 0 else {
             let code = errno
             if code == EEXIST { throw .exists(path: path) }

@@ -117,7 +117,7 @@ public final class JournalRows {
         let t = record.timing
         let links = chain?.link(record)
         return [
-            .u64(record.commitNs), .text(record.slotOps.allSatisfy(\.succeeded) ? "ok" : "failed"), .bool(t.inhibited),
+            .u64(record.commitNs), .text(record.succeeded ? "ok" : "failed"), .bool(t.inhibited),
             .u64(t.drainNs), .u64(t.applyNs), .u64(t.inhibitNs), .int(t.vcpusKicked),
             .optional(links) { .blob($0.content) }, .optional(links) { .blob($0.timing) }]
     }

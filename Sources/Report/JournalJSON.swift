@@ -44,7 +44,7 @@ public enum JournalJSON {
     public static func listed(_ r: TransactionRecord) -> JSONValue {
         .orderedObject([
             ("sequence", .int(r.sequence)), ("as", .int(r.addressSpace)),
-            ("outcome", .string(r.failedOps.isEmpty ? "ok" : "failed")), ("overlaps", .bool(r.decision.overlaps)),
+            ("outcome", .string(r.succeeded ? "ok" : "failed")), ("overlaps", .bool(r.decision.overlaps)),
             ("inhibited", .bool(r.timing.inhibited)), ("inhibit_ns", .int(r.timing.inhibitNs)),
             ("deletes", .int(r.deletes.count)), ("adds", .int(r.adds.count)),
             ("slot_ops", .int(r.slotOps.count)), ("failed_ops", .int(r.failedOps.count)),

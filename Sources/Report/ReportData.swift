@@ -161,7 +161,7 @@ public struct ReportData {
                 bins[key] = bin
             }
             // Descriptions: all of them, or the notable ones.
-            let notable = hazardous || !faults.isEmpty || !r.failedOps.isEmpty || r.timing.drainTimeout != nil
+            let notable = hazardous || !faults.isEmpty || !r.succeeded || r.timing.drainTimeout != nil
                 || longestSequences.contains(r.sequence)
             if count <= limits.details || (notable && details.count < limits.notable) {
                 details.append(("\(r.sequence)", .array(TransactionDescription.lines(r).map(JSONValue.string))))

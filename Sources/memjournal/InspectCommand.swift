@@ -181,7 +181,7 @@ struct InspectCommand: ParsableCommand {
         print("  seq  as  outcome  overlap  inhibit         del  add  ops  failed")
         for r in records {
             let inhibit = r.timing.inhibited ? micros(r.timing.inhibitNs) : "-"
-            print(pad(r.sequence, 5) + pad(r.addressSpace, 4) + "  " + (r.failedOps.isEmpty ? "ok     " : "FAILED ")
+            print(pad(r.sequence, 5) + pad(r.addressSpace, 4) + "  " + (r.succeeded ? "ok     " : "FAILED ")
                   + (r.decision.overlaps ? "  yes    " : "  no     ") + inhibit.padding(16)
                   + pad(r.deletes.count, 3) + pad(r.adds.count, 5) + pad(r.slotOps.count, 5) + pad(r.failedOps.count, 8))
         }

@@ -215,7 +215,7 @@ public enum CanonicalJSONL {
 
     private static func transactionLine(_ r: TransactionRecord, faults: [NumberedFault]) -> String {
         let members = intent(sequence: r.sequence, addressSpace: r.addressSpace,
-                             outcome: r.failedOps.isEmpty ? "ok" : "failed", sections: r.sections, decision: r.decision)
+                             outcome: r.succeeded ? "ok" : "failed", sections: r.sections, decision: r.decision)
             + [
                 ("inhibited", .bool(r.timing.inhibited)),
                 ("slot_ops", .array(r.slotOps.map { op in

@@ -41,6 +41,10 @@ public struct TransactionRecord: Hashable, Sendable {
 
     /// Operations that failed.
     public var failedOps: [SlotOperation] { slotOps.filter { !$0.succeeded } }
+
+    /// Whether every operation succeeded (the journal's outcome 'ok'), without
+    /// listing the failed ones.
+    public var succeeded: Bool { slotOps.allSatisfy(\.succeeded) }
 }
 
 /// Receives what a running machine produces. Called from the committing thread
