@@ -164,7 +164,7 @@ public enum JournalFile {
             return try migrateCopy(database, of: path, to: directory.file("journal"), from: version,
                                    scratch: scratch + [directory], notes: snapshot.notes)
         case .inPlace:
-            try migrate(path, from: version)
+            try migrate(path, from: version, name: path)
             return Opened(database: try openChecked(path, name: path), path: path, readPath: path, originalVersion: version,
                           scratch: [], notes: snapshot.notes)
         }
@@ -179,18 +179,21 @@ public enum JournalFile {
         } catch {
             throw .io(path: destination, error)
         }
-        try migrate(destination, from: version)
+        try migrate(destination, from: version, name: path)
         return Opened(database: try openChecked(destination, name: path), path: path, readPath: destination,
                       originalVersion: version, scratch: scratch, notes: notes)
     }
 
-    private static func migrate(_ path: String, from version: Int) throws(JournalError) {
+    /// Migrates the file at `path` (the journal `name`, or its copy); a row the
+    /// migration cannot carry over is damage in `name`.
+    private static func migrate(_ path: String, from version: Int, name: String) throws(JournalError) {
         do {
             let database = try Database(path: path, mode: .readWrite)
             try database.execute("PRAGMA foreign_keys = ON")
             try Migrations.migrate(database, from: version)
         } catch {
-            throw .io(path: path, error)
+            guard error.isDamage || error.code.primary == .constraint else { throw .io(path: path, error) }
+            throw .damaged(path: name, detail: "cannot be brought from schema \(version) to \(Migrations.current): \(error.message)")
         }
     }
 

@@ -97,6 +97,8 @@ public final class JournalReader {
     /// The schema the file had when opened (before any migration).
     public let originalVersion: Int
     let database: Database
+    /// `region_names`, read when the first packed section is.
+    private var regionNames: RegionNames?
     /// What opening it found worth telling (see `JournalFile.Opened.notes`).
     public let notes: [String]
     /// Keeps private copies (of a journal read from a copy, of a migrated one) alive as long as the reader.
@@ -171,53 +173,35 @@ public final class JournalReader {
     // MARK: Transactions
 
     /// Complete transactions with `from ≤ sequence ≤ to`, in sequence order,
-    /// reassembled field by field. Cut-off transactions are not included (see
+    /// unpacked from their rows. Cut-off transactions are not included (see
     /// `cutOffTransactions`).
     public func records(from: UInt64? = nil, to: UInt64? = nil) throws(JournalError) -> [TransactionRecord] {
         let bounds: [SQLValue] = [.u64(from ?? 0), .integer(Int64(clamping: to ?? UInt64(Int64.max)))]
-        let sections = try sectionsBySequence(bounds)
-        var ops: [UInt64: [SlotOperation]] = [:]
-        try forEachRow("""
-            SELECT sequence, ordinal, kind, slot_id, start, last, backing_id, backing_offset, flags, errno, duration_ns
-            FROM slot_ops WHERE sequence BETWEEN ? AND ? ORDER BY sequence, ordinal
-            """, bounds) { r throws(JournalError) in
-            let sequence = r.u64("sequence")
-            let ordinal = r.int64("ordinal")
-            let what = "slot operation \(ordinal) of transaction \(sequence)"
-            guard ordinal == Int64(ops[sequence]?.count ?? 0) else { throw bad("\(what): ordinals not contiguous") }
-            let kindText = r.text("kind")
-            guard let kind = SlotOperation.Kind(rawValue: kindText) else { throw bad("\(what): kind '\(kindText)'") }
-            let op = SlotOperation(
-                kind: kind, slot: SlotID(rawValue: try u32(r.int64("slot_id"), what)),
-                range: try range(r.u64("start"), r.u64("last"), what),
-                host: BackingLocation(backing: try u32(r.int64("backing_id"), what), offset: r.u64("backing_offset")),
-                flags: SlotFlags(rawValue: try u32(r.int64("flags"), what)), errno: Int32(clamping: r.int64("errno")),
-                durationNs: r.u64("duration_ns"))
-            ops[sequence, default: []].append(op)
-        }
         return try query("""
-            SELECT t.sequence, t.as_id, t.begin_ns, t.commit_ns, t.overlaps, t.overlap_delete_index,
-                t.overlap_add_index, t.overlap_delete_start, t.overlap_delete_last, t.overlap_add_start,
-                t.overlap_add_last, t.inhibited, t.drain_ns, t.apply_ns, t.inhibit_ns, t.vcpus_kicked,
-                d.slot_count, d.hash, dt.vcpus AS drain_timeout_vcpus, dt.vm_ioctls AS drain_timeout_vm_ioctls
-            FROM transactions t LEFT JOIN slot_table_digests d USING (sequence)
-                LEFT JOIN drain_timeouts dt USING (sequence)
+            SELECT t.sequence, t.as_id, t.begin_ns, t.commit_ns, t.overlap_delete_index, t.overlap_add_index,
+                t.sections, t.inhibited, t.drain_ns, t.apply_ns, t.inhibit_ns, t.vcpus_kicked, t.slot_ops,
+                t.slot_count, t.slot_hash, dt.vcpus AS drain_timeout_vcpus, dt.vm_ioctls AS drain_timeout_vm_ioctls
+            FROM transactions t LEFT JOIN drain_timeouts dt USING (sequence)
             WHERE t.outcome IS NOT NULL AND t.sequence BETWEEN ? AND ? ORDER BY t.sequence
             """, bounds) { r throws(JournalError) in
             let sequence = r.u64("sequence")
             let what = "transaction \(sequence)"
-            guard let slotCount = r.int64OrNil("slot_count"), let hash = r.u64OrNil("hash") else {
-                throw bad("\(what): complete but has no slot-table digest")
+            let sections = try self.sections(r, what: what)
+            let ops: [SlotOperation]
+            do throws(PackedColumns.Malformed) {
+                ops = try PackedColumns.slotOps(from: r.blobOrNil("slot_ops") ?? [], sections: sections)
+            } catch {
+                throw bad("\(what): \(error.detail)")
             }
             return TransactionRecord(
                 sequence: sequence, addressSpace: try u16(r.int64("as_id"), what), beginNs: r.u64("begin_ns"),
-                commitNs: r.u64("commit_ns"), sections: sections[sequence] ?? [], decision: try decision(r, what: what),
-                slotOps: ops[sequence] ?? [],
+                commitNs: r.u64("commit_ns"), sections: sections, decision: try decision(r, sections, what: what),
+                slotOps: ops,
                 timing: InhibitTiming(
                     inhibited: r.bool("inhibited"), drainNs: r.u64("drain_ns"), applyNs: r.u64("apply_ns"),
                     inhibitNs: r.u64("inhibit_ns"), vcpusKicked: Int(r.int64("vcpus_kicked")),
                     drainTimeout: try drainTimeout(r, what: what)),
-                digest: SlotTableDigest(count: Int(slotCount), hash: hash))
+                digest: SlotTableDigest(count: Int(r.int64("slot_count")), hash: r.u64("slot_hash")))
         }
     }
 
@@ -228,22 +212,16 @@ public final class JournalReader {
 
     /// Transactions whose outcome never reached the disk.
     public func cutOffTransactions() throws(JournalError) -> [CutOffTransaction] {
-        let cut = try query("SELECT sequence FROM transactions WHERE outcome IS NULL ORDER BY sequence") {
-            $0.u64("sequence")
-        }
-        guard let first = cut.first, let last = cut.last else { return [] }
-        let bounds: [SQLValue] = [.u64(first), .u64(last)]
-        let sections = try sectionsBySequence(bounds)
-        return try query("""
-            SELECT sequence, as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index, overlap_delete_start,
-                overlap_delete_last, overlap_add_start, overlap_add_last
-            FROM transactions WHERE outcome IS NULL AND sequence BETWEEN ? AND ? ORDER BY sequence
-            """, bounds) { r throws(JournalError) in
+        try query("""
+            SELECT sequence, as_id, begin_ns, overlap_delete_index, overlap_add_index, sections
+            FROM transactions WHERE outcome IS NULL ORDER BY sequence
+            """) { r throws(JournalError) in
             let sequence = r.u64("sequence")
             let what = "cut-off transaction \(sequence)"
+            let sections = try self.sections(r, what: what)
             return CutOffTransaction(
                 sequence: sequence, addressSpace: try u16(r.int64("as_id"), what), beginNs: r.u64("begin_ns"),
-                sections: sections[sequence] ?? [], decision: try decision(r, what: what))
+                sections: sections, decision: try decision(r, sections, what: what))
         }
     }
 
@@ -294,12 +272,21 @@ public final class JournalReader {
     }
 
     public func summary() throws(JournalError) -> JournalSummary {
-        try query("""
+        // Slot operations are counted in their packed column, row by row (nothing kept).
+        var operations = 0, failedOperations = 0
+        try forEachRow("SELECT sequence, slot_ops FROM transactions WHERE slot_ops IS NOT NULL") { r throws(JournalError) in
+            do throws(PackedColumns.Malformed) {
+                let counted = try PackedColumns.countSlotOps(in: r.blobOrNil("slot_ops") ?? [])
+                operations += counted.total
+                failedOperations += counted.failed
+            } catch {
+                throw bad("transaction \(r.u64("sequence")): \(error.detail)")
+            }
+        }
+        return try query("""
             SELECT count(*) AS transactions, count(outcome) AS complete, sum(overlaps) AS overlapping,
                 sum(inhibited) AS inhibited, sum(outcome = 'failed') AS failed, min(sequence) AS first,
                 max(sequence) AS last,
-                (SELECT count(*) FROM slot_ops) AS slot_operations,
-                (SELECT count(*) FROM slot_ops WHERE errno <> 0) AS failed_operations,
                 (SELECT count(*) FROM faults) AS faults,
                 (SELECT count(*) FROM drain_timeouts) AS drain_timeouts,
                 (SELECT clean_close FROM journal_header WHERE id = 1) AS clean_close
@@ -314,7 +301,7 @@ public final class JournalReader {
                 transactions: transactions, complete: complete, cutOff: transactions - complete,
                 overlapping: Int(r.int64OrNil("overlapping") ?? 0), inhibited: Int(r.int64OrNil("inhibited") ?? 0),
                 failedTransactions: Int(r.int64OrNil("failed") ?? 0),
-                slotOperations: Int(r.int64("slot_operations")), failedOperations: Int(r.int64("failed_operations")),
+                slotOperations: operations, failedOperations: failedOperations,
                 faults: Int(r.int64("faults")), drainTimeouts: Int(r.int64("drain_timeouts")), firstSequence: first, lastSequence: last, gaps: span - transactions,
                 cleanClose: r.int64OrNil("clean_close") == 1)
         }[0]
@@ -329,26 +316,26 @@ public final class JournalReader {
 
     // MARK: Decoding
 
-    private func sectionsBySequence(_ bounds: [SQLValue]) throws(JournalError) -> [UInt64: [SectionChange]] {
-        var result: [UInt64: [SectionChange]] = [:]
-        try forEachRow("""
-            SELECT sequence, ordinal, kind, start, last, region_name, region_kind, backing_id, backing_offset,
-                read_only, romd, dirty_log
-            FROM sections WHERE sequence BETWEEN ? AND ? ORDER BY sequence, ordinal
-            """, bounds) { r throws(JournalError) in
-            let sequence = r.u64("sequence")
-            let ordinal = r.int64("ordinal")
-            let what = "section \(ordinal) of transaction \(sequence)"
-            guard ordinal == Int64(result[sequence]?.count ?? 0) else { throw bad("\(what): ordinals not contiguous") }
-            let kindText = r.text("kind")
-            guard let kind = SectionChange.Kind(rawValue: kindText) else { throw bad("\(what): kind '\(kindText)'") }
-            result[sequence, default: []].append(SectionChange(kind, try section(r, what: what)))
+    /// The packed `sections` column of row `r`.
+    private func sections(_ r: Statement.Row, what: String) throws(JournalError) -> [SectionChange] {
+        let names: RegionNames
+        if let loaded = regionNames {
+            names = loaded
+        } else {
+            do { names = try RegionNames(database) } catch {
+                throw error.isDamage ? .damaged(path: path, detail: error.message) : .io(path: path, error)
+            }
+            regionNames = names
         }
-        return result
+        do throws(PackedColumns.Malformed) {
+            return try PackedColumns.sections(from: r.blobOrNil("sections") ?? []) { id in (try? names.name(id)) ?? nil }
+        } catch {
+            throw bad("\(what): \(error.detail)")
+        }
     }
 
     /// A section from the columns start, last, region_name, region_kind,
-    /// backing_id, backing_offset, read_only, romd, dirty_log.
+    /// backing_id, backing_offset, read_only, romd, dirty_log (a `regions` row).
     private func section(_ r: Statement.Row, what: String) throws(JournalError) -> MemorySection {
         let kindText = r.text("region_kind")
         guard let kind = RegionKind(rawValue: kindText) else { throw bad("\(what): region kind '\(kindText)'") }
@@ -359,18 +346,19 @@ public final class JournalReader {
             backing: backing, readOnly: r.bool("read_only"), romd: r.bool("romd"), dirtyLog: r.bool("dirty_log"))
     }
 
-    /// The decision from the columns overlaps, overlap_delete_index,
-    /// overlap_add_index, overlap_delete_start/last, overlap_add_start/last.
-    private func decision(_ r: Statement.Row, what: String) throws(JournalError) -> OverlapDecision {
-        guard r.bool("overlaps") else { return OverlapDecision(pair: nil) }
-        guard let d = r.int64OrNil("overlap_delete_index"), let a = r.int64OrNil("overlap_add_index"), d >= 0, a >= 0
-        else {
-            throw bad("\(what): overlapping but no overlapping pair")
+    /// The decision from the columns overlap_delete_index and overlap_add_index;
+    /// its ranges are those of the delete and the add they name.
+    private func decision(_ r: Statement.Row, _ sections: [SectionChange], what: String) throws(JournalError) -> OverlapDecision {
+        guard let d = r.int64OrNil("overlap_delete_index"), let a = r.int64OrNil("overlap_add_index") else {
+            return OverlapDecision(pair: nil)
+        }
+        let deletes = sections.filter { $0.kind == .delete }, adds = sections.filter { $0.kind == .add }
+        guard d >= 0, a >= 0, d < deletes.count, a < adds.count else {
+            throw bad("\(what): its overlap decision names delete \(d) and add \(a), but it has \(deletes.count) deletes and \(adds.count) adds")
         }
         return OverlapDecision(pair: OverlapDecision.Pair(
-            deleteIndex: Int(d), addIndex: Int(a),
-            deleted: try range(r.u64("overlap_delete_start"), r.u64("overlap_delete_last"), what),
-            added: try range(r.u64("overlap_add_start"), r.u64("overlap_add_last"), what)))
+            deleteIndex: Int(d), addIndex: Int(a), deleted: deletes[Int(d)].section.range,
+            added: adds[Int(a)].section.range))
     }
 
     /// The drain timeout from the columns drain_timeout_vcpus (a JSON array of

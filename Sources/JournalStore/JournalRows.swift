@@ -4,12 +4,13 @@ import Memslots
 
 /// The rows of a journal, written with prepared statements (every value bound,
 /// u64 as bit patterns). Used by the recorder's writer thread and by
-/// `JournalBuilder`; the column meanings are documented in migrations/0001_initial.sql.
+/// `JournalBuilder`; the column meanings are documented in migrations/0001_initial.sql
+/// and, for the transaction row, migrations/0008_packed_transactions.sql.
 ///
 /// The recorder writes a transaction in two parts, each meant for its own SQLite
-/// transaction: `insertIntent` (the transaction row with its outcome columns
-/// NULL, and its sections) and `writeOutcome` (the outcome columns, slot
-/// operations and digest). See `JournalRecorder` for why. A builder, whose
+/// transaction: `insertIntent` (the transaction row with its packed sections and
+/// its outcome columns NULL) and `writeOutcome` (the outcome columns: timings,
+/// packed slot operations, digest, links). See `JournalRecorder` for why. A builder, whose
 /// history is already complete, writes both at once (`insertComplete`).
 public final class JournalRows {
     let database: Database
@@ -21,12 +22,10 @@ public final class JournalRows {
     private var configurationHash: HashChain.Link?
     /// Faults written so far; the next one gets id `faultsWritten + 1`.
     private var faultsWritten: Int64 = 0
+    private let regionNames: RegionNames
     private let intent: Statement
     private let complete: Statement
-    private let section: Statement
     private let outcome: Statement
-    private let slotOp: Statement
-    private let digest: Statement
     private let fault: Statement
     private let stats: Statement
     private let drainTimeout: Statement
@@ -36,33 +35,24 @@ public final class JournalRows {
         let start = try database.prepare("SELECT chain_start FROM journal_header WHERE id = 1").rows().next()?
             .blobOrNil("chain_start")
         chain = start.map(HashChain.init(start:))
+        regionNames = try RegionNames(database)
         intent = try database.prepare("""
             INSERT INTO transactions (sequence, as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index,
-                overlap_delete_start, overlap_delete_last, overlap_add_start, overlap_add_last)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                sections)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         complete = try database.prepare("""
             INSERT INTO transactions (sequence, as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index,
-                overlap_delete_start, overlap_delete_last, overlap_add_start, overlap_add_last, commit_ns, outcome,
-                inhibited, drain_ns, apply_ns, inhibit_ns, vcpus_kicked, chain, timing_chain)
+                sections, commit_ns, outcome, inhibited, drain_ns, apply_ns, inhibit_ns, vcpus_kicked, slot_ops,
+                slot_count, slot_hash, chain, timing_chain)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        section = try database.prepare("""
-            INSERT INTO sections (sequence, ordinal, kind, start, last, region_name, region_kind, backing_id,
-                backing_offset, read_only, romd, dirty_log)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         outcome = try database.prepare("""
             UPDATE transactions SET commit_ns = ?, outcome = ?, inhibited = ?, drain_ns = ?, apply_ns = ?,
-                inhibit_ns = ?, vcpus_kicked = ?, chain = ?, timing_chain = ?
+                inhibit_ns = ?, vcpus_kicked = ?, slot_ops = ?, slot_count = ?, slot_hash = ?, chain = ?,
+                timing_chain = ?
             WHERE sequence = ? AND outcome IS NULL
             """)
-        slotOp = try database.prepare("""
-            INSERT INTO slot_ops (sequence, ordinal, kind, slot_id, start, last, backing_id, backing_offset, flags,
-                errno, duration_ns)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        digest = try database.prepare("INSERT INTO slot_table_digests (sequence, slot_count, hash) VALUES (?, ?, ?)")
         fault = try database.prepare("""
             INSERT INTO faults (id, vcpu, gpa, is_write, time_ns, transaction_in_flight, chain, timing_chain)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -78,8 +68,7 @@ public final class JournalRows {
     // MARK: Transactions
 
     public func insertIntent(_ record: TransactionRecord) throws(SQLiteError) {
-        try intent.run(intentValues(record))
-        try insertSections(record)
+        try intent.run(try intentValues(record))
     }
 
     public func writeOutcome(_ record: TransactionRecord) throws(SQLiteError) {
@@ -89,7 +78,7 @@ public final class JournalRows {
                 code: .constraint, message: "transaction \(record.sequence): no intent row awaiting its outcome",
                 path: database.path)
         }
-        try insertOutcomeRows(record)
+        try insertDrainTimeout(record)
     }
 
     /// Intent and outcome at once, for a history that is already complete (a
@@ -97,19 +86,18 @@ public final class JournalRows {
     /// then updated. What it leaves is exactly what `insertIntent` followed by
     /// `writeOutcome` leaves.
     public func insertComplete(_ record: TransactionRecord) throws(SQLiteError) {
-        try complete.run(intentValues(record) + outcomeValues(record))
-        try insertSections(record)
-        try insertOutcomeRows(record)
+        try complete.run(try intentValues(record) + outcomeValues(record))
+        try insertDrainTimeout(record)
     }
 
     /// The intent columns of the transaction row, in the order the statements name them.
-    private func intentValues(_ record: TransactionRecord) -> [SQLValue] {
+    /// The overlap pair's ranges are not stored: they are those of the sections it names.
+    private func intentValues(_ record: TransactionRecord) throws(SQLiteError) -> [SQLValue] {
         let pair = record.decision.pair
         return [
             .u64(record.sequence), .int(record.addressSpace), .u64(record.beginNs), .bool(pair != nil),
             .optional(pair) { .int($0.deleteIndex) }, .optional(pair) { .int($0.addIndex) },
-            .optional(pair) { .u64($0.deleted.start) }, .optional(pair) { .u64($0.deleted.last) },
-            .optional(pair) { .u64($0.added.start) }, .optional(pair) { .u64($0.added.last) }]
+            .blob(try PackedColumns.sections(record.sections, regionID: regionNames.id))]
     }
 
     /// The outcome columns of the transaction row, extending the chain by it.
@@ -119,29 +107,16 @@ public final class JournalRows {
         return [
             .u64(record.commitNs), .text(record.succeeded ? "ok" : "failed"), .bool(t.inhibited),
             .u64(t.drainNs), .u64(t.applyNs), .u64(t.inhibitNs), .int(t.vcpusKicked),
-            .optional(links) { .blob($0.content) }, .optional(links) { .blob($0.timing) }]
+            .blob(PackedColumns.slotOps(record.slotOps, sections: record.sections)), .int(record.digest.count),
+            .u64(record.digest.hash), .optional(links) { .blob(Array($0.content.prefix(Self.storedLinkBytes))) },
+            .optional(links) { .blob(Array($0.timing.prefix(Self.storedLinkBytes))) }]
     }
 
-    private func insertSections(_ record: TransactionRecord) throws(SQLiteError) {
-        for (ordinal, change) in record.sections.enumerated() {
-            let s = change.section
-            try section.run(
-                .u64(record.sequence), .int(ordinal), .text(change.kind.rawValue), .u64(s.range.start),
-                .u64(s.range.last), .text(s.regionName), .text(s.kind.rawValue),
-                .optional(s.backing) { .int($0.backing) }, .optional(s.backing) { .u64($0.offset) },
-                .bool(s.readOnly), .bool(s.romd), .bool(s.dirtyLog))
-        }
-    }
+    /// Bytes of a transaction's hash-chain link that are stored (schema 8); the
+    /// chain runs on the whole links.
+    static let storedLinkBytes = 16
 
-    /// The slot operations, digest and drain timeout: the rows written with the outcome.
-    private func insertOutcomeRows(_ record: TransactionRecord) throws(SQLiteError) {
-        for (ordinal, op) in record.slotOps.enumerated() {
-            try slotOp.run(
-                .u64(record.sequence), .int(ordinal), .text(op.kind.rawValue), .int(op.slot.rawValue),
-                .u64(op.range.start), .u64(op.range.last), .int(op.host.backing), .u64(op.host.offset),
-                .int(op.flags.rawValue), .int(op.errno), .u64(op.durationNs))
-        }
-        try digest.run(.u64(record.sequence), .int(record.digest.count), .u64(record.digest.hash))
+    private func insertDrainTimeout(_ record: TransactionRecord) throws(SQLiteError) {
         if let timeout = record.timing.drainTimeout {
             try drainTimeout.run(
                 .u64(record.sequence), .text(JSONValue.array(timeout.vcpus.map { .int($0) }).text), .int(timeout.vmIoctls))

@@ -100,15 +100,22 @@ public enum JournalVerifier {
         var complete = 0
         while let last, from <= last {
             let to = min(last, from + window - 1)
-            let links = try reader.query(
-                "SELECT sequence, chain, timing_chain FROM transactions WHERE outcome IS NOT NULL AND sequence BETWEEN ? AND ? ORDER BY sequence",
-                [.u64(from), .u64(to)]) { (content: $0.blobOrNil("chain"), timing: $0.blobOrNil("timing_chain")) }
+            let stored = try reader.query("""
+                SELECT sequence, outcome, chain, timing_chain FROM transactions
+                WHERE outcome IS NOT NULL AND sequence BETWEEN ? AND ? ORDER BY sequence
+                """, [.u64(from), .u64(to)]) {
+                (failed: $0.text("outcome") == "failed", content: $0.blobOrNil("chain"), timing: $0.blobOrNil("timing_chain"))
+            }
             let records = try reader.records(from: from, to: to)
-            for (record, link) in zip(records, links) {
-                try checkDecision(record, damaged)
+            for (record, row) in zip(records, stored) {
+                guard row.failed == !record.succeeded else {
+                    throw damaged(row.failed
+                        ? "transaction \(record.sequence): outcome 'failed' but every slot operation succeeded"
+                        : "transaction \(record.sequence): outcome 'ok' but a slot operation failed")
+                }
                 guard var current = chain else { continue }
                 let what = "transaction \(record.sequence)"
-                try compare(current.link(record), stored: link, missing: "\(what): complete but has no hash-chain link",
+                try compare(current.link(record), stored: (row.content, row.timing), missing: "\(what): complete but has no hash-chain link",
                             content: "\(what): its content differs from what was recorded (hash chain broken at \(what))",
                             timing: "\(what): its measured times differ from what was recorded (timing chain broken at \(what); the history itself is intact)",
                             damaged)
@@ -117,6 +124,9 @@ public enum JournalVerifier {
             complete += records.count
             from = to + 1
         }
+
+        // Cut-off transactions are not chained, but their packed sections must read too.
+        _ = try reader.cutOffTransactions()
 
         // Every fault, row by row (none is kept).
         var faults = 0
@@ -166,58 +176,39 @@ public enum JournalVerifier {
                                    lastSequence: last, chain: verdict)
     }
 
-    /// A recomputed pair of links against the stored pair; the words say what is wrong.
+    /// A recomputed pair of links against the stored pair (a transaction's links
+    /// are stored as their first `JournalRows.storedLinkBytes` bytes, a fault's
+    /// whole); the words say what is wrong.
     private static func compare(
         _ computed: (content: HashChain.Link, timing: HashChain.Link),
         stored: (content: HashChain.Link?, timing: HashChain.Link?), missing: String, content: String, timing: String,
         _ damaged: (String) -> JournalError
     ) throws(JournalError) {
         guard let storedContent = stored.content, let storedTiming = stored.timing else { throw damaged(missing) }
-        guard computed.content == storedContent else { throw damaged(content) }
-        guard computed.timing == storedTiming else { throw damaged(timing) }
-    }
-
-    /// The overlap decision names a delete and an add the transaction has.
-    private static func checkDecision(_ record: TransactionRecord, _ damaged: (String) -> JournalError) throws(JournalError) {
-        guard let pair = record.decision.pair else { return }
-        guard pair.deleteIndex < record.deletes.count, pair.addIndex < record.adds.count else {
-            throw damaged("transaction \(record.sequence): its overlap decision names delete \(pair.deleteIndex) and add \(pair.addIndex), but it has \(record.deletes.count) deletes and \(record.adds.count) adds")
+        func matches(_ computed: HashChain.Link, _ stored: HashChain.Link) -> Bool {
+            stored.count >= JournalRows.storedLinkBytes && computed.starts(with: stored)
         }
+        guard matches(computed.content, storedContent) else { throw damaged(content) }
+        guard matches(computed.timing, storedTiming) else { throw damaged(timing) }
     }
 
     /// Rows that belong to something that is not there, or to a transaction that
     /// cannot have them.
     private static func checkCrossTable(_ reader: JournalReader, lastSequence: UInt64?) throws(JournalError) {
         func damaged(_ detail: String) -> JournalError { .damaged(path: reader.path, detail: detail) }
-        for (table, what) in [("sections", "a section"), ("slot_ops", "a slot operation"),
-                              ("slot_table_digests", "a slot-table digest"), ("drain_timeouts", "a drain timeout")] {
-            let orphan = try reader.query("""
-                SELECT sequence FROM \(table) WHERE sequence NOT IN (SELECT sequence FROM transactions)
-                ORDER BY sequence LIMIT 1
-                """) { $0.int64("sequence") }
-            if let orphan = orphan.first {
-                throw damaged("\(what) belongs to transaction \(orphan), which is not in the journal")
-            }
-        }
-        for (table, what) in [("slot_ops", "slot operations"), ("slot_table_digests", "a slot-table digest"),
-                              ("drain_timeouts", "a drain timeout")] {
-            let early = try reader.query("""
-                SELECT sequence FROM \(table)
-                WHERE sequence IN (SELECT sequence FROM transactions WHERE outcome IS NULL) ORDER BY sequence LIMIT 1
-                """) { $0.int64("sequence") }
-            if let early = early.first {
-                throw damaged("transaction \(early) is cut off but has \(what), which only a complete transaction has")
-            }
-        }
-        let outcome = try reader.query("""
-            SELECT sequence, outcome FROM transactions t WHERE outcome IS NOT NULL
-                AND (outcome = 'failed') <> EXISTS (SELECT 1 FROM slot_ops o WHERE o.sequence = t.sequence AND o.errno <> 0)
+        let orphan = try reader.query("""
+            SELECT sequence FROM drain_timeouts WHERE sequence NOT IN (SELECT sequence FROM transactions)
             ORDER BY sequence LIMIT 1
-            """) { (sequence: $0.int64("sequence"), outcome: $0.text("outcome")) }
-        if let wrong = outcome.first {
-            throw damaged(wrong.outcome == "failed"
-                ? "transaction \(wrong.sequence): outcome 'failed' but every slot operation succeeded"
-                : "transaction \(wrong.sequence): outcome 'ok' but a slot operation failed")
+            """) { $0.int64("sequence") }
+        if let orphan = orphan.first {
+            throw damaged("a drain timeout belongs to transaction \(orphan), which is not in the journal")
+        }
+        let early = try reader.query("""
+            SELECT sequence FROM drain_timeouts
+            WHERE sequence IN (SELECT sequence FROM transactions WHERE outcome IS NULL) ORDER BY sequence LIMIT 1
+            """) { $0.int64("sequence") }
+        if let early = early.first {
+            throw damaged("transaction \(early) is cut off but has a drain timeout, which only a complete transaction has")
         }
         // Fault ids 1…F; each names an existing transaction, or one after the end
         // of a journal that was cut short (its record was lost with the recorder).

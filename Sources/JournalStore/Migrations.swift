@@ -43,16 +43,38 @@ public enum Migrations {
             throw SQLiteError(code: .corrupt, message: "cannot migrate from schema \(version) to \(target)",
                               path: database.path)
         }
+        // SQLite's procedure for changing a table's layout: foreign keys off outside
+        // the transaction (a table can then be renamed without its children's
+        // REFERENCES following it, and dropped without deleting their parents),
+        // checked with foreign_key_check before each commit, restored afterwards.
+        let enforced = try database.scalar("PRAGMA foreign_keys") == 1
+        if enforced { try database.execute("PRAGMA foreign_keys = OFF") }
+        defer { if enforced { try? database.execute("PRAGMA foreign_keys = ON") } }
         for migration in all[version..<target] {
             try database.transaction { () throws(SQLiteError) in
                 try database.execute(migration.sql)
+                try dataSteps[migration.version]?(database)
                 let now = try database.scalar("PRAGMA user_version") ?? -1
                 guard now == Int64(migration.version) else {
                     throw SQLiteError(
                         code: .error, message: "migration \(migration.name) left user_version at \(now), expected \(migration.version)",
                         path: database.path)
                 }
+                if enforced, let orphan = try database.prepare("PRAGMA foreign_key_check").rows().next() {
+                    throw SQLiteError(
+                        code: .constraint,
+                        message: "migration \(migration.name): a row of \(orphan.text("table")) names a missing row of \(orphan.text("parent"))",
+                        path: database.path)
+                }
             }
         }
     }
+
+    /// Work a migration's SQL cannot do, run right after it in the same SQLite
+    /// transaction: schema 8 packs rows into BLOBs, which SQLite 3.40's SQL cannot
+    /// build (no `unhex`). Each runs on an empty journal too (a new one is
+    /// created by migrating from schema 0).
+    static let dataSteps: [Int: @Sendable (Database) throws(SQLiteError) -> Void] = [
+        8: Schema8Conversion.run,
+    ]
 }

@@ -93,12 +93,7 @@ struct CanonicalJSONLTests {
         let last = try #require(try JournalReader(path: journal).sequenceBounds()?.last)
         do {
             let database = try Database(path: journal, mode: .readWrite)
-            try database.execute("""
-                DELETE FROM slot_ops WHERE sequence = \(last);
-                DELETE FROM slot_table_digests WHERE sequence = \(last);
-                UPDATE transactions SET commit_ns = NULL, outcome = NULL, inhibited = NULL, drain_ns = NULL,
-                    apply_ns = NULL, inhibit_ns = NULL, vcpus_kicked = NULL, chain = NULL, timing_chain = NULL
-                    WHERE sequence = \(last);
+            try database.execute(cutOffSQL(sequence: last) + """
                 UPDATE journal_header SET clean_close = 0, closed_unix_ns = NULL, seal = NULL,
                     sealed_transactions = NULL, sealed_faults = NULL;
                 """)

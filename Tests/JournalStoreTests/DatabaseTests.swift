@@ -89,7 +89,7 @@ import TestSupport
         let path = try journal(dir)
         let expected = try JournalReader(path: path).records()
         try Database(path: path, mode: .readWrite).execute(
-            "ALTER TABLE slot_ops RENAME COLUMN errno TO ERRNO; ALTER TABLE transactions RENAME COLUMN as_id TO As_Id")
+            "ALTER TABLE transactions RENAME COLUMN slot_ops TO SLOT_OPS; ALTER TABLE transactions RENAME COLUMN as_id TO As_Id")
         #expect(try JournalReader(path: path).records() == expected)
     }
 

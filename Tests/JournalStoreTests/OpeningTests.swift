@@ -51,17 +51,17 @@ struct OpeningTests {
         let db = try Database(path: path, mode: .readOnly)
         #expect(try db.scalar("PRAGMA user_version") == Int64(Migrations.current))
         #expect(try db.scalar("PRAGMA application_id") == 0x4D4A_524E)
-        #expect(Migrations.current == 7)
+        #expect(Migrations.current == 8)
         let tables = try db.texts("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
         #expect(tables == [
             "backings", "capture", "capture_exits", "drain_timeouts", "faults", "journal_header", "recorder_stats",
-            "regions", "sections", "slot_ops", "slot_table_digests", "transactions",
+            "region_names", "regions", "transactions",
         ])
         let strict = try db.texts("SELECT name FROM pragma_table_list WHERE strict = 1 AND schema = 'main' ORDER BY name")
         #expect(strict == tables)
-        // Schema 3: the (sequence, ordinal)-keyed child tables are stored by their key.
+        // Keyed by sequence and stored by that key.
         let withoutRowid = try db.texts("SELECT name FROM pragma_table_list WHERE wr = 1 AND schema = 'main' ORDER BY name")
-        #expect(withoutRowid == ["capture_exits", "sections", "slot_ops"])
+        #expect(withoutRowid == ["capture_exits"])
         // Sealed: checkpointed back into one self-contained file.
         #expect(try db.texts("PRAGMA journal_mode") == ["delete"])
         #expect(!fileExists(path + "-wal"))

@@ -89,12 +89,7 @@ struct RecorderTests {
         // Simulate a kill between the writer's two commits for transaction 3.
         let db = try Database(path: path, mode: .readWrite)
         try db.execute("PRAGMA foreign_keys = ON; BEGIN")
-        try db.prepare("DELETE FROM slot_ops WHERE sequence = ?").run(.integer(3))
-        try db.prepare("DELETE FROM slot_table_digests WHERE sequence = ?").run(.integer(3))
-        try db.prepare("""
-            UPDATE transactions SET outcome = NULL, commit_ns = NULL, inhibited = NULL, drain_ns = NULL, apply_ns = NULL,
-                inhibit_ns = NULL, vcpus_kicked = NULL, overlaps = overlaps WHERE sequence = ?
-            """).run(.integer(3))
+        try db.execute(cutOffSQL(sequence: 3))
         try db.prepare("UPDATE journal_header SET clean_close = 0 WHERE id = ?").run(.integer(1))
         try db.execute("COMMIT")
         let reader = try JournalReader(path: path)

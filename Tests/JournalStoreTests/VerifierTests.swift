@@ -1,4 +1,6 @@
 import Harness
+import MemoryModel
+import Memslots
 @testable import JournalStore
 import Scenarios
 import Sync
@@ -36,14 +38,49 @@ struct VerifierTests {
 
     /// Every row of transaction `n`.
     static func deleting(_ n: Int64) -> String {
-        ["drain_timeouts", "slot_table_digests", "slot_ops", "sections", "transactions"]
-            .map { "DELETE FROM \($0) WHERE sequence = \(n);" }.joined(separator: " ")
+        ["drain_timeouts", "transactions"].map { "DELETE FROM \($0) WHERE sequence = \(n);" }.joined(separator: " ")
     }
 
     static func renumbering(_ from: Int64, to: Int64) -> String {
         "PRAGMA foreign_keys = OFF; "
-            + ["drain_timeouts", "slot_table_digests", "slot_ops", "sections", "transactions"]
+            + ["drain_timeouts", "transactions"]
             .map { "UPDATE \($0) SET sequence = \(to) WHERE sequence = \(from);" }.joined(separator: " ")
+    }
+
+    /// A copy of the original with transaction `sequence`'s packed columns re-packed after `edit`.
+    func editedPacked(_ sequence: Int64, _ edit: (inout [SectionChange], inout [SlotOperation]) -> Void) throws -> String {
+        let path = try edited("")
+        try editPacked(path, sequence: sequence, edit)
+        return path
+    }
+
+    /// An edit of a value inside a packed column, decoded and packed again, so
+    /// only the chain can tell.
+    enum PackedEdit: String, CaseIterable, Sendable {
+        case operationStart, operationDuration, regionName, operationDropped
+    }
+
+    @Test("each edit inside a packed column is named where it happened", arguments: PackedEdit.allCases)
+    func packedEditsAreNamed(edit: PackedEdit) throws {
+        let (sequence, expected): (Int64, String) = switch edit {
+        case .operationStart: (40, "transaction 40: its content differs from what was recorded")
+        case .operationDuration: (41, "transaction 41: its measured times differ from what was recorded")
+        case .regionName: (43, "transaction 43: its content differs")
+        case .operationDropped: (40, "transaction 40: its content differs")
+        }
+        let path = try editedPacked(sequence) { sections, ops in
+            switch edit {
+            case .operationStart:
+                let op = ops[0]
+                ops[0] = SlotOperation(kind: op.kind, slot: op.slot, range: try! GuestRange(start: op.range.start + 4096, last: op.range.last + 4096),
+                                       host: op.host, flags: op.flags, errno: op.errno, durationNs: op.durationNs)
+            case .operationDuration: ops[0].durationNs += 1
+            case .regionName: sections[0].section.regionName = "edited"
+            case .operationDropped: ops.removeFirst()
+            }
+        }
+        let found = try #require(problem(path), "verify accepted a journal with \(edit)")
+        #expect(found.contains(expected), "\(edit)\n→ \(found)")
     }
 
     @Test func anIntactJournalIsSealedAndCounted() throws {
@@ -60,19 +97,21 @@ struct VerifierTests {
         (deleting(60), "transaction 60 missing: 59 is followed by 61"),
         (renumbering(60, to: 0), "transaction 0: sequence numbers start at 1"),
         (renumbering(1, to: -3), "transaction -3: sequence numbers start at 1"),
-        ("UPDATE slot_ops SET start = start + 4096 WHERE sequence = 40 AND ordinal = 0",
-         "transaction 40: its content differs from what was recorded"),
-        ("UPDATE slot_ops SET duration_ns = duration_ns + 1 WHERE sequence = 41 AND ordinal = 0",
-         "transaction 41: its measured times differ from what was recorded"),
         ("UPDATE transactions SET begin_ns = begin_ns - 5 WHERE sequence = 42",
          "transaction 42: its measured times differ"),
-        ("UPDATE sections SET region_name = 'edited' WHERE sequence = 43 AND ordinal = 0",
-         "transaction 43: its content differs"),
+        ("UPDATE region_names SET name = 'edited' WHERE id = 0", "transaction 1: its content differs"),
+        ("DELETE FROM region_names", "transaction 1: section 0: region name id 0 is not in region_names"),
+        ("UPDATE transactions SET sections = CAST(x'07' || sections AS BLOB) WHERE sequence = 43",
+         "transaction 43: section 0: change kind code 7 is not one schema 8 defines"),
+        ("UPDATE transactions SET slot_ops = substr(slot_ops, 1, length(slot_ops) - 1) WHERE sequence = 41",
+         "transaction 41: slot operation"),
+        ("UPDATE transactions SET slot_hash = slot_hash + 1 WHERE sequence = 47", "transaction 47: its content differs"),
+        ("UPDATE transactions SET chain = x'00' WHERE sequence = 48", "transaction 48: CHECK constraint failed"),
+        ("UPDATE transactions SET slot_ops = NULL WHERE sequence = 49", "transaction 49: CHECK constraint failed"),
         ("UPDATE transactions SET inhibited = 2 WHERE sequence = 44", "transaction 44: CHECK constraint failed"),
         ("UPDATE transactions SET outcome = 'failed' WHERE sequence = 45",
          "transaction 45: outcome 'failed' but every slot operation succeeded"),
-        ("INSERT INTO slot_ops SELECT 999, ordinal, kind, slot_id, start, last, backing_id, backing_offset, flags, errno, duration_ns FROM slot_ops WHERE sequence = 5",
-         "slot_ops row of transaction 999"),
+        ("INSERT INTO drain_timeouts VALUES (999, '[0]', 0)", "drain_timeouts row of transaction 999"),
         ("UPDATE faults SET gpa = gpa + 8 WHERE id = 1", "fault 1: differs from what was recorded"),
         ("UPDATE faults SET time_ns = time_ns + 8 WHERE id = 1", "fault 1: its time differs"),
         ("DELETE FROM faults WHERE id = 1", "fault 1 missing: the faults start at 2"),
@@ -86,7 +125,7 @@ struct VerifierTests {
         ("UPDATE journal_header SET chain_start = NULL, config_hash = NULL, seal = NULL, clean_close = 0; UPDATE transactions SET chain = NULL, timing_chain = NULL; UPDATE faults SET chain = NULL, timing_chain = NULL",
          "its hash chain's start was removed"),
         ("UPDATE journal_header SET config_hash = NULL, seal = NULL, clean_close = 0", "the configuration (backings, initial regions) differs"),
-        ("INSERT INTO transactions (sequence, as_id, begin_ns, overlaps) SELECT max(sequence) + 1, 0, 0, 0 FROM transactions",
+        ("INSERT INTO transactions (sequence, as_id, begin_ns, overlaps, sections) SELECT max(sequence) + 1, 0, 0, 0, x'' FROM transactions",
          "cut-off transaction(s), which only a recording cut short leaves"),
     ])
     func editsAreNamed(sql: String, expected: String) throws {
@@ -102,13 +141,8 @@ struct VerifierTests {
         let next = last + 1
         let path = try edited("""
             INSERT INTO transactions SELECT \(next), as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index,
-                overlap_delete_start, overlap_delete_last, overlap_add_start, overlap_add_last, commit_ns, outcome, inhibited,
-                drain_ns, apply_ns, inhibit_ns, vcpus_kicked, chain, timing_chain FROM transactions WHERE sequence = \(last);
-            INSERT INTO sections SELECT \(next), ordinal, kind, start, last, region_name, region_kind, backing_id,
-                backing_offset, read_only, romd, dirty_log FROM sections WHERE sequence = \(last);
-            INSERT INTO slot_ops SELECT \(next), ordinal, kind, slot_id, start, last, backing_id, backing_offset, flags,
-                errno, duration_ns FROM slot_ops WHERE sequence = \(last);
-            INSERT INTO slot_table_digests SELECT \(next), slot_count, hash FROM slot_table_digests WHERE sequence = \(last);
+                sections, commit_ns, outcome, inhibited, drain_ns, apply_ns, inhibit_ns, vcpus_kicked, slot_ops, slot_count,
+                slot_hash, chain, timing_chain FROM transactions WHERE sequence = \(last);
             """)
         let found = try #require(problem(path))
         #expect(found.contains("transaction \(next): its content differs"), "\(found)")

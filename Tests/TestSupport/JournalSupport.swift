@@ -2,7 +2,7 @@ import MemoryModel
 import Memslots
 import Scenarios
 import Harness
-import JournalStore
+@testable import JournalStore
 import Sync
 #if canImport(Glibc)
 import Glibc
@@ -59,4 +59,33 @@ public func record(_ configuration: RunConfiguration, to path: String, options: 
     try runner.run()
     let statistics = try recorder.close()
     return (runner, statistics, initial)
+}
+
+/// SQL that makes transaction `sequence` what a kill between the recorder's two
+/// commits leaves (schema 8): its intent on disk, every outcome column NULL.
+public func cutOffSQL(sequence: UInt64) -> String {
+    """
+    UPDATE transactions SET commit_ns = NULL, outcome = NULL, inhibited = NULL, drain_ns = NULL, apply_ns = NULL,
+        inhibit_ns = NULL, vcpus_kicked = NULL, slot_ops = NULL, slot_count = NULL, slot_hash = NULL, chain = NULL,
+        timing_chain = NULL
+        WHERE sequence = \(sequence);
+    """
+}
+
+/// Rewrites transaction `sequence`'s packed columns (schema 8) after `edit`
+/// changed its section changes and slot operations, leaving every other column —
+/// its chain links too — as it was: the edit of someone who knows the layout.
+public func editPacked(_ path: String, sequence: Int64,
+                       _ edit: (inout [SectionChange], inout [SlotOperation]) -> Void) throws {
+    let database = try Database(path: path, mode: .readWrite)
+    let names = try RegionNames(database)
+    let row = try database.prepare("SELECT sections, slot_ops FROM transactions WHERE sequence = ?")
+        .rows([.integer(sequence)]).next()
+    guard let row else { throw SQLiteError(code: .error, message: "no transaction \(sequence)", path: path) }
+    var sections = try PackedColumns.sections(from: row.blobOrNil("sections") ?? []) { (try? names.name($0)) ?? nil }
+    var ops = try PackedColumns.slotOps(from: row.blobOrNil("slot_ops") ?? [], sections: sections)
+    edit(&sections, &ops)
+    try database.prepare("UPDATE transactions SET sections = ?, slot_ops = ? WHERE sequence = ?").run(
+        .blob(try PackedColumns.sections(sections, regionID: names.id)),
+        .blob(PackedColumns.slotOps(ops, sections: sections)), .integer(sequence))
 }

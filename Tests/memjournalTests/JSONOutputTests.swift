@@ -154,7 +154,7 @@ import TestSupport
         // editing one recorded digest makes it.
         let edit = Process()
         edit.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        edit.arguments = [journal, "UPDATE slot_table_digests SET hash = hash + 1 WHERE sequence = 4"]
+        edit.arguments = [journal, "UPDATE transactions SET slot_hash = slot_hash + 1 WHERE sequence = 4"]
         try edit.run()
         edit.waitUntilExit()
         try #require(edit.terminationStatus == 0, "sqlite3 could not edit the journal")

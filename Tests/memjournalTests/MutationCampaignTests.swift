@@ -337,7 +337,7 @@ import TestSupport
 
     static func sqlRowEdit(transactions n: Int, random: inout Random) -> (String, String) {
         let t = 1 + random.below(n)
-        let tables = ["drain_timeouts", "slot_table_digests", "slot_ops", "sections", "transactions"]
+        let tables = ["drain_timeouts", "capture_exits", "transactions"]
         let renumber = { (to: String) in
             tables.map { "UPDATE \($0) SET sequence = \(to) WHERE sequence = \(t);" }.joined(separator: " ")
         }
@@ -349,10 +349,8 @@ import TestSupport
             (renumber("9223372036854775807"), "transaction \(t) renumbered to 2^63-1"),
             ("""
              INSERT INTO transactions SELECT \(n + 1), as_id, begin_ns, overlaps, overlap_delete_index, overlap_add_index,
-               overlap_delete_start, overlap_delete_last, overlap_add_start, overlap_add_last, commit_ns, outcome, inhibited,
-               drain_ns, apply_ns, inhibit_ns, vcpus_kicked, chain, timing_chain FROM transactions WHERE sequence = \(t);
-             INSERT INTO sections SELECT \(n + 1), ordinal, kind, start, last, region_name, region_kind, backing_id,
-               backing_offset, read_only, romd, dirty_log FROM sections WHERE sequence = \(t);
+               sections, commit_ns, outcome, inhibited, drain_ns, apply_ns, inhibit_ns, vcpus_kicked, slot_ops, slot_count,
+               slot_hash, chain, timing_chain FROM transactions WHERE sequence = \(t);
              """, "transaction \(t) duplicated at the end"),
             ("UPDATE transactions SET begin_ns = begin_ns + 1 WHERE sequence = \(t)", "begin_ns of \(t)"),
             ("UPDATE transactions SET commit_ns = 0 WHERE sequence = \(t)", "commit_ns of \(t) zeroed"),
@@ -363,19 +361,29 @@ import TestSupport
             ("UPDATE transactions SET as_id = 1 WHERE sequence = \(t)", "address space of \(t)"),
             ("UPDATE transactions SET outcome = 'failed' WHERE sequence = \(t)", "outcome of \(t)"),
             ("UPDATE transactions SET overlap_delete_index = -1 WHERE sequence = \(t) AND overlaps = 1", "negative overlap index of \(t)"),
-            ("UPDATE sections SET start = start + 4096 WHERE sequence = \(t) AND ordinal = 0", "section start of \(t)"),
-            ("UPDATE sections SET region_name = 'edited' WHERE sequence = \(t)", "region names of \(t)"),
-            ("UPDATE sections SET kind = 'nop' WHERE sequence = \(t) AND ordinal = 0", "section kind of \(t)"),
-            ("UPDATE sections SET last = start - 1 WHERE sequence = \(t) AND ordinal = 0", "empty section in \(t)"),
-            ("UPDATE slot_ops SET errno = 22 WHERE sequence = \(t) AND ordinal = 0", "errno in \(t)"),
-            ("UPDATE slot_ops SET flags = flags | 2 WHERE sequence = \(t)", "flags in \(t)"),
-            ("UPDATE slot_ops SET slot_id = slot_id + 1 WHERE sequence = \(t)", "slot ids in \(t)"),
-            ("UPDATE slot_ops SET slot_id = 4294967296 WHERE sequence = \(t)", "slot id 2^32 in \(t)"),
-            ("UPDATE slot_ops SET duration_ns = -1 WHERE sequence = \(t)", "durations in \(t)"),
-            ("UPDATE slot_ops SET backing_id = 4294967295 WHERE sequence = \(t)", "backing id in \(t)"),
-            ("DELETE FROM slot_ops WHERE sequence = \(t) AND ordinal = 0", "first slot op of \(t) deleted"),
-            ("UPDATE slot_table_digests SET hash = hash + 1 WHERE sequence = \(t)", "digest of \(t)"),
-            ("UPDATE slot_table_digests SET slot_count = -5 WHERE sequence = \(t)", "negative slot count in \(t)"),
+            // Inside the packed columns (migrations/0008_packed_transactions.sql): bytes changed, cut, repeated.
+            ("UPDATE transactions SET sections = CAST(x'ff' || sections AS BLOB) WHERE sequence = \(t)", "undefined section code in \(t)"),
+            ("UPDATE transactions SET sections = substr(sections, 1, length(sections) - 1) WHERE sequence = \(t)", "sections of \(t) cut short"),
+            ("UPDATE transactions SET sections = CAST(sections || sections AS BLOB) WHERE sequence = \(t)", "sections of \(t) repeated"),
+            ("UPDATE transactions SET sections = CAST(substr(sections, 1, 2) || x'00' || substr(sections, 4) AS BLOB) WHERE sequence = \(t)", "a section byte of \(t) zeroed"),
+            ("UPDATE transactions SET sections = CAST(substr(sections, 1, 2) || x'ffffffffffffffffffff7f' || substr(sections, 3) AS BLOB) WHERE sequence = \(t)", "an over-long number in \(t)"),
+            ("UPDATE transactions SET sections = x'' WHERE sequence = \(t)", "sections of \(t) emptied"),
+            ("UPDATE transactions SET sections = NULL WHERE sequence = \(t)", "sections of \(t) NULL"),
+            ("UPDATE transactions SET sections = 'text' WHERE sequence = \(t)", "sections of \(t) as text"),
+            ("UPDATE transactions SET slot_ops = x'' WHERE sequence = \(t)", "slot ops of \(t) emptied"),
+            ("UPDATE transactions SET slot_ops = CAST(slot_ops || slot_ops AS BLOB) WHERE sequence = \(t)", "slot ops of \(t) repeated"),
+            ("UPDATE transactions SET slot_ops = substr(slot_ops, 1, length(slot_ops) - 1) WHERE sequence = \(t)", "slot ops of \(t) cut short"),
+            ("UPDATE transactions SET slot_ops = CAST(x'0f' || slot_ops AS BLOB) WHERE sequence = \(t)", "undefined slot op code in \(t)"),
+            ("UPDATE transactions SET slot_ops = CAST(x'0800ff7f' || slot_ops AS BLOB) WHERE sequence = \(t)", "a slot op copying a missing section in \(t)"),
+            ("UPDATE transactions SET slot_ops = NULL WHERE sequence = \(t)", "slot ops of \(t) NULL"),
+            ("UPDATE transactions SET overlap_delete_index = 99 WHERE sequence = \(t) AND overlaps = 1", "overlap index of \(t) past its deletes"),
+            ("UPDATE transactions SET slot_hash = slot_hash + 1 WHERE sequence = \(t)", "digest of \(t)"),
+            ("UPDATE transactions SET slot_count = -5 WHERE sequence = \(t)", "negative slot count in \(t)"),
+            ("UPDATE transactions SET chain = x'00' WHERE sequence = \(t)", "link of \(t) shortened"),
+            ("UPDATE region_names SET name = 'edited' WHERE id = 0", "a region name"),
+            ("UPDATE region_names SET id = id + 5", "region name ids shifted"),
+            ("DELETE FROM region_names", "region names deleted"),
+            ("INSERT INTO region_names VALUES (-1, 'planted')", "a region name planted"),
             ("UPDATE faults SET gpa = gpa + 1 WHERE id = 1", "gpa of fault 1"),
             ("UPDATE faults SET vcpu = -7 WHERE id = 1", "vcpu of fault 1"),
             ("UPDATE faults SET transaction_in_flight = 9999", "faults' transaction"),
@@ -400,10 +408,10 @@ import TestSupport
             ("DROP VIEW fault_report", "a view dropped"),
             ("CREATE VIEW planted AS SELECT 1", "a view planted"),
             ("CREATE TRIGGER planted AFTER INSERT ON faults BEGIN SELECT 1; END", "a trigger planted"),
-            ("CREATE INDEX planted ON slot_ops (errno)", "an index planted"),
+            ("CREATE INDEX planted ON transactions (slot_hash)", "an index planted"),
             ("ALTER TABLE faults RENAME COLUMN gpa TO address", "a column renamed"),
             ("ALTER TABLE backings RENAME TO memory", "a table renamed"),
-            ("ALTER TABLE slot_ops ADD COLUMN extra INTEGER", "a column added"),
+            ("ALTER TABLE transactions ADD COLUMN extra INTEGER", "a column added"),
             ("ALTER TABLE faults DROP COLUMN time_ns", "a column dropped"),
             ("DROP TABLE drain_timeouts", "a table dropped"),
             ("PRAGMA user_version = 99", "schema version 99"),

@@ -1,4 +1,5 @@
 import Foundation
+import Memslots
 import Sync
 import Testing
 import TestSupport
@@ -67,13 +68,7 @@ import TestSupport
     @Test func aJournalThatFailsVerifyIsRefused() throws {
         let dir = makeTemporaryDirectory()
         let journal = try bootJournal(in: dir)
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"), "the edit needs sqlite3 (.ci/run installs it)")
-        let edit = Process()
-        edit.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        edit.arguments = [journal, "UPDATE slot_ops SET backing_offset = backing_offset + 4096 WHERE sequence = 3 AND ordinal = 0"]
-        try edit.run()
-        edit.waitUntilExit()
-        try #require(edit.terminationStatus == 0)
+        try editPacked(journal, sequence: 3) { _, ops in ops[0].host.offset += 4096 }
         let before = bytes(journal)
         let (status, _, err) = try run(["reduce", journal, "--keep", "hazard", "-o", dir.file("m.jsonl")])
         #expect(status == 65, "\(err)")

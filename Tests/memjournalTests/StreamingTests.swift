@@ -60,10 +60,11 @@ struct StreamingTests {
     @Test func exportImportMapAndReplayPeakMemoryDoesNotGrowWithTheHistory() throws {
         let dir = makeTemporaryDirectory()
         var peaks: [String: [Int]] = [:]
-        // The smaller journal (about 3 MB) is already larger than SQLite's page
-        // cache (2 MB per connection), so bounded caches are full at both sizes and
-        // only what grows with the history shows as growth.
-        for transactions in [8_000, 30_000] {
+        // The smaller journal (about 2.5 MB at schema 8's ~155 bytes per
+        // transaction) is already larger than SQLite's page cache (2 MB per
+        // connection), so bounded caches are full at both sizes and only what grows
+        // with the history shows as growth.
+        for transactions in [16_000, 40_000] {
             let journal = dir.file("random-\(transactions).journal")
             // Recording keeps none of what it records either. Its queue to the
             // writer thread is bounded, but at 4,096 transactions by default (a
