@@ -171,10 +171,10 @@ public final class JournalRecorder: TransactionObserver {
                         switch item {
                         case .transaction(let record):
                             try rows.insertIntent(record)
-                            rowCount += 1 + record.sections.count
+                            rowCount += 1
                         case .cutOff(let record):
                             try rows.insertIntent(record)
-                            rowCount += 1 + record.sections.count
+                            rowCount += 1
                         case .fault(let fault):
                             try rows.insertFault(fault)
                             rowCount += 1
@@ -189,7 +189,7 @@ public final class JournalRecorder: TransactionObserver {
                 try rows.database.transaction { () throws(SQLiteError) in
                     for record in records {
                         try rows.writeOutcome(record)
-                        rowCount += 2 + record.slotOps.count
+                        rowCount += record.timing.drainTimeout == nil ? 1 : 2
                     }
                     try rows.updateStatistics(statistics, lastSequence: batchLast.map { max($0, lastSequence ?? 0) } ?? lastSequence)
                 }

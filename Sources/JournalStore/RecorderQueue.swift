@@ -184,7 +184,8 @@ public struct RecorderStatistics: Hashable, Sendable {
     public var maxBatch = 0
     public var transactionsWritten = 0
     public var faultsWritten = 0
-    /// Rows inserted or updated (transactions count twice: intent and outcome).
+    /// Rows inserted or updated (a transaction's row counts twice: intent and
+    /// outcome; schema 8 packs its sections and slot operations into it).
     public var rowsWritten = 0
     /// Items not written because SQLite had failed (close() reports the failure).
     public var lostAfterFailure = 0

@@ -20,7 +20,7 @@ enum RawInsertBaseline {
                 for record in records[start..<end] {
                     try rows.insertIntent(record)
                     try rows.writeOutcome(record)
-                    count += 3 + record.sections.count + record.slotOps.count
+                    count += record.timing.drainTimeout == nil ? 2 : 3
                 }
             }
             start = end
