@@ -1,30 +1,53 @@
 /// A strict RFC 8259 parser for one line of UTF-8 (no trailing data, no NUL in
 /// strings, no lone surrogates, nesting bounded by `maxDepth`). It allocates
-/// nothing larger than the line it is given, which the caller has bounded.
+/// nothing larger than the line it is given, which the caller has bounded. It
+/// checks the whole line and leaves a `JSONTape` of it; `parse` turns that into
+/// a `JSONValue` tree.
 public struct JSONParser {
     public static let maxDepth = 16
     /// Longest number text accepted (a u64 has 20 digits; anything longer is
     /// refused before conversion is even tried).
     static let maxNumberLength = 40
 
-    private let bytes: [UInt8]
+    /// The line, valid while `tape(_:)` runs (read without bounds checks in release builds).
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var i = 0
+    private var tape: JSONTape
 
     /// Parses `bytes` (one line, without its newline) as a single JSON value.
     public static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONValue {
+        try tape(bytes).value(at: 0)
+    }
+
+    /// Parses `bytes` (one line, without its newline) as a single JSON value,
+    /// left as tokens (for `JSONFields`).
+    public static func tape(_ bytes: [UInt8]) throws(JSONError) -> JSONTape {
+        // Token positions are 32-bit (callers bound lines far below: 16 MiB for JSONL).
+        guard bytes.count < Int(Int32.max) else { throw JSONError("a line of \(bytes.count) bytes is too long to read") }
         // ASCII (the canonical form's every line) is valid UTF-8 as it is; only a
         // line with other bytes is validated, by building it as a string once.
         let ascii = bytes.withUnsafeBufferPointer { buffer in buffer.allSatisfy { $0 < 0x80 } }
         guard ascii || String(validating: bytes, as: UTF8.self) != nil else { throw JSONError("not valid UTF-8") }
-        var parser = JSONParser(bytes: bytes)
-        parser.skipSpace()
-        let value = try parser.value(depth: 0)
-        parser.skipSpace()
-        guard parser.i == bytes.count else { throw parser.error("unexpected text after the JSON value") }
-        return value
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(JSONError) -> JSONTape in
+            var parser = JSONParser(bytes: buffer, tape: JSONTape(bytes: bytes))
+            parser.skipSpace()
+            try parser.value(depth: 0)
+            parser.skipSpace()
+            guard parser.i == buffer.count else { throw parser.error("unexpected text after the JSON value") }
+            return parser.tape
+        }
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: UnsafeBufferPointer<UInt8>, tape: JSONTape) {
+        self.bytes = bytes
+        self.tape = tape
+    }
+
+    /// Appends a token for the value at `start..<end` with nothing inside it.
+    private mutating func leaf(_ kind: JSONTape.Kind, _ start: Int, _ end: Int, count: Int32 = 0) {
+        let index = Int32(tape.tokens.count)
+        tape.tokens.append(JSONTape.Token(kind: kind, start: Int32(start), end: Int32(end), next: index + 1, count: count))
+    }
 
     private func error(_ what: String) -> JSONError { JSONError("invalid JSON at column \(i + 1): \(what)") }
 
@@ -32,17 +55,18 @@ public struct JSONParser {
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0d || bytes[i] == 0x0a { i += 1 }
     }
 
-    private mutating func value(depth: Int) throws(JSONError) -> JSONValue {
+    private mutating func value(depth: Int) throws(JSONError) {
         guard depth < Self.maxDepth else { throw error("nested more than \(Self.maxDepth) levels deep") }
         guard i < bytes.count else { throw error("unexpected end of line (is the line cut short?)") }
+        let start = i
         switch bytes[i] {
-        case UInt8(ascii: "{"): return try object(depth: depth)
-        case UInt8(ascii: "["): return try array(depth: depth)
-        case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+        case UInt8(ascii: "{"): try object(depth: depth)
+        case UInt8(ascii: "["): try array(depth: depth)
+        case UInt8(ascii: "\""): try string()
+        case UInt8(ascii: "t"): try literal("true"); leaf(.true, start, i)
+        case UInt8(ascii: "f"): try literal("false"); leaf(.false, start, i)
+        case UInt8(ascii: "n"): try literal("null"); leaf(.null, start, i)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
         default: throw error("unexpected character '\(Unicode.Scalar(bytes[i]).escaped(asASCII: true))'")
         }
     }
@@ -57,66 +81,87 @@ public struct JSONParser {
         i += count
     }
 
-    private mutating func object(depth: Int) throws(JSONError) -> JSONValue {
+    private mutating func object(depth: Int) throws(JSONError) {
+        let me = tape.tokens.count
+        leaf(.object, i, i)
         i += 1
-        var members: [(key: String, value: JSONValue)] = []
-        // The objects of the canonical form have up to a dozen members: one allocation, not five.
-        members.reserveCapacity(12)
+        var count: Int32 = 0
         // Duplicate keys: a scan while the object is small (cheaper than hashing), a set past that.
         var keys = Set<String>()
+        defer {
+            tape.tokens[me].count = count
+            tape.tokens[me].next = Int32(tape.tokens.count)
+            tape.tokens[me].end = Int32(i)
+        }
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
             i += 1
-            return .object(members)
+            return
         }
         while true {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("expected a member name in quotes") }
-            let key = try string()
+            let key = tape.tokens.count
+            try string()
             let duplicate: Bool
-            if members.count < 24 {
-                duplicate = members.contains { $0.key == key }
+            if count < 24 {
+                duplicate = tape.repeats(key, in: me, count: Int(count))
             } else {
-                if keys.isEmpty { keys = Set(members.map(\.key)) }
-                duplicate = !keys.insert(key).inserted
+                if keys.isEmpty {
+                    var other = tape.firstMember(me)
+                    for _ in 0..<count {
+                        keys.insert(tape.string(other))
+                        other = tape.nextMember(after: other)
+                    }
+                }
+                duplicate = !keys.insert(tape.string(key)).inserted
             }
-            guard !duplicate else { throw error("duplicate key \"\(key)\"") }
+            guard !duplicate else { throw error("duplicate key \"\(tape.string(key))\"") }
             skipSpace()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after \"\(key)\"") }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after \"\(tape.string(key))\"") }
             i += 1
             skipSpace()
-            members.append((key, try value(depth: depth + 1)))
+            try value(depth: depth + 1)
+            count += 1
             skipSpace()
             guard i < bytes.count else { throw error("unexpected end of line inside an object (is the line cut short?)") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if bytes[i] == UInt8(ascii: "}") { i += 1; return }
             throw error("expected ',' or '}' in an object")
         }
     }
 
-    private mutating func array(depth: Int) throws(JSONError) -> JSONValue {
+    private mutating func array(depth: Int) throws(JSONError) {
+        let me = tape.tokens.count
+        leaf(.array, i, i)
         i += 1
-        var elements: [JSONValue] = []
+        var count: Int32 = 0
+        defer {
+            tape.tokens[me].count = count
+            tape.tokens[me].next = Int32(tape.tokens.count)
+            tape.tokens[me].end = Int32(i)
+        }
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
             i += 1
-            return .array(elements)
+            return
         }
         while true {
             skipSpace()
-            elements.append(try value(depth: depth + 1))
+            try value(depth: depth + 1)
+            count += 1
             skipSpace()
             guard i < bytes.count else { throw error("unexpected end of line inside an array (is the line cut short?)") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(elements) }
+            if bytes[i] == UInt8(ascii: "]") { i += 1; return }
             throw error("expected ',' or ']' in an array")
         }
     }
 
     /// RFC 8259 number grammar; the text is kept, not converted.
-    private mutating func number() throws(JSONError) -> JSONValue {
+    private mutating func number() throws(JSONError) {
         let start = i
-        func digits(_ i: inout Int, _ bytes: [UInt8]) -> Int {
+        func digits(_ i: inout Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
             let s = i
             while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") { i += 1 }
             return i - s
@@ -145,12 +190,15 @@ public struct JSONParser {
         guard i - start <= Self.maxNumberLength else {
             throw error("number with \(i - start) characters is far too large for any field")
         }
-        return .number(String(decoding: bytes[start..<i], as: UTF8.self))
+        leaf(.number, start, i)
     }
 
-    private mutating func string() throws(JSONError) -> String {
+    /// A string token; one with escapes is decoded now (and kept in the tape).
+    private mutating func string() throws(JSONError) {
         i += 1
+        let start = i
         var scalars = String.UnicodeScalarView()
+        var escaped = false
         var runStart = i
         func flush(_ end: Int) {
             if end > runStart { scalars.append(contentsOf: String(decoding: bytes[runStart..<end], as: UTF8.self).unicodeScalars) }
@@ -161,16 +209,20 @@ public struct JSONParser {
             if c == UInt8(ascii: "\"") {
                 defer { i += 1 }
                 // No escape met (the common case): the bytes are the string.
-                if scalars.isEmpty { return String(decoding: bytes[runStart..<i], as: UTF8.self) }
+                guard escaped else { return leaf(.string, start, i) }
                 flush(i)
-                return String(scalars)
+                tape.decoded.append(String(scalars))
+                return leaf(.string, start, i, count: Int32(tape.decoded.count))
             }
             if c < 0x20 { throw error("control character in a string (write it as \\u00XX)") }
             if c != UInt8(ascii: "\\") {
                 i += 1
+                // The rest of a run of plain bytes, without the checks above on each.
+                while i < bytes.count, bytes[i] >= 0x20, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
                 continue
             }
             flush(i)
+            escaped = true
             i += 1
             guard i < bytes.count else { throw error("unterminated escape") }
             let e = bytes[i]

@@ -56,4 +56,46 @@ struct JSONReaderTests {
         #expect { try JSONParser.parse([0x22, 0xff, 0x22]) } throws: { "\($0)".contains("not valid UTF-8") }
         #expect(try JSONParser.parse(Array("[\"ünï\", 1]".utf8)) == .array([.string("ünï"), .number("1")]))
     }
+
+    /// A key written with escapes is the same key as written plainly (the tape
+    /// compares plain keys by their bytes and escaped ones decoded).
+    @Test(arguments: [3, 30])
+    func aDuplicateKeyIsFoundWhateverItsEscapes(_ count: Int) throws {
+        #expect { try JSONParser.parse(Array(Self.object(count, extra: #","\u006b1":9"#).utf8)) } throws: {
+            ($0 as? JSONError)?.detail.contains("duplicate key \"k1\"") == true
+        }
+        var fields = try JSONFields(JSONParser.tape(Array(#"{"\u006b0":5,"k1":[1,{"a":null}]}"#.utf8)), context: "")
+        #expect(try fields.integer("k0", in: 0...9) == 5)
+        #expect(try fields.value("k1") == .array([.number("1"), .object([(key: "a", value: .null)])]))
+        try fields.finish()
+    }
+
+    /// Objects read from the tape where they sit: each element's fields, nulls
+    /// seen without building anything, and every value the tree would give.
+    @Test func objectsOfAnArrayAreReadInPlaceAndNamedByIndex() throws {
+        let line = #"{"list":[{"n":1,"b":null},{"n":2,"b":{"x":"0x10"}},{"n":"three","b":null}],"t":true}"#
+        var fields = try JSONFields(JSONParser.tape(Array(line.utf8)), context: "")
+        #expect(throws: JSONError.self) {
+            _ = try fields.objects("list") { (o: inout JSONFields) throws(JSONError) in try o.integer("n", in: 0...9) }
+        }
+        var again = try JSONFields(JSONParser.tape(Array(line.utf8)), context: "")
+        do {
+            _ = try again.objects("list") { (o: inout JSONFields) throws(JSONError) in try o.integer("n", in: 0...9) }
+        } catch {
+            #expect(error.detail == "list[2].n: expected an integer, found a string")
+        }
+        var whole = try JSONFields(JSONParser.tape(Array(line.utf8)), context: "")
+        #expect(try whole.bool("t"))
+        let hexes = try whole.objects("list") { (o: inout JSONFields) throws(JSONError) -> UInt64? in
+            _ = try o.value("n")
+            return try o.nullable("b") { (b: inout JSONFields, k: String) throws(JSONError) in
+                var inner = try b.object(k)
+                defer { try? inner.finish() }
+                return try inner.hex64("x")
+            }
+        }
+        #expect(hexes == [nil, 16, nil])
+        try whole.finish()
+        #expect(try JSONParser.parse(Array(line.utf8)).text == line)
+    }
 }

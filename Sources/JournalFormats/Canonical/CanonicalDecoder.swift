@@ -106,7 +106,7 @@ extension CanonicalJSONL {
             }
             let wasHeader = header == nil
             do {
-                let value = try JSONParser.parse(bytes.count == line.count ? line : Array(bytes))
+                let value = try JSONParser.tape(bytes.count == line.count ? line : Array(bytes))
                 if header == nil {
                     try readHeader(value)
                 } else {
@@ -155,9 +155,9 @@ extension CanonicalJSONL {
 
         // MARK: Header line
 
-        private mutating func readHeader(_ value: JSONValue) throws(JSONError) {
+        private mutating func readHeader(_ value: JSONTape) throws(JSONError) {
             let notJSONL = JSONError("not a memjournal JSONL file: line 1 must be the header {\"format\":\"\(formatName)\",\"version\":\(version),…}")
-            guard case .object = value else { throw notJSONL }
+            guard value.rootKind == .object else { throw notJSONL }
             var f = try JSONFields(value, context: "")
             guard f.has("format"), (try? f.string("format", maxBytes: 64)) == formatName else { throw notJSONL }
             let v = try f.integer("version", in: Int64.min...Int64.max)
@@ -171,7 +171,7 @@ extension CanonicalJSONL {
 
             var h = try f.object("header")
             var kvm: JournalHeader.KVMCapabilities?
-            if try h.value("kvm") != .null {
+            if try !h.isNull("kvm") {
                 var k = try h.object("kvm")
                 kvm = JournalHeader.KVMCapabilities(
                     apiVersion: try k.int("api_version", in: Int(Int32.min)...Int(Int32.max)),
@@ -213,8 +213,8 @@ extension CanonicalJSONL {
             header.comment = comment
 
             var lastBacking: Int64 = -1
-            backings = try f.array("backings") { (v, context) throws(JSONError) in
-                var b = try JSONFields(v, context: context)
+            backings = try f.objects("backings") { (b: inout JSONFields) throws(JSONError) in
+                let context = b.context
                 let id = try b.u32("id")
                 guard Int64(id) > lastBacking else { throw JSONError("\(context).id: backing ids must be strictly increasing") }
                 lastBacking = Int64(id)
@@ -223,13 +223,12 @@ extension CanonicalJSONL {
                 return descriptor
             }
             var lastAS = -1
-            for (asID, sections) in try f.array("regions", { (v, context) throws(JSONError) in
-                var r = try JSONFields(v, context: context)
+            for (asID, sections) in try f.objects("regions", { (r: inout JSONFields) throws(JSONError) in
+                let context = r.context
                 let asID = try r.int("as", in: 0...Int(UInt16.max))
                 guard asID > lastAS else { throw JSONError("\(context).as: address spaces must be strictly increasing") }
                 lastAS = asID
-                let sections = try r.array("sections") { (v, context) throws(JSONError) in
-                    var s = try JSONFields(v, context: context)
+                let sections = try r.objects("sections") { (s: inout JSONFields) throws(JSONError) in
                     let section = try Self.section(&s)
                     try s.finish()
                     return section
@@ -239,7 +238,7 @@ extension CanonicalJSONL {
             }) {
                 regions[asID] = sections
             }
-            if try f.value("recorder") != .null {
+            if try !f.isNull("recorder") {
                 var r = try f.object("recorder")
                 let last = try r.nullable("last_sequence") { (o: inout JSONFields, k: String) throws(JSONError) in try o.u64Number(k) }
                 var m = try r.object("measured")
@@ -259,7 +258,7 @@ extension CanonicalJSONL {
 
         // MARK: Transaction and fault lines
 
-        private mutating func readEntry(_ value: JSONValue) throws(JSONError) {
+        private mutating func readEntry(_ value: JSONTape) throws(JSONError) {
             var f = try JSONFields(value, context: "")
             if f.has("fault") {
                 var o = try f.object("fault")
@@ -289,17 +288,14 @@ extension CanonicalJSONL {
             guard ["ok", "failed", cutOffOutcome].contains(outcome) else {
                 throw JSONError("outcome: \"\(outcome)\" is not one of \"ok\", \"failed\", \"\(cutOffOutcome)\"")
             }
-            let sections = try f.array("sections") { (v, context) throws(JSONError) in
-                var s = try JSONFields(v, context: context)
+            let sections = try f.objects("sections") { (s: inout JSONFields) throws(JSONError) in
                 let kind = try s.choice("change", SectionChange.Kind.self)
                 let section = try Self.section(&s)
                 try s.finish()
                 return SectionChange(kind, section)
             }
             let decision = try Self.decision(&f, sections: sections)
-            let faultValues = try f.array("faults") { (v, context) throws(JSONError) in (v, context) }
-            for (v, context) in faultValues {
-                var o = try JSONFields(v, context: context)
+            for var o in try f.objects("faults", { (o: inout JSONFields) throws(JSONError) in o }) {
                 try readFault(&o, inFlight: sequence)
             }
             var m = try f.object("measured")
@@ -318,8 +314,8 @@ extension CanonicalJSONL {
                 return
             }
             let inhibited = try f.bool("inhibited")
-            let ops = try f.array("slot_ops") { (v, context) throws(JSONError) in
-                var o = try JSONFields(v, context: context)
+            let ops = try f.objects("slot_ops") { (o: inout JSONFields) throws(JSONError) in
+                let context = o.context
                 let kind = try o.choice("kind", SlotOperation.Kind.self)
                 let slot = SlotID(rawValue: try o.u32("slot"))
                 let range = try Self.range(try o.hex64("start"), try o.hex64("last"), context)
@@ -391,7 +387,7 @@ extension CanonicalJSONL {
             let name = try s.string("region")
             let kind = try s.choice("kind", RegionKind.self)
             var backing: BackingLocation?
-            if try s.value("backing") != .null {
+            if try !s.isNull("backing") {
                 var b = try s.object("backing")
                 backing = BackingLocation(backing: try b.u32("id"), offset: try b.hex64("offset"))
                 try b.finish()
