@@ -241,29 +241,29 @@ public struct JSONFields {
 
     /// The elements of an array, each read by `element` with its index.
     public mutating func array<T>(_ key: String, _ element: (JSONValue, String) throws(JSONError) -> T) throws(JSONError) -> [T] {
-        let t = try token(key)
-        guard tape.kind(t) == .array else { throw typeError(key, "an array") }
-        var result: [T] = []
-        result.reserveCapacity(tape.count(t))
-        var item = tape.firstElement(t)
-        for index in 0..<tape.count(t) {
-            result.append(try element(tape.value(at: item), "\(name(key))[\(index)]"))
-            item = tape.nextElement(after: item)
-        }
-        return result
+        let tape = tape
+        return try elements(key) { (item, context) throws(JSONError) in try element(tape.value(at: item), context) }
     }
 
     /// The elements of an array of objects, each read by `element` from its fields
     /// (named "key[index]" in messages).
     public mutating func objects<T>(_ key: String, _ element: (inout JSONFields) throws(JSONError) -> T) throws(JSONError) -> [T] {
+        let tape = tape
+        return try elements(key) { (item, context) throws(JSONError) in
+            var fields = try JSONFields(tape, token: item, context: context)
+            return try element(&fields)
+        }
+    }
+
+    /// Each element token of array `key` with its name, read by `read`.
+    private mutating func elements<T>(_ key: String, _ read: (Int, String) throws(JSONError) -> T) throws(JSONError) -> [T] {
         let t = try token(key)
         guard tape.kind(t) == .array else { throw typeError(key, "an array") }
         var result: [T] = []
         result.reserveCapacity(tape.count(t))
         var item = tape.firstElement(t)
         for index in 0..<tape.count(t) {
-            var fields = try JSONFields(tape, token: item, context: "\(name(key))[\(index)]")
-            result.append(try element(&fields))
+            result.append(try read(item, "\(name(key))[\(index)]"))
             item = tape.nextElement(after: item)
         }
         return result
