@@ -40,7 +40,7 @@ public struct JSONFields {
             var index: [String: (ordinal: Int, key: Int)] = [:]
             var key = tape.firstMember(token)
             for ordinal in 0..<count {
-                index[tape.string(key)] = index[tape.string(key)] ?? (ordinal, key)
+                index[tape.string(key)] = (ordinal, key)  // the parser refused duplicate keys
                 key = tape.nextMember(after: key)
             }
             self.index = index
@@ -68,24 +68,22 @@ public struct JSONFields {
     /// The member `key`: its ordinal and its key token (the value is the token after it).
     private mutating func position(_ key: String) -> (ordinal: Int, key: Int)? {
         if let index { return index[key] }
-        if nextOrdinal < count, tape.string(nextKey, equals: key) {
-            defer { advance(past: nextOrdinal, key: nextKey) }
-            return (nextOrdinal, nextKey)
+        let found = nextOrdinal < count && tape.string(nextKey, equals: key) ? (nextOrdinal, nextKey) : find(key)
+        if let found {
+            nextOrdinal = found.ordinal + 1
+            nextKey = tape.nextMember(after: found.key)
         }
+        return found
+    }
+
+    /// The member `key`, by a scan from the first.
+    private func find(_ key: String) -> (ordinal: Int, key: Int)? {
         var token = tape.firstMember(object)
         for ordinal in 0..<count {
-            if tape.string(token, equals: key) {
-                advance(past: ordinal, key: token)
-                return (ordinal, token)
-            }
+            if tape.string(token, equals: key) { return (ordinal, token) }
             token = tape.nextMember(after: token)
         }
         return nil
-    }
-
-    private mutating func advance(past ordinal: Int, key: Int) {
-        nextOrdinal = ordinal + 1
-        nextKey = tape.nextMember(after: key)
     }
 
     private mutating func markUsed(_ ordinal: Int) {
@@ -107,12 +105,7 @@ public struct JSONFields {
 
     public func has(_ key: String) -> Bool {
         if let index { return index[key] != nil }
-        var token = tape.firstMember(object)
-        for _ in 0..<count {
-            if tape.string(token, equals: key) { return true }
-            token = tape.nextMember(after: token)
-        }
-        return false
+        return find(key) != nil
     }
 
     /// The raw value of `key` (required).
@@ -168,7 +161,7 @@ public struct JSONFields {
         let t = try token(key)
         guard tape.kind(t) == .number else { throw typeError(key, "an integer") }
         // The digits read straight from the line; the text is made only for a message.
-        let parsed: Int64?? = tape.withNumberBytes(t) { digits -> Int64?? in
+        let parsed: Int64?? = tape.withBytes(t) { digits -> Int64?? in
             var i = 0
             let negative = digits.first == UInt8(ascii: "-")
             if negative { i = 1 }
@@ -285,15 +278,7 @@ public struct JSONFields {
     }
 
     private func typeError(_ key: String, _ expected: String) -> JSONError {
-        var found = "nothing"
-        var token = tape.firstMember(object)
-        for _ in 0..<count {
-            if tape.string(token, equals: key) {
-                found = tape.kind(token + 1).typeName
-                break
-            }
-            token = tape.nextMember(after: token)
-        }
+        let found = (index?[key] ?? find(key)).map { tape.kind($0.key + 1).typeName } ?? "nothing"
         return JSONError("\(name(key)): expected \(expected), found \(found)")
     }
 }

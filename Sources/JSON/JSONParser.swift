@@ -43,6 +43,13 @@ public struct JSONParser {
         self.tape = tape
     }
 
+    /// Completes container token `index` when its last element has been read.
+    private mutating func close(_ index: Int, count: Int32) {
+        tape.tokens[index].count = count
+        tape.tokens[index].next = Int32(tape.tokens.count)
+        tape.tokens[index].end = Int32(i)
+    }
+
     /// Appends a token for the value at `start..<end` with nothing inside it.
     private mutating func leaf(_ kind: JSONTape.Kind, _ start: Int, _ end: Int, count: Int32 = 0) {
         let index = Int32(tape.tokens.count)
@@ -88,11 +95,7 @@ public struct JSONParser {
         var count: Int32 = 0
         // Duplicate keys: a scan while the object is small (cheaper than hashing), a set past that.
         var keys = Set<String>()
-        defer {
-            tape.tokens[me].count = count
-            tape.tokens[me].next = Int32(tape.tokens.count)
-            tape.tokens[me].end = Int32(i)
-        }
+        defer { close(me, count: count) }
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
             i += 1
@@ -136,11 +139,7 @@ public struct JSONParser {
         leaf(.array, i, i)
         i += 1
         var count: Int32 = 0
-        defer {
-            tape.tokens[me].count = count
-            tape.tokens[me].next = Int32(tape.tokens.count)
-            tape.tokens[me].end = Int32(i)
-        }
+        defer { close(me, count: count) }
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
             i += 1

@@ -63,6 +63,12 @@ public struct JSONTape: Sendable {
             var s = decoded[Int(t.count) - 1]
             return s.withUTF8(body)
         }
+        return withBytes(index, body)
+    }
+
+    /// The bytes of token `index` as the line has them (a number's text, a string's without quotes).
+    func withBytes<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let t = tokens[index]
         return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[Int(t.start)..<Int(t.end)])) }
     }
 
@@ -150,13 +156,5 @@ public struct JSONTape: Sendable {
             }
             return .object(members)
         }
-    }
-}
-
-extension JSONTape {
-    /// The bytes of number token `index` to `body`.
-    func withNumberBytes<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        let t = tokens[index]
-        return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[Int(t.start)..<Int(t.end)])) }
     }
 }

@@ -165,7 +165,13 @@ public final class JournalReader {
             SELECT as_id, start, last, region_name, region_kind, backing_id, backing_offset, read_only, romd, dirty_log
             FROM regions ORDER BY as_id, ordinal
             """) { r throws(JournalError) in
-            (try u16(r.int64("as_id"), "region"), try section(r, what: "region of as \(r.int64("as_id"))"))
+            let section: MemorySection
+            do throws(StoredValues.Invalid) {
+                section = try StoredValues.section(r, what: "region of as \(r.int64("as_id"))")
+            } catch {
+                throw bad(error.detail)
+            }
+            return (try u16(r.int64("as_id"), "region"), section)
         }
         return Dictionary(grouping: rows, by: \.0).mapValues { $0.map(\.1) }
     }
@@ -322,9 +328,7 @@ public final class JournalReader {
         if let loaded = regionNames {
             names = loaded
         } else {
-            do { names = try RegionNames(database) } catch {
-                throw error.isDamage ? .damaged(path: path, detail: error.message) : .io(path: path, error)
-            }
+            do { names = try RegionNames(database) } catch { throw classify(error) }
             regionNames = names
         }
         do throws(PackedColumns.Malformed) {
@@ -334,31 +338,16 @@ public final class JournalReader {
         }
     }
 
-    /// A section from the columns start, last, region_name, region_kind,
-    /// backing_id, backing_offset, read_only, romd, dirty_log (a `regions` row).
-    private func section(_ r: Statement.Row, what: String) throws(JournalError) -> MemorySection {
-        let kindText = r.text("region_kind")
-        guard let kind = RegionKind(rawValue: kindText) else { throw bad("\(what): region kind '\(kindText)'") }
-        let backing: BackingLocation? = r.isNull("backing_id")
-            ? nil : BackingLocation(backing: try u32(r.int64("backing_id"), what), offset: r.u64("backing_offset"))
-        return MemorySection(
-            range: try range(r.u64("start"), r.u64("last"), what), regionName: r.text("region_name"), kind: kind,
-            backing: backing, readOnly: r.bool("read_only"), romd: r.bool("romd"), dirtyLog: r.bool("dirty_log"))
-    }
-
     /// The decision from the columns overlap_delete_index and overlap_add_index;
     /// its ranges are those of the delete and the add they name.
     private func decision(_ r: Statement.Row, _ sections: [SectionChange], what: String) throws(JournalError) -> OverlapDecision {
         guard let d = r.int64OrNil("overlap_delete_index"), let a = r.int64OrNil("overlap_add_index") else {
             return OverlapDecision(pair: nil)
         }
-        let deletes = sections.filter { $0.kind == .delete }, adds = sections.filter { $0.kind == .add }
-        guard d >= 0, a >= 0, d < deletes.count, a < adds.count else {
-            throw bad("\(what): its overlap decision names delete \(d) and add \(a), but it has \(deletes.count) deletes and \(adds.count) adds")
+        guard let pair = OverlapDecision.Pair(naming: Int(d), Int(a), of: sections) else {
+            throw bad("\(what): its overlap decision names delete \(d) and add \(a), which it does not have")
         }
-        return OverlapDecision(pair: OverlapDecision.Pair(
-            deleteIndex: Int(d), addIndex: Int(a), deleted: deletes[Int(d)].section.range,
-            added: adds[Int(a)].section.range))
+        return OverlapDecision(pair: pair)
     }
 
     /// The drain timeout from the columns drain_timeout_vcpus (a JSON array of
@@ -380,25 +369,17 @@ public final class JournalReader {
         return DrainTimeout(vcpus: vcpus, vmIoctls: Int(vm))
     }
 
-    private func range(_ start: UInt64, _ last: UInt64, _ what: String) throws(JournalError) -> GuestRange {
-        do {
-            return try GuestRange(start: start, last: last)
-        } catch {
-            throw bad("\(what): \(error)")
-        }
-    }
-
-    private func u32(_ value: Int64, _ what: String) throws(JournalError) -> UInt32 {
-        guard let v = UInt32(exactly: value) else { throw bad("\(what): \(value) is not a 32-bit unsigned value") }
-        return v
-    }
-
     private func u16(_ value: Int64, _ what: String) throws(JournalError) -> UInt16 {
         guard let v = UInt16(exactly: value) else { throw bad("\(what): address space \(value) out of range") }
         return v
     }
 
     private func bad(_ detail: String) -> JournalError { .badData(path: path, detail: detail) }
+
+    /// SQLite's damage codes are `.damaged`, other failures `.io`.
+    private func classify(_ error: SQLiteError) -> JournalError {
+        error.isDamage ? .damaged(path: path, detail: error.message) : .io(path: path, error)
+    }
 
     /// Runs a cached query, mapping each row; SQLite's damage codes become
     /// `.damaged`, other failures `.io`.
@@ -415,9 +396,6 @@ public final class JournalReader {
     func forEachRow(_ sql: String, _ values: [SQLValue] = [], _ body: (Statement.Row) throws(JournalError) -> Void)
         throws(JournalError)
     {
-        func classify(_ error: SQLiteError) -> JournalError {
-            error.isDamage ? .damaged(path: path, detail: error.message) : .io(path: path, error)
-        }
         let rows: Statement.Rows
         do { rows = try database.cachedStatement(sql).rows(values) } catch { throw classify(error) }
         let statement = rows.statement

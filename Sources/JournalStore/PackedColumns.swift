@@ -10,9 +10,7 @@ import Memslots
 enum PackedColumns {
     /// A packed column that does not decode: what is wrong, without the
     /// transaction (the caller names it).
-    struct Malformed: Error {
-        var detail: String
-    }
+    typealias Malformed = StoredValues.Invalid
 
     // MARK: Sections
 
@@ -107,63 +105,77 @@ enum PackedColumns {
 
     /// The slot operations packed in `bytes`, whose copied sections are `sections`.
     static func slotOps(from bytes: [UInt8], sections: [SectionChange]) throws(Malformed) -> [SlotOperation] {
-        var input = ByteReader(bytes: bytes, what: "slot_ops")
         var result: [SlotOperation] = []
+        try forEachSlotOp(in: bytes) { (op, what) throws(Malformed) in
+            let range: GuestRange
+            let host: BackingLocation
+            switch op.place {
+            case .copies(let ordinal):
+                guard ordinal < UInt64(sections.count), let backing = sections[Int(ordinal)].section.backing else {
+                    throw Malformed(detail: "\(what): copies section \(ordinal), which \(ordinal < UInt64(sections.count) ? "has no host memory" : "the transaction does not have")")
+                }
+                range = sections[Int(ordinal)].section.range
+                host = backing
+            case .explicit(let r, let h):
+                (range, host) = (r, h)
+            }
+            result.append(SlotOperation(
+                kind: op.kind, slot: SlotID(rawValue: op.slot), range: range, host: host,
+                flags: SlotFlags(rawValue: op.flags), errno: op.errno, durationNs: op.durationNs))
+        }
+        return result
+    }
+
+    /// The number of slot operations in `bytes` and how many failed, read
+    /// without the sections they copy (what `inspect summary` counts).
+    static func countSlotOps(in bytes: [UInt8]) throws(Malformed) -> (total: Int, failed: Int) {
+        var total = 0, failed = 0
+        try forEachSlotOp(in: bytes) { (op, _) throws(Malformed) in
+            total += 1
+            if op.errno != 0 { failed += 1 }
+        }
+        return (total, failed)
+    }
+
+    /// One slot-operation record as stored: where its range and host memory are
+    /// (a section it copies, or its own), and the rest.
+    private struct StoredSlotOp {
+        enum Place { case copies(UInt64), explicit(GuestRange, BackingLocation) }
+        var kind: SlotOperation.Kind
+        var slot: UInt32
+        var place: Place
+        var flags: UInt32
+        var errno: Int32
+        var durationNs: UInt64
+    }
+
+    /// Reads each slot-operation record of `bytes` in order (the one reader of the layout).
+    private static func forEachSlotOp(
+        in bytes: [UInt8], _ body: (StoredSlotOp, String) throws(Malformed) -> Void
+    ) throws(Malformed) {
+        var input = ByteReader(bytes: bytes, what: "slot_ops")
+        var index = 0
         while !input.atEnd {
-            let what = "slot operation \(result.count)"
+            let what = "slot operation \(index)"
             let head = try input.byte(what)
             guard let kind = slotOpKinds[safe: Int(head & 7)] else {
                 throw Malformed(detail: "\(what): kind code \(head & 7) is not one schema 8 defines")
             }
             guard head & 1 << 7 == 0 else { throw Malformed(detail: "\(what): reserved bit 7 is set") }
             let slot = try input.u32(what)
-            let range: GuestRange
-            let host: BackingLocation
-            if head & 1 << 3 != 0 {
-                let ordinal = try input.varint(what)
-                guard ordinal < UInt64(sections.count), let backing = sections[Int(ordinal)].section.backing else {
-                    throw Malformed(detail: "\(what): copies section \(ordinal), which \(ordinal < UInt64(sections.count) ? "has no host memory" : "the transaction does not have")")
-                }
-                range = sections[Int(ordinal)].section.range
-                host = backing
-            } else {
-                range = try input.range(what, scaled: false)
-                host = BackingLocation(backing: try input.u32(what), offset: try input.varint(what))
-            }
+            let place: StoredSlotOp.Place = head & 1 << 3 != 0
+                ? .copies(try input.varint(what))
+                : .explicit(try input.range(what, scaled: false),
+                            BackingLocation(backing: try input.u32(what), offset: try input.varint(what)))
             var flags = UInt32(head >> 5 & 3)
             if flags == 3 { flags = try input.u32(what) }
             // Stored as zigzag Int64 (an older journal's errno column held any integer);
             // read as the reader always read it: clamped to Int32.
             let errno = head & 1 << 4 != 0 ? Int32(clamping: unzigzag(try input.varint(what))) : 0
-            result.append(SlotOperation(
-                kind: kind, slot: SlotID(rawValue: slot), range: range, host: host,
-                flags: SlotFlags(rawValue: flags), errno: errno, durationNs: try input.varint(what)))
+            try body(StoredSlotOp(kind: kind, slot: slot, place: place, flags: flags, errno: errno,
+                                  durationNs: try input.varint(what)), what)
+            index += 1
         }
-        return result
-    }
-
-    /// The number of slot operations in `bytes` and how many failed, read
-    /// without decoding anything else (what `inspect summary` counts).
-    static func countSlotOps(in bytes: [UInt8]) throws(Malformed) -> (total: Int, failed: Int) {
-        var input = ByteReader(bytes: bytes, what: "slot_ops")
-        var total = 0, failed = 0
-        while !input.atEnd {
-            let what = "slot operation \(total)"
-            let head = try input.byte(what)
-            _ = try input.varint(what)
-            if head & 1 << 3 != 0 {
-                _ = try input.varint(what)
-            } else {
-                for _ in 0..<4 { _ = try input.varint(what) }
-            }
-            if head >> 5 & 3 == 3 { _ = try input.varint(what) }
-            if head & 1 << 4 != 0 {
-                if try input.varint(what) != 0 { failed += 1 }
-            }
-            _ = try input.varint(what)
-            total += 1
-        }
-        return (total, failed)
     }
 
     // MARK: Codes (on-disk values: never renumber)

@@ -109,13 +109,11 @@ enum Schema8Conversion {
         _ t: Statement.Row, _ changes: [SectionChange], what: String, _ damaged: (String) -> SQLiteError
     ) throws(SQLiteError) {
         guard let d = t.int64OrNil("overlap_delete_index"), let a = t.int64OrNil("overlap_add_index") else { return }
-        let deletes = changes.filter { $0.kind == .delete }, adds = changes.filter { $0.kind == .add }
-        guard d >= 0, a >= 0, d < deletes.count, a < adds.count else {
-            throw damaged("\(what): its overlap decision names delete \(d) and add \(a), but it has \(deletes.count) deletes and \(adds.count) adds")
+        guard let pair = OverlapDecision.Pair(naming: Int(d), Int(a), of: changes) else {
+            throw damaged("\(what): its overlap decision names delete \(d) and add \(a), which it does not have")
         }
-        let deleted = deletes[Int(d)].section.range, added = adds[Int(a)].section.range
-        guard t.u64OrNil("overlap_delete_start") == deleted.start, t.u64OrNil("overlap_delete_last") == deleted.last,
-              t.u64OrNil("overlap_add_start") == added.start, t.u64OrNil("overlap_add_last") == added.last
+        guard t.u64OrNil("overlap_delete_start") == pair.deleted.start, t.u64OrNil("overlap_delete_last") == pair.deleted.last,
+              t.u64OrNil("overlap_add_start") == pair.added.start, t.u64OrNil("overlap_add_last") == pair.added.last
         else {
             throw damaged("\(what): its overlap ranges are not those of the delete and add its decision names")
         }
@@ -125,41 +123,26 @@ enum Schema8Conversion {
         throws(SQLiteError) -> SectionChange
     {
         guard let kind = SectionChange.Kind(rawValue: r.text("kind")) else { throw damaged("\(what): kind '\(r.text("kind"))'") }
-        guard let regionKind = RegionKind(rawValue: r.text("region_kind")) else {
-            throw damaged("\(what): region kind '\(r.text("region_kind"))'")
+        do throws(StoredValues.Invalid) {
+            return SectionChange(kind, try StoredValues.section(r, what: what))
+        } catch {
+            throw damaged(error.detail)
         }
-        var backing: BackingLocation?
-        if !r.isNull("backing_id") {
-            backing = BackingLocation(backing: try u32(r.int64("backing_id"), what, damaged), offset: r.u64("backing_offset"))
-        }
-        return SectionChange(kind, MemorySection(
-            range: try range(r, what, damaged), regionName: r.text("region_name"), kind: regionKind, backing: backing,
-            readOnly: r.bool("read_only"), romd: r.bool("romd"), dirtyLog: r.bool("dirty_log")))
     }
 
     private static func slotOp(_ r: Statement.Row, what: String, _ damaged: (String) -> SQLiteError)
         throws(SQLiteError) -> SlotOperation
     {
         guard let kind = SlotOperation.Kind(rawValue: r.text("kind")) else { throw damaged("\(what): kind '\(r.text("kind"))'") }
-        return SlotOperation(
-            kind: kind, slot: SlotID(rawValue: try u32(r.int64("slot_id"), what, damaged)), range: try range(r, what, damaged),
-            host: BackingLocation(backing: try u32(r.int64("backing_id"), what, damaged), offset: r.u64("backing_offset")),
-            flags: SlotFlags(rawValue: try u32(r.int64("flags"), what, damaged)), errno: Int32(clamping: r.int64("errno")),
-            durationNs: r.u64("duration_ns"))
-    }
-
-    private static func range(_ r: Statement.Row, _ what: String, _ damaged: (String) -> SQLiteError)
-        throws(SQLiteError) -> GuestRange
-    {
-        do {
-            return try GuestRange(start: r.u64("start"), last: r.u64("last"))
+        do throws(StoredValues.Invalid) {
+            return SlotOperation(
+                kind: kind, slot: SlotID(rawValue: try StoredValues.u32(r.int64("slot_id"), what)),
+                range: try StoredValues.range(r.u64("start"), r.u64("last"), what),
+                host: BackingLocation(backing: try StoredValues.u32(r.int64("backing_id"), what), offset: r.u64("backing_offset")),
+                flags: SlotFlags(rawValue: try StoredValues.u32(r.int64("flags"), what)),
+                errno: Int32(clamping: r.int64("errno")), durationNs: r.u64("duration_ns"))
         } catch {
-            throw damaged("\(what): \(error)")
+            throw damaged(error.detail)
         }
-    }
-
-    private static func u32(_ value: Int64, _ what: String, _ damaged: (String) -> SQLiteError) throws(SQLiteError) -> UInt32 {
-        guard let v = UInt32(exactly: value) else { throw damaged("\(what): \(value) is not a 32-bit unsigned value") }
-        return v
     }
 }

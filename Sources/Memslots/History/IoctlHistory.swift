@@ -110,13 +110,6 @@ public struct IoctlHistory: Sendable {
         }
         let deletes = sections.filter { $0.kind == .delete }.map(\.section.range)
         let adds = sections.filter { $0.kind == .add }.map(\.section.range)
-        // The merge walk needs address order; a record's pair names its sections by
-        // arrival index (ioctls arrive in any order), which the journal relies on.
-        var decision = OverlapDecision.decide(deletes: deletes.sorted(), adds: adds.sorted())
-        if var pair = decision.pair, let d = deletes.firstIndex(of: pair.deleted), let a = adds.firstIndex(of: pair.added) {
-            (pair.deleteIndex, pair.addIndex) = (d, a)
-            decision.pair = pair
-        }
         // From the start of the first call, where the source measured it.
         let begin = (calls.first?.timeNs ?? 0) &- (calls.first?.durationNs ?? 0)
         let end = calls.last?.timeNs ?? 0
@@ -124,7 +117,7 @@ public struct IoctlHistory: Sendable {
         history.applySections(sections, addressSpace: addressSpace)
         return TransactionRecord(
             sequence: sequence, addressSpace: addressSpace, beginNs: begin, commitNs: end, sections: sections,
-            decision: decision, slotOps: ops,
+            decision: OverlapDecision.decide(deletes: deletes, adds: adds), slotOps: ops,
             timing: .notInhibited(applyNs: end &- begin),
             digest: history.digest(addressSpace: addressSpace))
     }
