@@ -78,7 +78,7 @@ let package = Package(
         // Text forms of a history: canonical JSONL, QEMU traces.
         .target(name: "JournalFormats", dependencies: ["JSON", "JournalStore", "MemoryModel", "Memslots"]),
         // What a history means: hazards, memory maps.
-        .target(name: "Analysis", dependencies: ["JournalStore", "MemoryModel", "Memslots"]),
+        .target(name: "Analysis", dependencies: ["Sync", "JournalStore", "MemoryModel", "Memslots", system]),
         .target(
             name: "Replay",
             dependencies: ["Sync", "MemoryModel", "Memslots", "KVMBackend", "Harness", "JournalStore", "JournalFormats",

@@ -1,28 +1,35 @@
+/// One step of an edit script between two sequences.
+public enum EditStep: Hashable, Sendable {
+    /// Element `a` of the first sequence equals element `b` of the second.
+    case same(a: Int, b: Int)
+    /// Only in the first sequence.
+    case removed(a: Int)
+    /// Only in the second.
+    case inserted(b: Int)
+}
+
 /// The shortest edit script between two sequences (Myers' O((N+M)·D) greedy
 /// algorithm, after trimming the common prefix and suffix): which elements the
 /// two share, in order, and which are only in one. Past `maxEdits` differences
 /// the middle is aligned by position instead, so two unrelated histories cost
 /// linear time, not quadratic — said in `exact`.
-public struct EditScript: Sendable {
-    public enum Step: Hashable, Sendable {
-        /// Element `a` of the first sequence equals element `b` of the second.
-        case same(a: Int, b: Int)
-        /// Only in the first sequence.
-        case removed(a: Int)
-        /// Only in the second.
-        case inserted(b: Int)
-    }
+///
+/// What it holds does not grow with the sequences: the edits of a shortest
+/// script (at most `maxEdits`) and Myers' saved frontiers (at most `maxEdits`²
+/// 32-bit positions); the equal runs between edits, and a positional middle,
+/// are read off the two sequences as the steps are walked.
+public struct EditScript<Keys: RandomAccessCollection> where Keys.Index == Int, Keys.Element: Equatable {
+    public typealias Step = EditStep
 
-    /// Elements equal at the start and at the end of both sequences (never held as steps:
-    /// two long, nearly equal histories cost memory for their middle only).
-    public var prefix: Int
-    public var suffix: Int
-    /// The steps between them, indices counted from the start of each sequence.
-    public var middle: [Step]
+    /// Elements equal at the start and at the end of both sequences.
+    public let prefix: Int
+    public let suffix: Int
     /// Whether the script is a shortest one (false: the middle was aligned by position).
-    public var exact: Bool
-    private let countA: Int
-    private let countB: Int
+    public let exact: Bool
+    /// A shortest script's removals and insertions, in order (empty when not exact).
+    private let edits: [Step]
+    private let a: Keys
+    private let b: Keys
 
     /// Every step, in order.
     public var steps: [Step] {
@@ -31,14 +38,9 @@ public struct EditScript: Sendable {
         return steps
     }
 
-    /// Calls `body` with every step in order, without holding them.
-    public func forEachStep<E: Error>(_ body: (Step) throws(E) -> Void) throws(E) {
-        for i in 0..<prefix { try body(.same(a: i, b: i)) }
-        for step in middle { try body(step) }
-        for i in 0..<suffix { try body(.same(a: countA - suffix + i, b: countB - suffix + i)) }
-    }
-
-    public init<Key: Equatable>(_ a: [Key], _ b: [Key], maxEdits: Int = 2_000) {
+    public init(_ a: Keys, _ b: Keys, maxEdits: Int = 2_000) {
+        self.a = a
+        self.b = b
         var prefix = 0
         while prefix < a.count, prefix < b.count, a[prefix] == b[prefix] { prefix += 1 }
         var suffix = 0
@@ -47,92 +49,93 @@ public struct EditScript: Sendable {
         }
         self.prefix = prefix
         self.suffix = suffix
-        countA = a.count
-        countB = b.count
-        let middleA = Array(a[prefix..<(a.count - suffix)]), middleB = Array(b[prefix..<(b.count - suffix)])
-        if let shortest = Self.shortest(middleA, middleB, maxEdits: maxEdits) {
-            exact = true
-            middle = shortest.map { $0.shifted(a: prefix, b: prefix) }
-        } else {
-            exact = false
-            middle = Self.byPosition(middleA, middleB).map { $0.shifted(a: prefix, b: prefix) }
-        }
+        let shortest = Self.shortest(a, b, from: prefix, lengths: (a.count - prefix - suffix, b.count - prefix - suffix),
+                                     maxEdits: maxEdits)
+        exact = shortest != nil
+        edits = shortest ?? []
     }
 
-    /// Myers: for each number of edits d, the furthest-reaching path on each
-    /// diagonal k = x − y; the path is rebuilt from the saved frontiers (diagonals
-    /// −d…d of each, so D² integers in all).
-    private static func shortest<Key: Equatable>(_ a: [Key], _ b: [Key], maxEdits: Int) -> [Step]? {
-        let n = a.count, m = b.count
+    /// Calls `body` with every step in order, without holding them.
+    public func forEachStep<E: Error>(_ body: (Step) throws(E) -> Void) throws(E) {
+        for i in 0..<prefix { try body(.same(a: i, b: i)) }
+        let endA = a.count - suffix, endB = b.count - suffix
+        if exact {
+            var x = prefix, y = prefix
+            for edit in edits {
+                switch edit {
+                case .removed(let i):
+                    while x < i { try body(.same(a: x, b: y)); x += 1; y += 1 }
+                    try body(edit)
+                    x += 1
+                case .inserted(let j):
+                    while y < j { try body(.same(a: x, b: y)); x += 1; y += 1 }
+                    try body(edit)
+                    y += 1
+                case .same: preconditionFailure("a script's edits are removals and insertions")
+                }
+            }
+            while x < endA { try body(.same(a: x, b: y)); x += 1; y += 1 }
+        } else {
+            // By position: equal elements are the same, the rest removed then inserted.
+            for i in prefix..<max(endA, endB) {
+                if i < endA, i < endB, a[i] == b[i] {
+                    try body(.same(a: i, b: i))
+                    continue
+                }
+                if i < endA { try body(.removed(a: i)) }
+                if i < endB { try body(.inserted(b: i)) }
+            }
+        }
+        for i in 0..<suffix { try body(.same(a: endA + i, b: endB + i)) }
+    }
+
+    /// Myers over `a[from..<from+n]` and `b[from..<from+m]`: for each number of
+    /// edits d, the furthest-reaching path on each diagonal k = x − y; the edits
+    /// are rebuilt from the saved frontiers (diagonals −d…d of each, d² in all,
+    /// in one flat array: the frontier saved at d starts at d²). Nil past `maxEdits`,
+    /// or for a middle too long for 32-bit positions.
+    private static func shortest(_ a: Keys, _ b: Keys, from: Int, lengths: (Int, Int), maxEdits: Int) -> [Step]? {
+        let (n, m) = lengths
         guard n > 0 || m > 0 else { return [] }
+        guard n < Int(Int32.max), m < Int(Int32.max) else { return nil }
         let limit = min(n + m, maxEdits)
         let offset = limit + 1
         var frontier = [Int](repeating: 0, count: 2 * limit + 3)
-        var history: [[Int]] = []
+        var saved: [Int32] = []
         for d in 0...limit {
-            history.append(Array(frontier[(offset - d)...(offset + d)]))
+            saved.append(contentsOf: frontier[(offset - d)...(offset + d)].lazy.map { Int32($0) })
             for k in stride(from: -d, through: d, by: 2) {
                 var x = k == -d || (k != d && frontier[offset + k - 1] < frontier[offset + k + 1])
                     ? frontier[offset + k + 1] : frontier[offset + k - 1] + 1
                 var y = x - k
-                while x < n, y < m, a[x] == b[y] {
+                while x < n, y < m, a[from + x] == b[from + y] {
                     x += 1
                     y += 1
                 }
                 frontier[offset + k] = x
-                if x >= n && y >= m { return backtrack(history: history, d: d, n: n, m: m) }
+                if x >= n && y >= m { return edits(saved: saved, d: d, n: n, m: m, from: from) }
             }
         }
         return nil
     }
 
-    private static func backtrack(history: [[Int]], d: Int, n: Int, m: Int) -> [Step] {
-        var steps: [Step] = []
+    /// The removals and insertions of the path that reached (n, m) after d edits, in order.
+    private static func edits(saved: [Int32], d: Int, n: Int, m: Int, from: Int) -> [Step] {
+        var edits: [Step] = []
         var x = n, y = m
         for d in stride(from: d, to: 0, by: -1) {
             // The frontier after d − 1 edits, indexed from diagonal −d.
-            let frontier = history[d]
+            func frontier(_ k: Int) -> Int { Int(saved[d * d + k + d]) }
             let k = x - y
-            let down = k == -d || (k != d && frontier[k - 1 + d] < frontier[k + 1 + d])
+            let down = k == -d || (k != d && frontier(k - 1) < frontier(k + 1))
             let previousK = down ? k + 1 : k - 1
-            let previousX = frontier[previousK + d]
+            let previousX = frontier(previousK)
             let previousY = previousX - previousK
-            while x > previousX && y > previousY {
-                x -= 1
-                y -= 1
-                steps.append(.same(a: x, b: y))
-            }
-            if down { y -= 1; steps.append(.inserted(b: y)) } else { x -= 1; steps.append(.removed(a: x)) }
+            let run = min(x - previousX, y - previousY)
+            x -= run
+            y -= run
+            if down { y -= 1; edits.append(.inserted(b: from + y)) } else { x -= 1; edits.append(.removed(a: from + x)) }
         }
-        while x > 0 && y > 0 {
-            x -= 1
-            y -= 1
-            steps.append(.same(a: x, b: y))
-        }
-        return steps.reversed()
-    }
-
-    /// Pairs by position: equal elements are the same, the rest removed then inserted.
-    private static func byPosition<Key: Equatable>(_ a: [Key], _ b: [Key]) -> [Step] {
-        var steps: [Step] = []
-        for index in 0..<max(a.count, b.count) {
-            if index < a.count, index < b.count, a[index] == b[index] {
-                steps.append(.same(a: index, b: index))
-                continue
-            }
-            if index < a.count { steps.append(.removed(a: index)) }
-            if index < b.count { steps.append(.inserted(b: index)) }
-        }
-        return steps
-    }
-}
-
-extension EditScript.Step {
-    func shifted(a da: Int, b db: Int) -> Self {
-        switch self {
-        case .same(let a, let b): .same(a: a + da, b: b + db)
-        case .removed(let a): .removed(a: a + da)
-        case .inserted(let b): .inserted(b: b + db)
-        }
+        return edits.reversed()
     }
 }

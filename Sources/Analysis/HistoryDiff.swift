@@ -31,9 +31,15 @@ public struct HistoryDiff: Sendable {
         /// Compare slot ids and hosts as written (no renaming) and times too.
         public var strict: Bool
 
-        public init(ignored: Ignored = [.times], strict: Bool = false) {
+        /// At most this many of each of `changed`, `removed` and `inserted` are
+        /// kept (all are counted): what a report prints, in memory that does not
+        /// grow with two very different histories.
+        public var listed: Int
+
+        public init(ignored: Ignored = [.times], strict: Bool = false, listed: Int = .max) {
             self.ignored = strict ? [] : ignored.union(.times)
             self.strict = strict
+            self.listed = listed
         }
     }
 
@@ -60,16 +66,21 @@ public struct HistoryDiff: Sendable {
     public var transactionsB: Int
     /// Pairs equal under the options.
     public var equal: Int
+    /// The first `options.listed` changed pairs, in order.
     public var changed: [Change]
-    /// Transactions only in A, and only in B, by sequence.
+    /// The first `options.listed` transactions only in A, and only in B, by sequence.
     public var removed: [UInt64]
     public var inserted: [UInt64]
+    /// How many pairs changed, and how many transactions are only in A and only in B (listed or not).
+    public var changedCount: Int
+    public var removedCount: Int
+    public var insertedCount: Int
     public var firstMapDifference: MapDifference?
     /// Whether the alignment is a shortest one (false: histories so different
     /// that the middle was aligned by position).
     public var exactAlignment: Bool
 
-    public var equivalent: Bool { changed.isEmpty && removed.isEmpty && inserted.isEmpty && firstMapDifference == nil }
+    public var equivalent: Bool { changedCount == 0 && removedCount == 0 && insertedCount == 0 && firstMapDifference == nil }
 
     /// The diff of two histories in memory.
     public init(_ a: [TransactionRecord], _ b: [TransactionRecord], options: Options = Options()) {
@@ -79,29 +90,51 @@ public struct HistoryDiff: Sendable {
     }
 
     /// The diff of two histories, each walked twice (a journal a window at a
-    /// time): first for the alignment keys — the only per-transaction state held,
-    /// one integer each — then side by side along the edit script, holding only
-    /// the run of unmatched transactions between two aligned pairs.
-    public init(_ a: RecordSequence, _ b: RecordSequence, options: Options = Options()) throws(JournalError) {
+    /// time): first for the alignment keys — one integer per transaction, in a
+    /// scratch file past a few megabytes — then side by side along the edit
+    /// script, holding only the run of unmatched transactions between two aligned
+    /// pairs (flushed every `runLimit`, where a positional middle makes it long).
+    public init(_ a: RecordSequence, _ b: RecordSequence, options: Options = Options(),
+                keysInMemory: Int = 1 << 17) throws(JournalError) {
         transactionsA = a.count
         transactionsB = b.count
         var comparison = Comparison(options: options)
         // Alignment keys: each transaction's shape hashed to one integer (this
         // process's hasher, the same for both sides). Two shapes that collide would
         // only be aligned with each other; an aligned pair is still compared whole.
-        func keys(_ records: RecordSequence) throws(JournalError) -> [Int] {
-            var keys: [Int] = []
+        func keys(_ records: RecordSequence) throws(JournalError) -> AlignmentKeys {
+            let keys = AlignmentKeys(memoryLimit: keysInMemory)
             var cursor = records.makeCursor()
             while let record = try cursor.next() { keys.append(Shape(record, options.ignored).hashValue) }
+            keys.finish()
+            if let failure = keys.failure { throw failure }
             return keys
         }
-        let script = EditScript(try keys(a), try keys(b))
+        let keysA = try keys(a), keysB = try keys(b)
+        let script = EditScript(keysA, keysB)
+        if let failure = keysA.failure ?? keysB.failure { throw failure }
         exactAlignment = script.exact
         equal = 0
         changed = []
         removed = []
         inserted = []
+        changedCount = 0
+        removedCount = 0
+        insertedCount = 0
         firstMapDifference = nil
+        let listed = options.listed
+        func change(_ x: TransactionRecord, _ y: TransactionRecord, _ differences: [String]) {
+            changedCount += 1
+            if changed.count < listed { changed.append(Change(a: x.sequence, b: y.sequence, differences: differences)) }
+        }
+        func remove(_ x: TransactionRecord) {
+            removedCount += 1
+            if removed.count < listed { removed.append(x.sequence) }
+        }
+        func insert(_ y: TransactionRecord) {
+            insertedCount += 1
+            if inserted.count < listed { inserted.append(y.sequence) }
+        }
 
         var cursorA = a.makeCursor(), cursorB = b.makeCursor()
         var mapA = HistoryReducer(), mapB = HistoryReducer()
@@ -121,20 +154,20 @@ public struct HistoryDiff: Sendable {
                 mapA.apply(x)
                 if let match = insertedLeft.firstIndex(where: { $0.addressSpace == x.addressSpace }) {
                     for y in insertedLeft[insertedLeft.startIndex..<match] {
-                        inserted.append(y.sequence)
+                        insert(y)
                         mapB.apply(y)
                     }
                     let y = insertedLeft[match]
                     insertedLeft = insertedLeft[(match + 1)...]
                     mapB.apply(y)
-                    changed.append(Change(a: x.sequence, b: y.sequence, differences: comparison.differences(x, y)))
+                    change(x, y, comparison.differences(x, y))
                     compareMaps(x, y)
                 } else {
-                    removed.append(x.sequence)
+                    remove(x)
                 }
             }
             for y in insertedLeft {
-                inserted.append(y.sequence)
+                insert(y)
                 mapB.apply(y)
             }
             pendingRemoved.removeAll()
@@ -150,24 +183,30 @@ public struct HistoryDiff: Sendable {
         // The steps visit each side's transactions in order, each once.
         try script.forEachStep { (step) throws(JournalError) in
             switch step {
-            case .removed: pendingRemoved.append(try next(&cursorA, a))
-            case .inserted: pendingInserted.append(try next(&cursorB, b))
+            case .removed:
+                pendingRemoved.append(try next(&cursorA, a))
+                if pendingRemoved.count + pendingInserted.count >= Self.runLimit { flushRun() }
+            case .inserted:
+                pendingInserted.append(try next(&cursorB, b))
+                if pendingRemoved.count + pendingInserted.count >= Self.runLimit { flushRun() }
             case .same:
                 flushRun()
                 let x = try next(&cursorA, a), y = try next(&cursorB, b)
                 mapA.apply(x)
                 mapB.apply(y)
                 let differences = comparison.differences(x, y)
-                if differences.isEmpty {
-                    equal += 1
-                } else {
-                    changed.append(Change(a: x.sequence, b: y.sequence, differences: differences))
-                }
+                if differences.isEmpty { equal += 1 } else { change(x, y, differences) }
                 compareMaps(x, y)
             }
         }
         flushRun()
+        if let failure = keysA.failure ?? keysB.failure { throw failure }
     }
+
+    /// Unmatched transactions held before they are paired: more than a shortest
+    /// script's run can have (`EditScript`'s 2,000 edits), so only a positional
+    /// middle is paired in pieces.
+    static let runLimit = 4_096
 }
 
 /// What aligns two transactions: their address space, sections, whether they

@@ -31,7 +31,10 @@ struct DiffCommand: ParsableCommand {
             space, sections, overlap, operations' kinds, ranges, flags and results: a shortest edit \
             script), not by sequence number, and the aligned pairs are compared whole. Printed: each \
             changed pair with the sections and slot operations that differ, the transactions only in \
-            A (-) or only in B (+), the first point where the slot tables differ, and a summary line.
+            A (-) or only in B (+), the first point where the slot tables differ, and a summary line. \
+            At most --max of each are listed (JSON too: its "counts" has them all); the diff holds \
+            what it lists, one alignment key per transaction (in a scratch file past 1 MiB), and \
+            the transactions between two aligned pairs.
             By default times never count, and slot ids and host locations (backing and offset) count \
             only where they do not differ consistently (slot #3 of A always #5 of B is a renaming); \
             the sections of an imported trace are named after its file and line, so region names \
@@ -59,7 +62,8 @@ struct DiffCommand: ParsableCommand {
     var ignore: [[IgnoredField]] = []
     @Flag(help: "Compare every field as written: no renaming, times included.") var strict = false
     @Flag(help: "Print the result as JSON.") var json = false
-    @Option(help: "Print at most this many changed, removed and inserted transactions (0: all).") var max: Int = 100
+    @Option(help: "List at most this many changed, removed and inserted transactions, in text and JSON (0: all; all are counted).")
+    var max: Int = 100
     @Flag(help: "Skip the whole-journal check (inspect J verify) run first on journals.") var noVerify = false
 
     func validate() throws {
@@ -72,7 +76,7 @@ struct DiffCommand: ParsableCommand {
         var ignored = HistoryDiff.Ignored(ignore.flatMap { $0.map(\.option) })
         // Names of sections seen from outside say where each call was read (file:line, ioctl#N).
         if OutsideChannel(left.header) != nil || OutsideChannel(right.header) != nil { ignored.insert(.names) }
-        let options = HistoryDiff.Options(ignored: ignored, strict: strict)
+        let options = HistoryDiff.Options(ignored: ignored, strict: strict, listed: max == 0 ? .max : max)
         let diff = try withJournalErrors { try HistoryDiff(left.records, right.records, options: options) }
         if json {
             print(jsonReport(diff, options).text)
@@ -116,7 +120,7 @@ struct DiffCommand: ParsableCommand {
             printed += 1
             print("+ transaction \(sequence) (only in B)")
         }
-        let total = diff.changed.count + diff.removed.count + diff.inserted.count
+        let total = diff.changedCount + diff.removedCount + diff.insertedCount
         if printed < total { print("… and \(total - printed) more (--max 0 prints all)") }
         if let map = diff.firstMapDifference {
             print("slot tables first differ after A \(map.a) / B \(map.b), address space \(map.addressSpace) at "
@@ -128,8 +132,8 @@ struct DiffCommand: ParsableCommand {
         }
         let how = options.strict ? "strict" : "ignoring \(ignoredWords(options).joined(separator: ", "))"
             + (options.ignored.isSuperset(of: [.slotIDs, .hosts]) ? "" : "; slot ids and hosts where renamed consistently")
-        print("\(diff.equivalent ? "equivalent" : "different"): \(diff.equal) equal, \(diff.changed.count) changed, "
-            + "\(diff.removed.count) only in A, \(diff.inserted.count) only in B (\(how))")
+        print("\(diff.equivalent ? "equivalent" : "different"): \(diff.equal) equal, \(diff.changedCount) changed, "
+            + "\(diff.removedCount) only in A, \(diff.insertedCount) only in B (\(how))")
     }
 
     private func jsonReport(_ diff: HistoryDiff, _ options: HistoryDiff.Options) -> JSONValue {
@@ -140,6 +144,8 @@ struct DiffCommand: ParsableCommand {
             ("strict", .bool(options.strict)),
             ("ignored", .array(ignoredWords(options).map(JSONValue.string))),
             ("equal", .int(diff.equal)),
+            ("counts", .orderedObject([("changed", .int(diff.changedCount)), ("removed", .int(diff.removedCount)),
+                                       ("inserted", .int(diff.insertedCount))])),
             ("changed", .array(diff.changed.map { change in
                 .orderedObject([("a", .int(change.a)), ("b", .int(change.b)),
                                 ("differences", .array(change.differences.map(JSONValue.string)))])

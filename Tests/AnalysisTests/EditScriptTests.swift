@@ -16,7 +16,7 @@ struct EditScriptTests {
     }
 
     /// Every element of both sides appears once, in order, and shared steps pair equal elements.
-    static func expectValid(_ script: EditScript, _ a: [Int], _ b: [Int]) {
+    static func expectValid(_ script: EditScript<[Int]>, _ a: [Int], _ b: [Int]) {
         var nextA = 0, nextB = 0
         for step in script.steps {
             switch step {
@@ -56,6 +56,38 @@ struct EditScriptTests {
         Self.expectValid(script, a, b)
         let shared = script.steps.filter { if case .same = $0 { true } else { false } }.count
         #expect(shared == Self.lcs(a, b), "a: \(a) b: \(b)")
+    }
+
+    /// Keys past the memory limit go to a scratch file and come back through a
+    /// cache of three 4-key blocks (evicted all the time): the same keys, and the
+    /// same script, as over arrays — shortest, and past the edit limit by position.
+    @Test(arguments: 0..<24 as Range<UInt64>)
+    func keysInAScratchFileGiveTheSameScript(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        let a = (0..<Int(200 + rng.next() % 400)).map { _ in Int(rng.next() % 4) }
+        var b = a
+        for _ in 0..<Int(2 + rng.next() % 30) {
+            let position = Int(rng.next() % UInt64(b.count))
+            switch rng.next() % 3 {
+            case 0: b.insert(Int(rng.next() % 4), at: position)
+            case 1: b.remove(at: position)
+            default: b[position] = Int(rng.next() % 4)
+            }
+        }
+        func spilled(_ keys: [Int]) -> AlignmentKeys {
+            let column = AlignmentKeys(memoryLimit: 16, blockKeys: 4, cachedBlocks: 3)
+            keys.forEach(column.append)
+            column.finish()
+            return column
+        }
+        let fileA = spilled(a), fileB = spilled(b)
+        #expect(fileA.spilled && fileB.spilled)
+        #expect(Array(fileA) == a && Array(fileB) == b)
+        let maxEdits = seed % 4 == 0 ? 3 : 2_000
+        let script = EditScript(fileA, fileB, maxEdits: maxEdits), reference = EditScript(a, b, maxEdits: maxEdits)
+        #expect(script.exact == reference.exact)
+        #expect(script.steps == reference.steps)
+        #expect(fileA.failure == nil && fileB.failure == nil)
     }
 
     @Test func pastTheEditLimitTheMiddleIsAlignedByPosition() {

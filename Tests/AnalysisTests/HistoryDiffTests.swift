@@ -86,7 +86,19 @@ struct HistoryDiffTests {
         #expect(diff.equal == common)
         #expect(diff.removed.count + diff.changed.count == a.count - common)
         #expect(diff.inserted.count + diff.changed.count == b.count - common)
+        #expect(diff.changedCount == diff.changed.count && diff.removedCount == diff.removed.count)
         #expect(!diff.equivalent)
+
+        // Alignment keys in a scratch file past 8 of them, and at most 2 of each kind
+        // listed: the same diff, counted the same.
+        let spilled = try HistoryDiff(.memory(a), .memory(b), options: HistoryDiff.Options(ignored: [.slotIDs, .hosts], listed: 2),
+                                      keysInMemory: 8)
+        #expect(spilled.equal == diff.equal && spilled.firstMapDifference == diff.firstMapDifference)
+        #expect((spilled.changedCount, spilled.removedCount, spilled.insertedCount)
+            == (diff.changed.count, diff.removed.count, diff.inserted.count))
+        #expect(spilled.changed == Array(diff.changed.prefix(2)) && spilled.removed == Array(diff.removed.prefix(2))
+            && spilled.inserted == Array(diff.inserted.prefix(2)))
+        #expect(!spilled.equivalent)
     }
 
     @Test func aConsistentRenamingOfASlotIsNoDifferenceAnInconsistentOneIs() throws {

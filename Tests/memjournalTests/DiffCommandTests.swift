@@ -28,7 +28,7 @@ import TestSupport
         #expect(differ == 1)
         let report = try JSONParser.parse(Array(text.utf8))
         guard case .object(let members) = report else { Issue.record("not an object: \(text)"); return }
-        #expect(members.map(\.key) == ["equivalent", "a", "b", "strict", "ignored", "equal", "changed", "removed",
+        #expect(members.map(\.key) == ["equivalent", "a", "b", "strict", "ignored", "equal", "counts", "changed", "removed",
                                        "inserted", "first_map_difference", "exact_alignment"])
         #expect(members.first { $0.key == "equivalent" }?.value == .bool(false))
         #expect(try run(["diff", dir.file("a.journal"), dir.file("b.journal"), "--ignore", "sizes"]).0 == 0)
