@@ -3,7 +3,9 @@
 /// object in messages ("slot_ops[3]"), so an error says which field of which
 /// element is wrong.
 public struct JSONFields {
-    public let context: String
+    /// Where this object sits in its line ("slot_ops[3].measured"), for messages.
+    public var context: String { place.description }
+    private let place: Place
     /// The line, and the object's token in it: values are read from the bytes
     /// when asked for, never built into a tree first.
     private let tape: JSONTape
@@ -27,12 +29,12 @@ public struct JSONFields {
 
     /// The top-level object of a parsed line.
     public init(_ tape: JSONTape, context: String) throws(JSONError) {
-        try self.init(tape, token: 0, context: context)
+        try self.init(tape, token: 0, place: Place(text: context))
     }
 
-    private init(_ tape: JSONTape, token: Int, context: String) throws(JSONError) {
-        guard tape.kind(token) == .object else { throw Self.notAnObject(tape.kind(token).typeName, context) }
-        self.context = context
+    private init(_ tape: JSONTape, token: Int, place: Place) throws(JSONError) {
+        guard tape.kind(token) == .object else { throw Self.notAnObject(tape.kind(token).typeName, place.description) }
+        self.place = place
         self.tape = tape
         object = token
         count = tape.count(token)
@@ -101,7 +103,13 @@ public struct JSONFields {
         return at.key + 1
     }
 
-    private func name(_ key: String) -> String { context.isEmpty ? key : "\(context).\(key)" }
+    private func name(_ key: String) -> String { place.appending(key).description }
+
+    /// Marks member `key` (required) as read, when its value was read elsewhere
+    /// (through another `JSONFields` of the same line).
+    public mutating func markRead(_ key: String) throws(JSONError) {
+        _ = try token(key)
+    }
 
     public func has(_ key: String) -> Bool {
         if let index { return index[key] != nil }
@@ -234,29 +242,31 @@ public struct JSONFields {
 
     /// The elements of an array, each read by `element` with its index.
     public mutating func array<T>(_ key: String, _ element: (JSONValue, String) throws(JSONError) -> T) throws(JSONError) -> [T] {
-        let tape = tape
-        return try elements(key) { (item, context) throws(JSONError) in try element(tape.value(at: item), context) }
+        let tape = tape, place = place
+        return try elements(key) { (item, index) throws(JSONError) in
+            try element(tape.value(at: item), place.appending(key, index).description)
+        }
     }
 
     /// The elements of an array of objects, each read by `element` from its fields
     /// (named "key[index]" in messages).
     public mutating func objects<T>(_ key: String, _ element: (inout JSONFields) throws(JSONError) -> T) throws(JSONError) -> [T] {
-        let tape = tape
-        return try elements(key) { (item, context) throws(JSONError) in
-            var fields = try JSONFields(tape, token: item, context: context)
+        let tape = tape, place = place
+        return try elements(key) { (item, index) throws(JSONError) in
+            var fields = try JSONFields(tape, token: item, place: place.appending(key, index))
             return try element(&fields)
         }
     }
 
-    /// Each element token of array `key` with its name, read by `read`.
-    private mutating func elements<T>(_ key: String, _ read: (Int, String) throws(JSONError) -> T) throws(JSONError) -> [T] {
+    /// Each element token of array `key` with its index, read by `read`.
+    private mutating func elements<T>(_ key: String, _ read: (Int, Int) throws(JSONError) -> T) throws(JSONError) -> [T] {
         let t = try token(key)
         guard tape.kind(t) == .array else { throw typeError(key, "an array") }
         var result: [T] = []
         result.reserveCapacity(tape.count(t))
         var item = tape.firstElement(t)
         for index in 0..<tape.count(t) {
-            result.append(try read(item, "\(name(key))[\(index)]"))
+            result.append(try read(item, index))
             item = tape.nextElement(after: item)
         }
         return result
@@ -264,7 +274,7 @@ public struct JSONFields {
 
     /// The nested object under `key`.
     public mutating func object(_ key: String) throws(JSONError) -> JSONFields {
-        try JSONFields(tape, token: try token(key), context: name(key))
+        try JSONFields(tape, token: try token(key), place: place.appending(key))
     }
 
     /// Refuses keys that were never read: a misspelt or foreign field is an error,
@@ -280,5 +290,47 @@ public struct JSONFields {
     private func typeError(_ key: String, _ expected: String) -> JSONError {
         let found = (index?[key] ?? find(key)).map { tape.kind($0.key + 1).typeName } ?? "nothing"
         return JSONError("\(name(key)): expected \(expected), found \(found)")
+    }
+}
+
+extension JSONFields {
+    /// Where an object sits in its line, spelt out only when a message needs it:
+    /// its last two steps (a member's key, and an element's index) are kept as
+    /// they are, since canonical lines nest objects no deeper than that below
+    /// the top (`slot_ops[3].measured`); a deeper step folds them into the text.
+    /// Keys are the decoder's literals, so reading a line builds no names.
+    struct Place {
+        struct Step {
+            let key: String
+            let index: Int?
+        }
+
+        let text: String
+        var first: Step?
+        var second: Step?
+
+        init(text: String) { self.text = text }
+
+        func appending(_ key: String, _ index: Int? = nil) -> Place {
+            var place = self
+            if first == nil {
+                place.first = Step(key: key, index: index)
+            } else if second == nil {
+                place.second = Step(key: key, index: index)
+            } else {
+                place = Place(text: description)
+                place.first = Step(key: key, index: index)
+            }
+            return place
+        }
+
+        var description: String {
+            var text = text
+            for step in [first, second].compactMap({ $0 }) {
+                text += text.isEmpty ? step.key : "." + step.key
+                if let index = step.index { text += "[\(index)]" }
+            }
+            return text
+        }
     }
 }

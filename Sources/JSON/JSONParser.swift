@@ -95,6 +95,11 @@ public struct JSONParser {
         var count: Int32 = 0
         // Duplicate keys: a scan while the object is small (cheaper than hashing), a set past that.
         var keys = Set<String>()
+        // Before the scan, a 64-bit filter of the keys so far (length, first and last
+        // byte): a key whose bit is clear repeats none of them. Escapes defeat it
+        // (two spellings of one key), so once one is met every key is scanned.
+        var filter: UInt64 = 0
+        var escapes = false
         defer { close(me, count: count) }
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
@@ -107,8 +112,12 @@ public struct JSONParser {
             let key = tape.tokens.count
             try string()
             let duplicate: Bool
+            let bit = filterBit(key)
+            escapes = escapes || bit == 0
+            let mayRepeat = escapes || filter & bit != 0
+            filter |= bit
             if count < 24 {
-                duplicate = tape.repeats(key, in: me, count: Int(count))
+                duplicate = mayRepeat && tape.repeats(key, in: me, count: Int(count))
             } else {
                 if keys.isEmpty {
                     var other = tape.firstMember(me)
@@ -132,6 +141,15 @@ public struct JSONParser {
             if bytes[i] == UInt8(ascii: "}") { i += 1; return }
             throw error("expected ',' or '}' in an object")
         }
+    }
+
+    /// Key token `key`'s bit in an object's duplicate filter; 0 for a key with escapes.
+    private func filterBit(_ key: Int) -> UInt64 {
+        let t = tape.tokens[key]
+        guard t.count == 0 else { return 0 }
+        let start = Int(t.start), length = Int(t.end - t.start)
+        let first = length > 0 ? UInt64(bytes[start]) : 0, last = length > 0 ? UInt64(bytes[start + length - 1]) : 0
+        return 1 << ((UInt64(length) &* 31 &+ first &* 7 &+ last) & 63)
     }
 
     private mutating func array(depth: Int) throws(JSONError) {

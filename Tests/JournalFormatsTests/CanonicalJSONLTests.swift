@@ -213,6 +213,37 @@ struct CanonicalJSONLTests {
                            mentioning: "format version 2 is not supported", in: dir, name: "version")
     }
 
+    /// Lines are read and parsed (their slot operations too) on a reading thread
+    /// ahead of the decoder: what is wrong is still reported as one thread would,
+    /// the first wrong line first, and within a line in the decoder's order.
+    @Test("errors are reported in line order and in the decoder's order, though lines are read on another thread")
+    func errorsInOrderAcrossTheReadingThread() throws {
+        let dir = makeTemporaryDirectory()
+        let lines = try Self.validExport(in: dir)
+        let tx = lines.indices.filter { lines[$0].hasPrefix("{\"seq\":") && !lines[$0].contains("cut_off") }.map { $0 + 1 }
+        let creating = tx.filter { lines[$0 - 1].contains("\"kind\":\"create\"") }
+        try #require(creating.count >= 3)
+        let (line, next) = (creating[1], creating[2])
+        let seqOf = { (line: Int) in String(lines[line - 1].prefix { $0 != "," }) }  // `{"seq":N`
+        // A bad slot operation (read on the reading thread) in a line whose sequence
+        // number is also wrong (checked by the decoder, first): the sequence is named.
+        let badOp = try Self.replacing(lines, line: line, "\"kind\":\"create\"", with: "\"kind\":\"resize\"")
+        let both = try Self.replacing(badOp.split(separator: "\n").map(String.init), line: line, seqOf(line),
+                                      with: seqOf(line - 1))
+        Self.expectRefused(both, line: line, mentioning: "increasing sequence order", in: dir, name: "order-first")
+        // Control: the bad operation alone is named, at its element.
+        Self.expectRefused(badOp, line: line, mentioning: "slot_ops[", in: dir, name: "op-alone")
+        // Two wrong lines: the first is named, though the reader found the second's (a cut last line) first.
+        var twoWrong = try Self.replacing(lines, line: next, "\"kind\":\"create\"", with: "\"kind\":\"resize\"")
+        twoWrong.removeLast(10)
+        Self.expectRefused(twoWrong, line: next, mentioning: "not one of", in: dir, name: "first-of-two")
+        // An error on an early line of a long file stops the reader: the import
+        // returns with that line, not a later one.
+        let long = lines + Array(repeating: lines.dropFirst(), count: 200).joined()
+        Self.expectRefused(try Self.replacing(long, line: tx[1], "\"as\":0,", with: "\"as\":0,,"), line: tx[1],
+                           mentioning: "invalid JSON", in: dir, name: "early-in-long")
+    }
+
     @Test("export and import never overwrite their output")
     func neverOverwrite() throws {
         let dir = makeTemporaryDirectory()

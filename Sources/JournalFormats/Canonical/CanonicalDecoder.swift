@@ -60,6 +60,51 @@ extension CanonicalJSONL {
         }
     }
 
+    /// One line of the canonical form, parsed (on the reading thread): its JSON,
+    /// or why it is none. A UTF-8 byte-order mark at the start of line 1 is
+    /// dropped (editors and other tools prepend one; it changes nothing).
+    ///
+    /// A transaction line's slot operations (about a fifth of the work of a
+    /// line) are read here too: they depend on nothing read before them, and
+    /// reading them on the reading thread balances the two. What they give,
+    /// records or the first error, is used where the decoder reads them, so its
+    /// checks and messages come in the same order as when it reads them itself.
+    struct ParsedLine: Sendable {
+        enum Content: Sendable {
+            case json(JSONTape, slotOps: Result<[SlotOperation], JSONError>?)
+            /// Only spaces, tabs and carriage returns: nothing before the header,
+            /// else this error.
+            case blank(JSONError)
+            case invalid(JSONError)
+        }
+
+        let number: Int
+        let content: Content
+
+        init(_ line: [UInt8], number: Int) {
+            self.number = number
+            var bytes = line[...]
+            if number == 1, bytes.starts(with: TextFile.byteOrderMark) { bytes = bytes.dropFirst(3) }
+            let blank = bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }
+            let tape: JSONTape
+            do {
+                tape = try JSONParser.tape(bytes.count == line.count ? line : Array(bytes))
+            } catch {
+                content = blank ? .blank(error) : .invalid(error)
+                return
+            }
+            guard number > 1, tape.rootKind == .object, var f = try? JSONFields(tape, context: ""), f.has("slot_ops") else {
+                content = .json(tape, slotOps: nil)
+                return
+            }
+            do throws(JSONError) {
+                content = .json(tape, slotOps: .success(try f.objects("slot_ops", CanonicalJSONL.slotOperation)))
+            } catch {
+                content = .json(tape, slotOps: .failure(error))
+            }
+        }
+    }
+
     /// Reads the canonical form one line at a time, checking each line fully
     /// before the next (see docs/jsonl-format.md for every rule enforced here),
     /// and hands what it read to `sink` line by line.
@@ -82,6 +127,8 @@ extension CanonicalJSONL {
         private var faultIDs = Set<Int>()
         /// What the line being read yields, handed to the sink once the line is checked.
         private var pending: [Piece] = []
+        /// The line's slot operations as the reading thread read them (nil: not read there).
+        private var readSlotOps: Result<[SlotOperation], JSONError>?
         private var lines = 0
 
         private enum Piece {
@@ -95,18 +142,22 @@ extension CanonicalJSONL {
             self.sink = sink
         }
 
-        mutating func line(_ line: [UInt8], number: Int) throws(JournalError) {
+        mutating func line(_ line: ParsedLine) throws(JournalError) {
+            let number = line.number
             lines = number
-            var bytes = line[...]
-            if header == nil {
-                // Editors and other tools prepend a UTF-8 byte-order mark or blank
-                // lines; neither changes what the file says.
-                if number == 1, bytes.starts(with: TextFile.byteOrderMark) { bytes = bytes.dropFirst(3) }
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }) { return }
+            let value: JSONTape
+            switch line.content {
+            case .json(let tape, let slotOps):
+                value = tape
+                readSlotOps = slotOps
+            case .blank(let error):
+                // Editors and other tools prepend blank lines; they change nothing.
+                guard header == nil else { throw .malformed(path: path, line: number, detail: error.detail) }
+                return
+            case .invalid(let error): throw .malformed(path: path, line: number, detail: error.detail)
             }
             let wasHeader = header == nil
             do {
-                let value = try JSONParser.tape(bytes.count == line.count ? line : Array(bytes))
                 if header == nil {
                     try readHeader(value)
                 } else {
@@ -214,9 +265,8 @@ extension CanonicalJSONL {
 
             var lastBacking: Int64 = -1
             backings = try f.objects("backings") { (b: inout JSONFields) throws(JSONError) in
-                let context = b.context
                 let id = try b.u32("id")
-                guard Int64(id) > lastBacking else { throw JSONError("\(context).id: backing ids must be strictly increasing") }
+                guard Int64(id) > lastBacking else { throw JSONError("\(b.context).id: backing ids must be strictly increasing") }
                 lastBacking = Int64(id)
                 let descriptor = BackingDescriptor(id: id, size: try b.hex64("size"), kind: try b.choice("kind", BackingKind.self))
                 try b.finish()
@@ -224,9 +274,8 @@ extension CanonicalJSONL {
             }
             var lastAS = -1
             for (asID, sections) in try f.objects("regions", { (r: inout JSONFields) throws(JSONError) in
-                let context = r.context
                 let asID = try r.int("as", in: 0...Int(UInt16.max))
-                guard asID > lastAS else { throw JSONError("\(context).as: address spaces must be strictly increasing") }
+                guard asID > lastAS else { throw JSONError("\(r.context).as: address spaces must be strictly increasing") }
                 lastAS = asID
                 let sections = try r.objects("sections") { (s: inout JSONFields) throws(JSONError) in
                     let section = try Self.section(&s)
@@ -314,20 +363,12 @@ extension CanonicalJSONL {
                 return
             }
             let inhibited = try f.bool("inhibited")
-            let ops = try f.objects("slot_ops") { (o: inout JSONFields) throws(JSONError) in
-                let context = o.context
-                let kind = try o.choice("kind", SlotOperation.Kind.self)
-                let slot = SlotID(rawValue: try o.u32("slot"))
-                let range = try Self.range(try o.hex64("start"), try o.hex64("last"), context)
-                guard range.size != nil else { throw JSONError("\(context): a slot cannot span all 2^64 bytes") }
-                let host = BackingLocation(backing: try o.u32("backing"), offset: try o.hex64("offset"))
-                let flags = SlotFlags(rawValue: try o.u32("flags"))
-                let errno = Int32(try o.integer("errno", in: Int64(Int32.min)...Int64(Int32.max)))
-                var om = try o.object("measured")
-                let duration = try om.hex64("duration_ns")
-                try om.finish()
-                try o.finish()
-                return SlotOperation(kind: kind, slot: slot, range: range, host: host, flags: flags, errno: errno, durationNs: duration)
+            let ops: [SlotOperation]
+            if let read = readSlotOps {
+                try f.markRead("slot_ops")
+                ops = try read.get()
+            } else {
+                ops = try f.objects("slot_ops", CanonicalJSONL.slotOperation)
             }
             let failed = ops.contains { $0.errno != 0 }
             guard failed == (outcome == "failed") else {
@@ -418,13 +459,6 @@ extension CanonicalJSONL {
             return OverlapDecision(pair: .init(deleteIndex: d, addIndex: a, deleted: deleted, added: added))
         }
 
-        static func range(_ start: UInt64, _ last: UInt64, _ context: String) throws(JSONError) -> GuestRange {
-            do {
-                return try GuestRange(start: start, last: last)
-            } catch {
-                throw JSONError("\(context): \(error)")
-            }
-        }
     }
 }
 
@@ -438,5 +472,32 @@ extension JSONFields {
             throw JSONError("\(context.isEmpty ? key : context + "." + key): \(text) is not an integer in 0...\(UInt64.max)")
         }
         return v
+    }
+}
+
+extension CanonicalJSONL {
+    /// One element of `slot_ops`.
+    static func slotOperation(_ o: inout JSONFields) throws(JSONError) -> SlotOperation {
+        let kind = try o.choice("kind", SlotOperation.Kind.self)
+        let slot = SlotID(rawValue: try o.u32("slot"))
+        let range = try Self.range(try o.hex64("start"), try o.hex64("last"), o.context)
+        guard range.size != nil else { throw JSONError("\(o.context): a slot cannot span all 2^64 bytes") }
+        let host = BackingLocation(backing: try o.u32("backing"), offset: try o.hex64("offset"))
+        let flags = SlotFlags(rawValue: try o.u32("flags"))
+        let errno = Int32(try o.integer("errno", in: Int64(Int32.min)...Int64(Int32.max)))
+        var om = try o.object("measured")
+        let duration = try om.hex64("duration_ns")
+        try om.finish()
+        try o.finish()
+        return SlotOperation(kind: kind, slot: slot, range: range, host: host, flags: flags, errno: errno, durationNs: duration)
+    }
+
+    /// The range `start…last`, or an error naming `context`.
+    static func range(_ start: UInt64, _ last: UInt64, _ context: @autoclosure () -> String) throws(JSONError) -> GuestRange {
+        do {
+            return try GuestRange(start: start, last: last)
+        } catch {
+            throw JSONError("\(context()): \(error)")
+        }
     }
 }
