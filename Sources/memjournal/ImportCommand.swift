@@ -56,10 +56,9 @@ struct ImportCommand: ParsableCommand {
                     + "transaction(s) over \(result.backings) backing(s) into \(output)")
                 printSkipped(result.skipped)
             case .strace:
-                let result = try StraceImporter.read(input, lenient: lenient)
-                try result.contents.writeJournal(to: output)
-                print("imported \(result.calls) KVM_SET_USER_MEMORY_REGION call(s) as \(result.contents.records.count) "
-                    + "transaction(s) over \(result.contents.backings.count) backing(s) into \(output)")
+                let result = try StraceImporter.importFile(input, to: output, lenient: lenient)
+                print("imported \(result.calls) KVM_SET_USER_MEMORY_REGION call(s) as \(result.transactions) "
+                    + "transaction(s) over \(result.backings) backing(s) into \(output)")
                 for (reason, count) in result.exits.sorted(by: { $0.key < $1.key }) {
                     print("\(reason): \(count.total) exit(s), \(count.inWindows) inside a transaction window")
                 }

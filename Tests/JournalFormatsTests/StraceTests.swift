@@ -96,4 +96,113 @@ import TestSupport
         #expect(lenient.calls == 2)
         #expect(throws: JournalError.self) { try StraceImporter.read(try traceFile("100 1.000000 ioctl(3, KVM_RUN, 0) = 0\n")) }
     }
+
+    /// A random log of two threads calling KVM_SET_USER_MEMORY_REGION (whole and
+    /// split, so a call that started first may return last) and two vCPUs
+    /// exiting, its times rising by 0–3 µs a line (ties included).
+    static func randomLog(seed: UInt64, lines: Int) -> String {
+        var rng = SeededRandom(seed: seed)
+        var micros: UInt64 = 10_000_000
+        var open: [Int: Bool] = [:]  // pid → whether its unfinished call is a KVM_RUN
+        var text = ""
+        for _ in 0..<lines {
+            micros += rng.next() % 4
+            let time = "\(micros / 1_000_000).\(String(format: "%06d", Int(micros % 1_000_000)))"
+            let pid = [100, 101, 200, 201][Int(rng.next() % 4)]
+            if let run = open.removeValue(forKey: pid) {
+                text += run ? "\(pid) \(time) <... ioctl resumed>, 0) = 0 (KVM_EXIT_\(rng.next() % 2 == 0 ? "MMIO" : "IO"))\n"
+                    : "\(pid) \(time) <... ioctl resumed>) = \(rng.next() % 5 == 0 ? "-1 EEXIST (File exists)" : "0")\n"
+            } else if pid >= 200 {
+                if rng.next() % 3 == 0 {
+                    text += "\(pid) \(time) ioctl(12, KVM_RUN <unfinished ...>\n"
+                    open[pid] = true
+                } else {
+                    text += "\(pid) \(time) ioctl(12, KVM_RUN, 0) = 0 (KVM_EXIT_MMIO)\n"
+                }
+            } else {
+                let gpa = "0x\(String((rng.next() % 4) * 0x200000, radix: 16))"
+                let size = ["0", "1048576", "2097152"][Int(rng.next() % 3)]
+                let split = rng.next() % 2 == 0
+                text += Self.line(pid, time, slot: Int(rng.next() % 3), gpa: gpa, size: size,
+                                  ending: split ? " <unfinished ...>" : ") = 0") + "\n"
+                if split { open[pid] = false }
+            }
+        }
+        for (pid, run) in open.sorted(by: { $0.key < $1.key }) {
+            micros += 1
+            text += "\(pid) \(micros / 1_000_000).\(String(format: "%06d", Int(micros % 1_000_000))) <... ioctl resumed>"
+                + (run ? ", 0) = 0 (KVM_EXIT_IO)\n" : ") = 0\n")
+        }
+        return text
+    }
+
+    /// The log read whole, the way the importer read it before it streamed: every
+    /// call, sorted by start time (ties in the order they returned), then grouped;
+    /// every exit placed in its window by a search over all of them.
+    static func readWhole(_ text: String, name: String)
+        -> (records: [TransactionRecord], exits: [String: (total: Int, inWindows: Int)], windowsHit: Int, reordered: Bool)
+    {
+        var calls: [(time: UInt64, line: Int, region: StraceLine.Region, result: Int32)] = []
+        var exits: [(time: UInt64, reason: String)] = []
+        var unfinished: [Int: (line: Int, time: UInt64, region: StraceLine.Region?)] = [:]
+        for (index, lineText) in text.split(separator: "\n").enumerated() {
+            guard let line = try? StraceLine.parse(lineText) else { continue }
+            switch line.event {
+            case .region(let region, let result): calls.append((line.timeNs, index + 1, region, result))
+            case .regionStarted(let region): unfinished[line.pid] = (index + 1, line.timeNs, region)
+            case .runStarted: unfinished[line.pid] = (index + 1, line.timeNs, nil)
+            case .run(_, let exit): if let exit { exits.append((line.timeNs, exit)) }
+            case .resumed(let result, let exit):
+                let open = unfinished.removeValue(forKey: line.pid)!
+                if let region = open.region { calls.append((open.time, open.line, region, result!)) }
+                if let exit { exits.append((line.timeNs, exit)) }
+            case .other: break
+            }
+        }
+        let sorted = calls.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+        var backings = HostBackings()
+        var transactions = IoctlTransactions()
+        var records: [TransactionRecord] = []
+        for call in sorted {
+            let memoryCall = MemoryRegionCall(
+                slot: SlotID(rawValue: call.region.slot), flags: SlotFlags(rawValue: call.region.flags),
+                request: MemoryRegionCall.Request(gpa: call.region.gpa, size: call.region.size)!,
+                host: backings.locate(call.region.userspaceAddress, size: call.region.size).location,
+                errno: call.result < 0 ? -call.result : 0, timeNs: call.time, name: "\(name):\(call.line)")
+            if let closed = transactions.add(memoryCall) { records.append(closed) }
+        }
+        if let closed = transactions.close() { records.append(closed) }
+        var counts: [String: (total: Int, inWindows: Int)] = [:]
+        var hit = Set<Int>()
+        for exit in exits {
+            var entry = counts[exit.reason] ?? (0, 0)
+            entry.total += 1
+            if let index = records.lastIndex(where: { $0.beginNs <= exit.time }), exit.time <= records[index].commitNs {
+                entry.inWindows += 1
+                hit.insert(index)
+            }
+            counts[exit.reason] = entry
+        }
+        let times = calls.map(\.time)
+        return (records, counts, hit.count, times != times.sorted())
+    }
+
+    /// The streaming import holds only what is in flight, yet finds what reading
+    /// the whole log finds: the same transactions, exits and windows.
+    @Test(arguments: 0..<12 as Range<UInt64>)
+    func readingAsItStreamsGivesWhatReadingItWholeGives(seed: UInt64) throws {
+        let text = Self.randomLog(seed: seed, lines: 400 + Int(seed) * 50)
+        let path = try traceFile(text)
+        defer { unlink(path) }
+        let streamed = try StraceImporter.read(path)
+        let whole = Self.readWhole(text, name: (path as NSString).lastPathComponent)
+        try #require(whole.records.count > 5, "test setup: a log with transactions")
+        #expect(streamed.contents.records == whole.records)
+        #expect(streamed.calls == whole.records.reduce(0) { $0 + $1.slotOps.count })
+        #expect(streamed.exits.mapValues { [$0.total, $0.inWindows] } == whole.exits.mapValues { [$0.total, $0.inWindows] })
+        #expect(streamed.windowsWithExits == whole.windowsHit)
+        // The log has calls that returned out of the order they started in: the
+        // ordering the streaming reader must keep is exercised.
+        #expect(whole.reordered)
+    }
 }

@@ -7,8 +7,8 @@ import TestSupport
 
 /// Record writes a journal without keeping what it writes; export (canonical and
 /// chrome-trace), the report, the map after a transaction,
-/// the hazards and replay walk a journal in windows, and
-/// import writes one as it reads its text (canonical JSONL, a QEMU trace): their
+/// the hazards, diff and replay walk a journal in windows, and
+/// import writes one as it reads its text (canonical JSONL, a QEMU trace, an strace log): their
 /// peak memory does not grow with the history. Measured against a control that holds the whole history
 /// (`inspect list --json` reads every transaction before printing), on the
 /// same two journals, so the test sees growth where there is growth.
@@ -57,6 +57,31 @@ struct StreamingTests {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// An `strace -f -ttt` log of `transactions` transactions after the first:
+    /// one slot deleted and added back 2 MiB on by a call strace split around a
+    /// vCPU's exit, and another vCPU exiting between transactions.
+    static func straceLog(transactions: Int) -> String {
+        func time(_ micros: Int) -> String {
+            let fraction = String(micros % 1_000_000)
+            return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+        }
+        func region(_ slot: Int, _ gpa: Int, _ size: Int) -> String {
+            "ioctl(9, KVM_SET_USER_MEMORY_REGION, {slot=\(slot), flags=0, guest_phys_addr=0x\(String(gpa, radix: 16)), "
+                + "memory_size=\(size), userspace_addr=0x7f0a00000000}"
+        }
+        var lines = ["7109 1795620449.000000 " + region(0, 0, 0x1000_0000) + ") = 0"]
+        for index in 0..<transactions {
+            let micros = 1_795_620_450_000_000 + 100 * (index + 1)
+            let from = 0x1_0000_0000 + (index % 7) * 0x20_0000, to = 0x1_0000_0000 + ((index + 1) % 7) * 0x20_0000
+            lines.append("7109 \(time(micros)) " + region(5, from, 0) + ") = 0")
+            lines.append("7109 \(time(micros + 10)) " + region(5, to, 0x10_0000) + " <unfinished ...>")
+            lines.append("7111 \(time(micros + 20)) ioctl(12, KVM_RUN, 0) = 0 (KVM_EXIT_MMIO)")
+            lines.append("7109 \(time(micros + 30)) <... ioctl resumed>) = 0")
+            lines.append("7112 \(time(micros + 60)) ioctl(13, KVM_RUN, 0) = 0 (KVM_EXIT_IO)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     @Test func exportImportMapAndReplayPeakMemoryDoesNotGrowWithTheHistory() throws {
         let dir = makeTemporaryDirectory()
         var peaks: [String: [Int]] = [:]
@@ -87,6 +112,10 @@ struct StreamingTests {
             try Self.qemuTrace(transactions: transactions).write(toFile: trace, atomically: false, encoding: .utf8)
             peaks["qemu-trace import", default: []].append(try Self.peakKB(
                 ["import", "--format", "qemu-trace", trace, "-o", dir.file("\(transactions)-trace.journal")]))
+            let strace = dir.file("\(transactions).strace")
+            try Self.straceLog(transactions: transactions).write(toFile: strace, atomically: false, encoding: .utf8)
+            peaks["strace import", default: []].append(try Self.peakKB(
+                ["import", "--format", "strace", strace, "-o", dir.file("\(transactions)-strace.journal")]))
             // The map after transaction N, near the end: the history up to it replayed through the reducer.
             peaks["map", default: []].append(try Self.peakKB(["inspect", journal, "map", "--at", "\(transactions)"]))
             peaks["hazards", default: []].append(try Self.peakKB(["inspect", journal, "hazards", "--json"]))
@@ -99,7 +128,8 @@ struct StreamingTests {
         // streaming them costs next to nothing.
         #expect(growth["list"]! > 20_000, "control: \(peaks)")
         for command in [
-            "record", "export", "trace", "report", "import", "qemu-trace import", "map", "hazards", "replay", "diff",
+            "record", "export", "trace", "report", "import", "qemu-trace import", "strace import", "map", "hazards", "replay",
+            "diff",
         ] {
             #expect(growth[command]! * 10 < growth["list"]!,
                     "\(command) grew \(growth[command]!) KB, the control \(growth["list"]!) KB: \(peaks)")

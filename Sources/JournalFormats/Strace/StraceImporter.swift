@@ -30,38 +30,197 @@ public enum StraceImporter {
         firstLines.contains { $0.contains(" ioctl(") && $0.contains("KVM_") && (try? StraceLine.parse($0)) != nil }
     }
 
+    /// What `importFile` wrote.
+    public struct Imported: Sendable {
+        public var calls: Int
+        public var transactions: Int
+        public var backings: Int
+        /// Exits `KVM_RUN` returned with, by reason: all of them, and those inside a transaction window.
+        public var exits: [String: (total: Int, inWindows: Int)]
+        /// Transactions during whose window some vCPU exited.
+        public var windowsWithExits: Int
+        public var skipped: [(line: Int, detail: String)]
+    }
+
+    /// The log at `path` as journal contents, in memory.
     public static func read(_ path: String, lenient: Bool = false) throws(JournalError) -> Result {
-        guard let data = FileManager.default.contents(atPath: path) else { throw .missing(path: path) }
-        guard data.count <= 1 << 30 else { throw .badData(path: path, detail: "log larger than 1 GiB") }
-        let text = String(decoding: data, as: UTF8.self)
-        var calls: [(line: Int, time: UInt64, region: StraceLine.Region, result: Int32)] = []
-        var exits: [(time: UInt64, reason: String)] = []
-        var skipped: [(Int, String)] = []
+        var records: [TransactionRecord] = []
+        let walked = try walk(path, lenient: lenient) { (record: TransactionRecord) throws(JournalError) in
+            records.append(record)
+        }
+        let contents = JournalContents(
+            header: header(path), backings: walked.backings, regions: [:], records: records, cutOff: [], faults: [],
+            recorderStatistics: nil)
+        return Result(contents: contents, calls: walked.calls, exits: walked.exits, windowsWithExits: walked.windowsWithExits,
+                      skipped: walked.skipped)
+    }
+
+    /// Writes the log at `path` as a new journal at `output`, each transaction as
+    /// soon as no call still to come can belong before it, so memory does not
+    /// grow with the log. A failure leaves nothing at `output`.
+    public static func importFile(_ path: String, to output: String, lenient: Bool = false) throws(JournalError)
+        -> Imported
+    {
+        let builder = try JournalBuilder(path: output, header: header(path))
+        var transactions = 0
+        let walked = try walk(path, lenient: lenient) { (record: TransactionRecord) throws(JournalError) in
+            try builder.add(record)
+            transactions += 1
+        }
+        // The backings are known only once every host address was seen.
+        try builder.configuration(backings: walked.backings, regions: [:])
+        try builder.finish(statistics: nil)
+        return Imported(calls: walked.calls, transactions: transactions, backings: walked.backings.count,
+                        exits: walked.exits, windowsWithExits: walked.windowsWithExits, skipped: walked.skipped)
+    }
+
+    /// What a walk of a log found besides its transactions.
+    private struct Walked {
+        var calls = 0
+        var exits: [String: (total: Int, inWindows: Int)] = [:]
+        var windowsWithExits = 0
+        var backings: [BackingDescriptor] = []
+        var skipped: [(line: Int, detail: String)] = []
+    }
+
+    /// A memory-region call that returned: the line that started it, and when.
+    private struct Call {
+        var line: Int
+        var time: UInt64
+        var region: StraceLine.Region
+        var result: Int32
+    }
+
+    /// A transaction's window (its first call to its last), and whether an exit fell in it.
+    private struct Window {
+        var begin: UInt64
+        var end: UInt64
+        var hit = false
+    }
+
+    /// Reads the log line by line and hands each transaction to `take` as it closes.
+    ///
+    /// Calls go to the transactions in the order of their start times (a call
+    /// strace split starts on one line and returns on a later one; ties in the
+    /// order they returned). strace writes its lines in time order, so a call
+    /// that returned is handed on once no call still to come can start before
+    /// it: none of the calls still unfinished, nor any on a later line. Exits
+    /// are counted against the windows the same way, once no window still to
+    /// come can begin at or before them. What is held at any time is what is
+    /// in flight: the calls and exits since the earliest unfinished call.
+    private static func walk(
+        _ path: String, lenient: Bool, _ take: (TransactionRecord) throws(JournalError) -> Void
+    ) throws(JournalError) -> Walked {
+        let name = (path as NSString).lastPathComponent
+        var walked = Walked()
+        var backings = HostBackings()
+        var transactions = IoctlTransactions()
         /// What each pid has left unfinished: the line, its time (the call's start,
         /// as strace stamps whole calls) and, for a region call, its argument.
         var unfinished: [Int: (line: Int, time: UInt64, region: StraceLine.Region?, run: Bool)] = [:]
+        /// Calls that returned and wait for their turn, by start time (from `readyHead`).
+        var ready: [Call] = []
+        var readyHead = 0
+        /// Exits not yet counted, in the order of the log (from `exitsHead`).
+        var exits: [(time: UInt64, reason: String)] = []
+        var exitsHead = 0
+        /// Closed transactions' windows an exit still to be counted may fall in, by begin.
+        var windows: [Window] = []
+        var calls = 0
 
         func fail(_ line: Int, _ detail: String) throws(JournalError) {
             guard lenient else {
                 throw .malformedLog(path: path, line: line, detail: "\(detail); fix the line or import with --lenient to skip it")
             }
-            skipped.append((line, detail))
+            walked.skipped.append((line, detail))
         }
-        for (index, lineText) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let number = index + 1
-            let parsed: StraceLine?
-            do { parsed = try StraceLine.parse(lineText) } catch {
-                try fail(number, error.detail)
-                continue
+        func returned(_ call: Call) {
+            calls += 1
+            // After every waiting call that started no later (ties keep the order calls returned).
+            var low = readyHead, high = ready.count
+            while low < high {
+                let middle = (low + high) / 2
+                if ready[middle].time <= call.time { low = middle + 1 } else { high = middle }
             }
-            guard let parsed else { continue }
+            ready.insert(call, at: low)
+        }
+        func closed(_ record: TransactionRecord) throws(JournalError) {
+            windows.append(Window(begin: record.beginNs, end: record.commitNs))
+            try take(record)
+        }
+        /// Hands on the waiting calls that started at or before `time` (nil: all).
+        func handOn(through time: UInt64?) throws(JournalError) {
+            while readyHead < ready.count, time.map({ ready[readyHead].time <= $0 }) ?? true {
+                let call = ready[readyHead]
+                readyHead += 1
+                guard let request = MemoryRegionCall.Request(gpa: call.region.gpa, size: call.region.size) else {
+                    throw .malformedLog(path: path, line: call.line, detail: "impossible range")
+                }
+                let memoryCall = MemoryRegionCall(
+                    slot: SlotID(rawValue: call.region.slot), flags: SlotFlags(rawValue: call.region.flags), request: request,
+                    host: backings.locate(call.region.userspaceAddress, size: call.region.size).location,
+                    errno: call.result < 0 ? -call.result : 0, timeNs: call.time, name: "\(name):\(call.line)")
+                if let record = transactions.add(memoryCall) { try closed(record) }
+            }
+            if readyHead == ready.count {
+                ready.removeAll(keepingCapacity: true)
+                readyHead = 0
+            } else if readyHead > 1024 {
+                ready.removeFirst(readyHead)
+                readyHead = 0
+            }
+        }
+        /// Counts the exits, in log order, that happened before `time` (nil: all),
+        /// each in the last window that began at or before it if it ended after;
+        /// then forgets the windows no later exit can fall in.
+        func count(before time: UInt64?) {
+            while exitsHead < exits.count, time.map({ exits[exitsHead].time < $0 }) ?? true {
+                let exit = exits[exitsHead]
+                exitsHead += 1
+                var entry = walked.exits[exit.reason] ?? (0, 0)
+                entry.total += 1
+                var low = 0, high = windows.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if windows[middle].begin <= exit.time { low = middle + 1 } else { high = middle }
+                }
+                if low > 0, exit.time <= windows[low - 1].end {
+                    entry.inWindows += 1
+                    windows[low - 1].hit = true
+                }
+                walked.exits[exit.reason] = entry
+            }
+            if exitsHead == exits.count {
+                exits.removeAll(keepingCapacity: true)
+                exitsHead = 0
+            }
+            // A window followed by one that began at or before every exit still to count is done with.
+            let floor = exitsHead < exits.count ? min(exits[exitsHead].time, time ?? .max) : time
+            var done = 0
+            while done + 1 < windows.count, floor.map({ windows[done + 1].begin <= $0 }) ?? true {
+                if windows[done].hit { walked.windowsWithExits += 1 }
+                done += 1
+            }
+            if done > 0 { windows.removeFirst(done) }
+        }
+
+        try TextFile.forEachLine(path, maxLineBytes: maxLineBytes, lastLineMayBeOpen: true) {
+            (bytes: [UInt8], number: Int) throws(JournalError) in
+            let text = number == 1 && bytes.starts(with: TextFile.byteOrderMark)
+                ? String(decoding: bytes.dropFirst(3), as: UTF8.self) : String(decoding: bytes, as: UTF8.self)
+            let parsed: StraceLine?
+            do throws(StraceLine.Failure) { parsed = try StraceLine.parse(text[...]) } catch {
+                try fail(number, error.detail)
+                return
+            }
+            guard let parsed else { return }
             let pid = parsed.pid
             if case .resumed = parsed.event {} else if let open = unfinished[pid] {
                 try fail(open.line, "pid \(pid)'s call is never resumed (line \(number) starts another); the log is cut or interleaved")
                 unfinished[pid] = nil
             }
             switch parsed.event {
-            case .region(let region, let result): calls.append((number, parsed.timeNs, region, result))
+            case .region(let region, let result): returned(Call(line: number, time: parsed.timeNs, region: region, result: result))
             case .regionStarted(let region): unfinished[pid] = (number, parsed.timeNs, region, false)
             case .runStarted: unfinished[pid] = (number, parsed.timeNs, nil, true)
             case .other(let pending): if pending { unfinished[pid] = (number, parsed.timeNs, nil, false) }
@@ -70,70 +229,50 @@ public enum StraceImporter {
             case .resumed(let result, let exit):
                 guard let open = unfinished.removeValue(forKey: pid) else {
                     try fail(number, "a resumed call of pid \(pid) that no line started; the log is cut or interleaved")
-                    continue
+                    return
                 }
                 if let region = open.region {
                     guard let result else {
                         try fail(open.line, "pid \(pid)'s KVM_SET_USER_MEMORY_REGION never returned (the process ended inside it)")
-                        continue
+                        return
                     }
-                    calls.append((open.line, open.time, region, result))
+                    returned(Call(line: open.line, time: open.time, region: region, result: result))
                 }
                 if open.run, result == 0, let exit { exits.append((parsed.timeNs, exit)) }
             }
+            // Every call still to come starts at or after this line, or is unfinished now.
+            var earliest = parsed.timeNs
+            for open in unfinished.values where open.region != nil { earliest = min(earliest, open.time) }
+            try handOn(through: earliest)
+            // A window still to come begins with the open transaction, a waiting call, or later.
+            if let first = transactions.open.first?.timeNs { earliest = min(earliest, first) }
+            if readyHead < ready.count { earliest = min(earliest, ready[readyHead].time) }
+            count(before: earliest)
         }
         for (pid, open) in unfinished.sorted(by: { $0.value.line < $1.value.line }) where open.region != nil {
             try fail(open.line, "pid \(pid)'s KVM_SET_USER_MEMORY_REGION never returned in the log")
         }
-        guard !calls.isEmpty else {
+        guard calls > 0 else {
             throw .unrecognized(
                 path: path,
                 detail: "no KVM_SET_USER_MEMORY_REGION calls in \(path); record it with strace -f -ttt -e trace=ioctl -e kvm=vcpu -o LOG")
         }
+        try handOn(through: nil)
+        if let record = transactions.close() { try closed(record) }
+        count(before: nil)
+        walked.windowsWithExits += windows.filter(\.hit).count
+        walked.calls = calls
+        walked.backings = backings.descriptors
+        return walked
+    }
 
-        let name = (path as NSString).lastPathComponent
-        var backings = HostBackings()
-        var transactions = IoctlTransactions()
-        var records: [TransactionRecord] = []
-        for call in calls.sorted(by: { $0.time < $1.time }) {
-            guard let request = MemoryRegionCall.Request(gpa: call.region.gpa, size: call.region.size) else {
-                throw .malformedLog(path: path, line: call.line, detail: "impossible range")
-            }
-            let memoryCall = MemoryRegionCall(
-                slot: SlotID(rawValue: call.region.slot), flags: SlotFlags(rawValue: call.region.flags), request: request,
-                host: backings.locate(call.region.userspaceAddress, size: call.region.size).location,
-                errno: call.result < 0 ? -call.result : 0, timeNs: call.time, name: "\(name):\(call.line)")
-            if let closed = transactions.add(memoryCall) { records.append(closed) }
-        }
-        if let closed = transactions.close() { records.append(closed) }
+    /// Longest line read: far beyond any strace line of an ioctl; a longer one
+    /// is refused with its number.
+    static let maxLineBytes = 16 << 20
 
-        // Exits per reason, and which fall inside a transaction window (first call to last).
-        var counts: [String: (total: Int, inWindows: Int)] = [:]
-        var windowsHit = Set<UInt64>()
-        let windows = records.map { (begin: $0.beginNs, end: $0.commitNs, sequence: $0.sequence) }
-        for exit in exits {
-            var entry = counts[exit.reason] ?? (0, 0)
-            entry.total += 1
-            // The last window that began at or before the exit.
-            var low = 0, high = windows.count
-            while low < high {
-                let middle = (low + high) / 2
-                if windows[middle].begin <= exit.time { low = middle + 1 } else { high = middle }
-            }
-            if low > 0, exit.time <= windows[low - 1].end {
-                entry.inWindows += 1
-                windowsHit.insert(windows[low - 1].sequence)
-            }
-            counts[exit.reason] = entry
-        }
-
-        let header = JournalHeader(
+    static func header(_ path: String) -> JournalHeader {
+        JournalHeader(
             backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
             commandLine: ["memjournal"] + OutsideChannel.strace.commandWords + [path], cleanClose: true)
-        let contents = JournalContents(
-            header: header, backings: backings.descriptors, regions: [:], records: records, cutOff: [], faults: [],
-            recorderStatistics: nil)
-        return Result(contents: contents, calls: calls.count, exits: counts, windowsWithExits: windowsHit.count,
-                      skipped: skipped)
     }
 }
