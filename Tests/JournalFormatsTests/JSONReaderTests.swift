@@ -98,4 +98,29 @@ struct JSONReaderTests {
         try whole.finish()
         #expect(try JSONParser.parse(Array(line.utf8)).text == line)
     }
+
+    /// A quote, a backslash, a control character or a non-ASCII byte is seen
+    /// where it is, after a run of plain bytes of any length.
+    @Test(arguments: 0..<26)
+    func aSpecialByteIsSeenAtEveryOffset(offset: Int) throws {
+        let before = String(repeating: "a", count: offset), after = String(repeating: "b", count: 11)
+        // A quote ends the string there: what follows is text after the value.
+        #expect(throws: JSONError.self) { try JSONParser.parse(Array("\"\(before)\"\(after)\"".utf8)) }
+        #expect(try JSONParser.parse(Array("[\"\(before)\",\"\(after)\"]".utf8)) == .array([.string(before), .string(after)]))
+        // An escape, and a non-ASCII character, decoded in place.
+        #expect(try JSONParser.parse(Array("\"\(before)\\n\(after)\"".utf8)) == .string(before + "\n" + after))
+        #expect(try JSONParser.parse(Array("\"\(before)é\(after)\"".utf8)) == .string(before + "é" + after))
+        // A control character is refused, at its column.
+        #expect {
+            try JSONParser.parse(Array("\"\(before)\u{01}\(after)\"".utf8))
+        } throws: { error in
+            (error as? JSONError)?.detail.contains("column \(offset + 2): control character") == true
+        }
+        // A string cut short is named as such, wherever it ends.
+        #expect {
+            try JSONParser.parse(Array("\"\(before)".utf8))
+        } throws: { error in
+            (error as? JSONError)?.detail.contains("unterminated string") == true
+        }
+    }
 }
