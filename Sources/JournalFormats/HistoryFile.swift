@@ -1,4 +1,5 @@
 import JournalStore
+import Memslots
 
 /// A history read whole from either of its files: a journal (SQLite) or its
 /// canonical JSONL text. What replay and `fixture check` read.
@@ -13,6 +14,18 @@ public enum HistoryFile {
     {
         guard try isJournal(path) else { return try CanonicalJSONL.read(path) }
         return try reader(of: path, verify: verify, note: note).contents()
+    }
+
+    /// What a walk of the history at `path` needs, its transactions read as they
+    /// are walked: a journal's (verified first unless `verify` is false) a window
+    /// at a time, a JSONL file's a line at a time (checked whole first, whatever
+    /// `verify` says). Memory does not grow with either (replay, diff).
+    public static func records(of path: String, verify: Bool, note: (String) -> Void = { _ in }) throws(JournalError)
+        -> (header: JournalHeader, backings: [BackingDescriptor], cutOff: Int, records: RecordSequence)
+    {
+        guard try isJournal(path) else { return try CanonicalJSONL.records(path) }
+        let reader = try reader(of: path, verify: verify, note: note)
+        return (try reader.header(), try reader.backings(), try reader.cutOffTransactions().count, try .journal(reader))
     }
 
     /// The journal at `path` opened read-only (an older schema migrated on a

@@ -224,12 +224,22 @@ public struct RecordCursor {
     }
 }
 
+/// One walk over a history's complete transactions that is read as it goes (a
+/// text file read line by line): each `next` the following transaction, nil
+/// after the last.
+public protocol RecordWalk: AnyObject {
+    func next() throws(JournalError) -> TransactionRecord?
+}
+
 /// The complete transactions of a history in sequence order, walked as often
-/// as a consumer needs: held in memory, or read from a journal a window at a
-/// time as they are walked (replay, diff).
+/// as a consumer needs: held in memory, read from a journal a window at a
+/// time as they are walked (replay, diff), or read afresh from a file by each
+/// walk (`walks`: canonical JSONL, checked whole before).
 public enum RecordSequence {
     case memory([TransactionRecord])
     case journal(JournalReader, count: Int)
+    /// `count` transactions of the file at `path`; `open` starts a walk.
+    case walks(count: Int, path: String, open: () throws(JournalError) -> any RecordWalk)
 
     /// A journal's complete transactions.
     public static func journal(_ reader: JournalReader) throws(JournalError) -> RecordSequence {
@@ -239,7 +249,7 @@ public enum RecordSequence {
     public var count: Int {
         switch self {
         case .memory(let records): records.count
-        case .journal(_, let count): count
+        case .journal(_, let count), .walks(let count, _, _): count
         }
     }
 
@@ -248,6 +258,7 @@ public enum RecordSequence {
         switch self {
         case .memory: nil
         case .journal(let reader, _): reader.path
+        case .walks(_, let path, _): path
         }
     }
 
@@ -256,6 +267,7 @@ public enum RecordSequence {
         switch self {
         case .memory(let records): Cursor(source: .memory(records, 0))
         case .journal(let reader, _): Cursor(source: .journal(RecordCursor(reader)))
+        case .walks(_, _, let open): Cursor(source: .unopened(open))
         }
     }
 
@@ -263,6 +275,9 @@ public enum RecordSequence {
         fileprivate enum Source {
             case memory([TransactionRecord], Int)
             case journal(RecordCursor)
+            /// A walk not started yet (it starts on the first `next`, which may fail), and one under way.
+            case unopened(() throws(JournalError) -> any RecordWalk)
+            case walk(any RecordWalk)
         }
         fileprivate var source: Source
 
@@ -277,6 +292,12 @@ public enum RecordSequence {
                 let record = try cursor.next()
                 source = .journal(cursor)
                 return record
+            case .unopened(let open):
+                let walk = try open()
+                source = .walk(walk)
+                return try walk.next()
+            case .walk(let walk):
+                return try walk.next()
             }
         }
     }

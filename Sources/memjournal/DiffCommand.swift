@@ -86,16 +86,12 @@ struct DiffCommand: ParsableCommand {
         if !diff.equivalent { throw ExitStatus.found }
     }
 
-    /// A journal's header and transactions (read as the diff walks them), or its JSONL form's (read whole).
+    /// A journal's or JSONL file's header and transactions (read as the diff walks them).
     private static func history(_ path: String, verify: Bool) throws(JournalError)
         -> (header: JournalHeader, records: RecordSequence)
     {
-        guard try HistoryFile.isJournal(path) else {
-            let contents = try HistoryFile.contents(of: path, verify: verify, note: printNote)
-            return (contents.header, .memory(contents.records))
-        }
-        let reader = try HistoryFile.reader(of: path, verify: verify, note: printNote)
-        return (try reader.header(), try .journal(reader))
+        let history = try HistoryFile.records(of: path, verify: verify, note: printNote)
+        return (history.header, history.records)
     }
 
     private func ignoredWords(_ options: HistoryDiff.Options) -> [String] {

@@ -8,16 +8,14 @@ import JournalFormats
 
 extension ReplayOptions.Mode: ExpressibleByArgument {}
 
-/// What replay needs, from a journal (verified first unless `verify` is false;
-/// its transactions then read as the replay reaches them) or its JSONL form.
+/// What replay needs, from a journal (verified first unless `verify` is false)
+/// or its JSONL form, the transactions read as the replay reaches them.
 func replaySource(journal path: String, verify: Bool) throws -> (ReplaySource, cutOff: Int) {
     try withJournalErrors {
-        guard try HistoryFile.isJournal(path) else {
-            let contents = try HistoryFile.contents(of: path, verify: verify, note: printNote)
-            return (ReplaySource(contents, name: path), contents.cutOff.count)
-        }
-        let reader = try HistoryFile.reader(of: path, verify: verify, note: printNote)
-        return (try ReplaySource(reader, name: path), try reader.cutOffTransactions().count)
+        let history = try HistoryFile.records(of: path, verify: verify, note: printNote)
+        return (ReplaySource(name: path, backings: history.backings, records: history.records,
+                             maxSlotSize: history.header.maxSlotSize, inhibit: history.header.inhibit,
+                             wait: history.header.wait), history.cutOff)
     }
 }
 

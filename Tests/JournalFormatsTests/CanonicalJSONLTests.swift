@@ -7,6 +7,7 @@ import Harness
 import JournalFormats
 import JournalStore
 import Sync
+import Glibc
 
 /// The canonical JSONL form: export → import → export is byte-identical, the
 /// imported journal reads back equal to the original, cut-off state survives,
@@ -242,6 +243,37 @@ struct CanonicalJSONLTests {
         let long = lines + Array(repeating: lines.dropFirst(), count: 200).joined()
         Self.expectRefused(try Self.replacing(long, line: tx[1], "\"as\":0,", with: "\"as\":0,,"), line: tx[1],
                            mentioning: "invalid JSON", in: dir, name: "early-in-long")
+    }
+
+    /// Replay and diff read a JSONL file a line at a time, walk after walk:
+    /// each walk gives what reading it whole gives, and a file changed between
+    /// walks is named, not half read.
+    @Test("a JSONL file walked a line at a time gives what reading it whole gives")
+    func walkedLineByLine() throws {
+        let dir = makeTemporaryDirectory()
+        let journal = try Self.recordJournal(.hotplug, inhibit: true, in: dir)
+        let text = dir.file("walked.jsonl")
+        try CanonicalJSONL.export(journal: journal, to: text)
+        let whole = try CanonicalJSONL.read(text)
+        let history = try CanonicalJSONL.records(text)
+        #expect(history.header == whole.header && history.backings == whole.backings && history.cutOff == whole.cutOff.count)
+        #expect(history.records.count == whole.records.count && history.records.path == text)
+        for _ in 0..<2 {
+            var walked: [TransactionRecord] = []
+            try history.records.forEach { walked.append($0); return true }
+            #expect(walked == whole.records)
+        }
+        // Cut short after the check: the next walk names the file and the line where it ends.
+        var lines = Self.lines(try #require(contents(text)))
+        lines.removeLast(3)
+        try #require(unlink(text) == 0)
+        write(Array((lines.joined(separator: "\n") + "\n").utf8), to: text)
+        #expect {
+            try history.records.forEach { _ in true }
+        } throws: { error in
+            guard let error = error as? JournalError else { return false }
+            return error.path == text && error.line == lines.count + 1 && error.description.contains("truncated")
+        }
     }
 
     @Test("export and import never overwrite their output")

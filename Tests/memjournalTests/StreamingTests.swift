@@ -7,7 +7,8 @@ import TestSupport
 
 /// Record writes a journal without keeping what it writes; export (canonical and
 /// chrome-trace), the report, the map after a transaction,
-/// the hazards, diff and replay walk a journal in windows, and
+/// the hazards, diff and replay walk a journal in windows (diff and replay a
+/// JSONL file a line at a time), and
 /// import writes one as it reads its text (canonical JSONL, a QEMU trace, an strace log): their
 /// peak memory does not grow with the history. Measured against a control that holds the whole history
 /// (`inspect list --json` reads every transaction before printing), on the
@@ -120,6 +121,10 @@ struct StreamingTests {
             peaks["map", default: []].append(try Self.peakKB(["inspect", journal, "map", "--at", "\(transactions)"]))
             peaks["hazards", default: []].append(try Self.peakKB(["inspect", journal, "hazards", "--json"]))
             peaks["diff", default: []].append(try Self.peakKB(["diff", journal, journal]))
+            peaks["diff jsonl", default: []].append(try Self.peakKB(
+                ["diff", dir.file("\(transactions).jsonl"), dir.file("\(transactions).jsonl")]))
+            peaks["replay jsonl", default: []].append(try Self.peakKB(
+                ["replay", dir.file("\(transactions).jsonl"), "--mode", "slot-ops"]))
             peaks["replay", default: []].append(try Self.peakKB(["replay", journal, "--mode", "slot-ops"]))
             peaks["list", default: []].append(try Self.peakKB(["inspect", journal, "list", "--json"]))
         }
@@ -129,7 +134,7 @@ struct StreamingTests {
         #expect(growth["list"]! > 20_000, "control: \(peaks)")
         for command in [
             "record", "export", "trace", "report", "import", "qemu-trace import", "strace import", "map", "hazards", "replay",
-            "diff",
+            "diff", "diff jsonl", "replay jsonl",
         ] {
             #expect(growth[command]! * 10 < growth["list"]!,
                     "\(command) grew \(growth[command]!) KB, the control \(growth["list"]!) KB: \(peaks)")

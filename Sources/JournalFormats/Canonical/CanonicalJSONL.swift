@@ -77,6 +77,68 @@ public enum CanonicalJSONL {
         return decoder.sink.contents(header: header, statistics: statistics)
     }
 
+    /// A canonical file's header, backings and cut-off transactions, and its
+    /// complete transactions as a sequence read from the file by each walk: the
+    /// file is read and checked whole once here (as `read` does), keeping only
+    /// counts, then again by every walk — memory does not grow with the file.
+    public static func records(_ path: String) throws(JournalError)
+        -> (header: JournalHeader, backings: [BackingDescriptor], cutOff: Int, records: RecordSequence)
+    {
+        var decoder = Decoder(path: path, sink: CountingSink())
+        try decode(path, &decoder)
+        let (header, _) = try decoder.finish()
+        let counted = decoder.sink
+        return (header, counted.backings, counted.cutOff,
+                .walks(count: counted.records, path: path, open: { () throws(JournalError) in try JSONLWalk(path) }))
+    }
+
+    /// What the checking read keeps: the backings and how many transactions there are.
+    struct CountingSink: CanonicalSink {
+        var backings: [BackingDescriptor] = []
+        var records = 0
+        var cutOff = 0
+        mutating func start(header: JournalHeader, backings: [BackingDescriptor], regions: [UInt16: [MemorySection]]) {
+            self.backings = backings
+        }
+        mutating func add(_ record: TransactionRecord) { records += 1 }
+        mutating func add(_ cut: CutOffTransaction) { cutOff += 1 }
+        mutating func add(_ fault: SpuriousFault, id: Int) {}
+    }
+
+    /// One walk over a canonical file's complete transactions, a line at a time.
+    final class JSONLWalk: RecordWalk {
+        /// The transaction of the line read last, if it was one.
+        struct LatestRecord: CanonicalSink {
+            var record: TransactionRecord?
+            mutating func start(header: JournalHeader, backings: [BackingDescriptor], regions: [UInt16: [MemorySection]]) {}
+            mutating func add(_ record: TransactionRecord) { self.record = record }
+            mutating func add(_ cut: CutOffTransaction) {}
+            mutating func add(_ fault: SpuriousFault, id: Int) {}
+        }
+
+        private let lines: TextFile.Lines
+        private var decoder: Decoder<LatestRecord>
+
+        init(_ path: String) throws(JournalError) {
+            lines = try TextFile.Lines(path, maxLineBytes: maxLineBytes)
+            decoder = Decoder(path: path, sink: LatestRecord())
+        }
+
+        func next() throws(JournalError) -> TransactionRecord? {
+            while true {
+                guard let line = try lines.next() else {
+                    _ = try decoder.finish()
+                    return nil
+                }
+                try decoder.line(ParsedLine(line, number: lines.number))
+                if let record = decoder.sink.record {
+                    decoder.sink.record = nil
+                    return record
+                }
+            }
+        }
+    }
+
     /// What the reading thread hands the decoding one.
     private enum ReadLines: Sendable {
         case lines([ParsedLine])

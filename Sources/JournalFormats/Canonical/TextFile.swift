@@ -10,7 +10,17 @@ public enum TextFile {
     /// The UTF-8 byte-order mark some tools put at the start of a text file.
     static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
-    /// Calls `body` with each line (without its `\n`) and its number from 1.
+    /// Calls `body` with each line (without its `\n`) and its number from 1
+    /// (the rules of `Lines`).
+    static func forEachLine(
+        _ path: String, maxLineBytes: Int, lastLineMayBeOpen: Bool = false,
+        _ body: (_ line: [UInt8], _ number: Int) throws(JournalError) -> Void
+    ) throws(JournalError) {
+        let lines = try Lines(path, maxLineBytes: maxLineBytes, lastLineMayBeOpen: lastLineMayBeOpen)
+        while let line = try lines.next() { try body(line, lines.number) }
+    }
+
+    /// The lines of a file (without their `\n`), pulled one at a time.
     ///
     /// A line longer than `maxLineBytes` is refused before it is accumulated
     /// further, and a last line without its `\n` is refused as a truncated file —
@@ -18,53 +28,72 @@ public enum TextFile {
     /// (`lastLineMayBeOpen`) may stop mid-line, when their writer was killed:
     /// their last line is handed over like the others, and a file that is empty
     /// or ends in a newline ends there.
-    static func forEachLine(
-        _ path: String, maxLineBytes: Int, lastLineMayBeOpen: Bool = false,
-        _ body: (_ line: [UInt8], _ number: Int) throws(JournalError) -> Void
-    ) throws(JournalError) {
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            if errno == ENOENT { throw .missing(path: path) }
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
-        guard let file = fopen(path, "rb") else {
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        defer { fclose(file) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var line: [UInt8] = []
-        var number = 1
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n == 0 {
-                if ferror(file) != 0 { throw .unreadable(path: path, reason: "read error") }
-                break
+    final class Lines {
+        let path: String
+        private let maxLineBytes: Int
+        private let lastLineMayBeOpen: Bool
+        private let file: UnsafeMutablePointer<FILE>
+        private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        /// What is read of `buffer` and not yet taken: `buffer[start..<end]`.
+        private var start = 0
+        private var end = 0
+        private var atEnd = false
+        private var line: [UInt8] = []
+        /// The number of the line `next` returned last (from 1).
+        private(set) var number = 0
+
+        init(_ path: String, maxLineBytes: Int, lastLineMayBeOpen: Bool = false) throws(JournalError) {
+            var st = stat()
+            guard stat(path, &st) == 0 else {
+                if errno == ENOENT { throw .missing(path: path) }
+                throw .unreadable(path: path, reason: String(cString: strerror(errno)))
             }
-            var start = 0
-            while start < n {
-                guard let newline = buffer[start..<n].firstIndex(of: 0x0a) else {
-                    line.append(contentsOf: buffer[start..<n])
-                    start = n
-                    break
+            guard (st.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
+            guard let file = fopen(path, "rb") else {
+                throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            self.path = path
+            self.maxLineBytes = maxLineBytes
+            self.lastLineMayBeOpen = lastLineMayBeOpen
+            self.file = file
+        }
+
+        deinit { fclose(file) }
+
+        /// The next line, nil after the last.
+        func next() throws(JournalError) -> [UInt8]? {
+            line.removeAll(keepingCapacity: true)
+            while true {
+                if start == end {
+                    guard !atEnd else { break }
+                    let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+                    if n == 0 {
+                        if ferror(file) != 0 { throw .unreadable(path: path, reason: "read error") }
+                        atEnd = true
+                        break
+                    }
+                    (start, end) = (0, n)
                 }
-                line.append(contentsOf: buffer[start..<newline])
-                guard line.count <= maxLineBytes else { throw tooLong(path, number, maxLineBytes) }
-                try body(line, number)
-                line.removeAll(keepingCapacity: true)
-                number += 1
-                start = newline + 1
+                if let newline = buffer[start..<end].firstIndex(of: 0x0a) {
+                    line.append(contentsOf: buffer[start..<newline])
+                    start = newline + 1
+                    guard line.count <= maxLineBytes else { throw tooLong(path, number + 1, maxLineBytes) }
+                    number += 1
+                    return line
+                }
+                line.append(contentsOf: buffer[start..<end])
+                start = end
+                guard line.count <= maxLineBytes else { throw tooLong(path, number + 1, maxLineBytes) }
             }
-            guard line.count <= maxLineBytes else { throw tooLong(path, number, maxLineBytes) }
-        }
-        if lastLineMayBeOpen, !line.isEmpty {
-            try body(line, number)
-            return
-        }
-        guard line.isEmpty else {
-            throw .malformed(
-                path: path, line: number,
-                detail: "the last line has no newline at its end: the file was cut short (truncated)")
+            guard !line.isEmpty else { return nil }
+            guard lastLineMayBeOpen else {
+                throw .malformed(
+                    path: path, line: number + 1,
+                    detail: "the last line has no newline at its end: the file was cut short (truncated)")
+            }
+            number += 1
+            defer { line = [] }
+            return line
         }
     }
 
