@@ -39,7 +39,10 @@ public final class HistoryReduction {
     private let test: FailureTest
     private let progress: (Phase, Int, Int) -> Void
     private var evaluations = 0
-    private var remembered: [[CandidateTransaction]: Bool] = [:]
+    /// What each candidate evaluated gave, by a 16-byte key rather than the
+    /// candidate itself (a reduction evaluates hundreds of candidates of up to
+    /// the whole history each).
+    private var remembered: [CandidateKey: Bool] = [:]
 
     /// `progress` hears the phase, the candidates evaluated so far and the current size.
     public init(_ history: CandidateHistory, keeping test: FailureTest,
@@ -52,10 +55,11 @@ public final class HistoryReduction {
     /// Whether `candidate` still shows the failure (remembered; `progress` hears of it).
     private func holds(_ candidate: [CandidateTransaction], _ phase: Phase? = nil, size: Int = 0) throws -> Bool {
         if let phase { progress(phase, evaluations, size) }
-        if let known = remembered[candidate] { return known }
+        let key = CandidateKey(candidate)
+        if let known = remembered[key] { return known }
         evaluations += 1
         let result = candidate.isEmpty ? false : try test.holds(history.contents(candidate))
-        remembered[candidate] = result
+        remembered[key] = result
         return result
     }
 
@@ -129,5 +133,22 @@ public final class HistoryReduction {
             guard !zip(deletes, deletes.dropFirst()).contains(where: { !$0 && $1 }) else { return nil }
         }
         return CandidateTransaction(origins: a.origins + b.origins, addressSpace: a.addressSpace, parts: parts)
+    }
+}
+
+/// A candidate as two keyed 64-bit hashes of it (SipHash with this process's
+/// seed, the second salted): two different candidates share both with a
+/// probability around 2⁻¹²⁸ each, far below anything a reduction's few
+/// thousand evaluations could meet.
+private struct CandidateKey: Hashable {
+    let first: Int
+    let second: Int
+
+    init(_ candidate: [CandidateTransaction]) {
+        first = candidate.hashValue
+        var hasher = Hasher()
+        hasher.combine(0x6d65_6d6a_6f75_726e as UInt64)  // "memjourn": a salt
+        hasher.combine(candidate)
+        second = hasher.finalize()
     }
 }
