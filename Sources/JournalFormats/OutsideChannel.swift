@@ -1,4 +1,5 @@
 import JournalStore
+import Memslots
 
 /// The channels that see a VMM from outside — its memory-region ioctls, not its
 /// listener's callbacks — and how a journal header says which one wrote it: the
@@ -20,5 +21,35 @@ public enum OutsideChannel: CaseIterable, Sendable {
         guard let channel = Self.allCases.first(where: { header.commandLine.dropFirst().starts(with: $0.commandWords) })
         else { return nil }
         self = channel
+    }
+}
+
+extension OutsideChannel {
+    /// The header of a journal imported through this channel from the log at `path`.
+    func importHeader(_ path: String) -> JournalHeader {
+        JournalHeader(
+            backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
+            commandLine: ["memjournal"] + commandWords + [path], cleanClose: true)
+    }
+
+    /// Writes the log at `path` as a new journal at `output`: `walk` reads the
+    /// log, handing each transaction over as it closes, and returns what else it
+    /// found with the backings, which are known only once every host address was
+    /// seen and so are written last. Memory does not grow with the log; a failure
+    /// leaves nothing at `output`. Returns what the walk found and the
+    /// transactions written.
+    func importJournal<Found>(
+        _ path: String, to output: String,
+        _ walk: ((TransactionRecord) throws(JournalError) -> Void) throws(JournalError) -> (Found, backings: [BackingDescriptor])
+    ) throws(JournalError) -> (found: Found, transactions: Int, backings: Int) {
+        let builder = try JournalBuilder(path: output, header: importHeader(path))
+        var transactions = 0
+        let (found, backings) = try walk { (record: TransactionRecord) throws(JournalError) in
+            try builder.add(record)
+            transactions += 1
+        }
+        try builder.configuration(backings: backings, regions: [:])
+        try builder.finish(statistics: nil)
+        return (found, transactions, backings.count)
     }
 }

@@ -42,7 +42,7 @@ public enum QEMUTraceImporter {
             records.append(record)
         }
         let contents = JournalContents(
-            header: header(path), backings: walked.backings, regions: [:], records: records, cutOff: [], faults: [],
+            header: OutsideChannel.qemuTrace.importHeader(path), backings: walked.backings, regions: [:], records: records, cutOff: [], faults: [],
             recorderStatistics: nil)
         return Result(contents: contents, events: walked.events, skipped: walked.skipped)
     }
@@ -53,17 +53,12 @@ public enum QEMUTraceImporter {
     public static func importFile(_ path: String, to output: String, lenient: Bool = false) throws(JournalError)
         -> Imported
     {
-        let builder = try JournalBuilder(path: output, header: header(path))
-        var transactions = 0
-        let walked = try walk(path, lenient: lenient) { (record: TransactionRecord) throws(JournalError) in
-            try builder.add(record)
-            transactions += 1
+        let imported = try OutsideChannel.qemuTrace.importJournal(path, to: output) { take throws(JournalError) in
+            let walked = try walk(path, lenient: lenient, take)
+            return (walked, walked.backings)
         }
-        // The backings are known only once every host address was seen.
-        try builder.configuration(backings: walked.backings, regions: [:])
-        try builder.finish(statistics: nil)
-        return Imported(
-            events: walked.events, transactions: transactions, backings: walked.backings.count, skipped: walked.skipped)
+        return Imported(events: imported.found.events, transactions: imported.transactions, backings: imported.backings,
+                        skipped: imported.found.skipped)
     }
 
     /// Reads the trace line by line, handing each listener transaction to `take`
@@ -119,9 +114,4 @@ public enum QEMUTraceImporter {
     /// this (a guest's console output, say) is refused with its number.
     static let maxLineBytes = 16 << 20
 
-    static func header(_ path: String) -> JournalHeader {
-        JournalHeader(
-            backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
-            commandLine: ["memjournal"] + OutsideChannel.qemuTrace.commandWords + [path], cleanClose: true)
-    }
 }

@@ -49,7 +49,7 @@ public enum StraceImporter {
             records.append(record)
         }
         let contents = JournalContents(
-            header: header(path), backings: walked.backings, regions: [:], records: records, cutOff: [], faults: [],
+            header: OutsideChannel.strace.importHeader(path), backings: walked.backings, regions: [:], records: records, cutOff: [], faults: [],
             recorderStatistics: nil)
         return Result(contents: contents, calls: walked.calls, exits: walked.exits, windowsWithExits: walked.windowsWithExits,
                       skipped: walked.skipped)
@@ -61,16 +61,12 @@ public enum StraceImporter {
     public static func importFile(_ path: String, to output: String, lenient: Bool = false) throws(JournalError)
         -> Imported
     {
-        let builder = try JournalBuilder(path: output, header: header(path))
-        var transactions = 0
-        let walked = try walk(path, lenient: lenient) { (record: TransactionRecord) throws(JournalError) in
-            try builder.add(record)
-            transactions += 1
+        let imported = try OutsideChannel.strace.importJournal(path, to: output) { take throws(JournalError) in
+            let walked = try walk(path, lenient: lenient, take)
+            return (walked, walked.backings)
         }
-        // The backings are known only once every host address was seen.
-        try builder.configuration(backings: walked.backings, regions: [:])
-        try builder.finish(statistics: nil)
-        return Imported(calls: walked.calls, transactions: transactions, backings: walked.backings.count,
+        let walked = imported.found
+        return Imported(calls: walked.calls, transactions: imported.transactions, backings: imported.backings,
                         exits: walked.exits, windowsWithExits: walked.windowsWithExits, skipped: walked.skipped)
     }
 
@@ -269,10 +265,4 @@ public enum StraceImporter {
     /// Longest line read: far beyond any strace line of an ioctl; a longer one
     /// is refused with its number.
     static let maxLineBytes = 16 << 20
-
-    static func header(_ path: String) -> JournalHeader {
-        JournalHeader(
-            backend: "kvm", capabilities: .x86KVM, vcpus: 0, wait: .event, inhibit: false, scenario: nil, seed: nil,
-            commandLine: ["memjournal"] + OutsideChannel.strace.commandWords + [path], cleanClose: true)
-    }
 }
