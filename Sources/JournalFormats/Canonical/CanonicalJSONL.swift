@@ -89,7 +89,7 @@ public enum CanonicalJSONL {
         let (header, _) = try decoder.finish()
         let counted = decoder.sink
         return (header, counted.backings, counted.cutOff,
-                .walks(count: counted.records, path: path, open: { () throws(JournalError) in try JSONLWalk(path) }))
+                .walks(count: counted.records, path: path, open: { () throws(JournalError) in JSONLWalk(path) }))
     }
 
     /// What the checking read keeps: the backings and how many transactions there are.
@@ -116,11 +116,11 @@ public enum CanonicalJSONL {
             mutating func add(_ fault: SpuriousFault, id: Int) {}
         }
 
-        private let lines: TextFile.Lines
+        private let lines: ParsedLines
         private var decoder: Decoder<LatestRecord>
 
-        init(_ path: String) throws(JournalError) {
-            lines = try TextFile.Lines(path, maxLineBytes: maxLineBytes)
+        init(_ path: String) {
+            lines = ParsedLines(path)
             decoder = Decoder(path: path, sink: LatestRecord())
         }
 
@@ -130,7 +130,7 @@ public enum CanonicalJSONL {
                     _ = try decoder.finish()
                     return nil
                 }
-                try decoder.line(ParsedLine(line, number: lines.number))
+                try decoder.line(line)
                 if let record = decoder.sink.record {
                     decoder.sink.record = nil
                     return record
@@ -151,43 +151,65 @@ public enum CanonicalJSONL {
     private static let batchLines = 32
     private static let batchesWaiting = 4
 
-    /// Feeds every line of `path` to `decoder`, in order, in two stages on two
-    /// threads: this one decodes each line's JSON into records and hands them to
-    /// the sink (the journal's writes), while a reading thread reads the lines,
-    /// parses their JSON and reads their slot operations (`ParsedLine`) — about
-    /// half of the work — ahead of it. What either
-    /// finds wrong is reported in line order, as one thread would: the reader
-    /// stops at its first error and hands it over after the lines before it; the
-    /// decoder's first error cancels the reader.
+    /// Feeds every line of `path` to `decoder`, in order (read and parsed ahead
+    /// on another thread: `ParsedLines`).
     private static func decode<Sink>(_ path: String, _ decoder: inout Decoder<Sink>) throws(JournalError) {
-        let handoff = Handoff<ReadLines>(capacity: batchesWaiting)
-        let reader = OSThread {
-            var batch: [ParsedLine] = []
-            batch.reserveCapacity(batchLines)
-            do throws(JournalError) {
-                try TextFile.forEachLine(path, maxLineBytes: maxLineBytes) { (line, number) throws(JournalError) in
-                    batch.append(ParsedLine(line, number: number))
-                    guard batch.count == batchLines else { return }
-                    // Cancelled: the decoder has stopped; so does reading.
-                    guard handoff.put(.lines(batch)) else { throw .unreadable(path: path, reason: "cancelled") }
-                    batch.removeAll(keepingCapacity: true)
+        let lines = ParsedLines(path)
+        while let line = try lines.next() { try decoder.line(line) }
+    }
+
+    /// The lines of a canonical file, read and parsed in a stage of their own:
+    /// a reading thread reads the lines, parses their JSON and reads their slot
+    /// operations (`ParsedLine`) — about half of the work — ahead of the thread
+    /// that takes them, which decodes them into records and hands these on (the
+    /// journal's writes, a diff, a replay). What either finds wrong is reported
+    /// in line order, as one thread would: the reader stops at its first error
+    /// and hands it over after the lines before it; when the taker stops early
+    /// (its own error, or it wants no more), releasing this stops the reader.
+    final class ParsedLines {
+        private let handoff = Handoff<ReadLines>(capacity: batchesWaiting)
+        private let reader: OSThread
+        private var batch: [ParsedLine] = []
+        private var taken = 0
+
+        init(_ path: String) {
+            let handoff = handoff
+            reader = OSThread {
+                var batch: [ParsedLine] = []
+                batch.reserveCapacity(batchLines)
+                do throws(JournalError) {
+                    try TextFile.forEachLine(path, maxLineBytes: maxLineBytes) { (line, number) throws(JournalError) in
+                        batch.append(ParsedLine(line, number: number))
+                        guard batch.count == batchLines else { return }
+                        // Cancelled: the taker has stopped; so does reading.
+                        guard handoff.put(.lines(batch)) else { throw .unreadable(path: path, reason: "cancelled") }
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                    if !batch.isEmpty { _ = handoff.put(.lines(batch)) }
+                } catch {
+                    if !batch.isEmpty { _ = handoff.put(.lines(batch)) }
+                    _ = handoff.put(.failed(error))
                 }
-                if !batch.isEmpty { _ = handoff.put(.lines(batch)) }
-            } catch {
-                if !batch.isEmpty { _ = handoff.put(.lines(batch)) }
-                _ = handoff.put(.failed(error))
+                handoff.finish()
             }
-            handoff.finish()
         }
-        defer {
+
+        deinit {
             handoff.cancel()
             reader.join()
         }
-        while let item = handoff.take() {
-            switch item {
-            case .lines(let lines): for line in lines { try decoder.line(line) }
-            case .failed(let error): throw error
+
+        /// The next line, nil after the last.
+        func next() throws(JournalError) -> ParsedLine? {
+            while taken == batch.count {
+                switch handoff.take() {
+                case .lines(let lines)?: (batch, taken) = (lines, 0)
+                case .failed(let error)?: throw error
+                case nil: return nil
+                }
             }
+            defer { taken += 1 }
+            return batch[taken]
         }
     }
 
