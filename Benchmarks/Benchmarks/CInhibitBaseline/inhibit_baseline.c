@@ -18,7 +18,7 @@
 enum {
     CODE_SLOT = 0, RAM_SLOT = 1, MAX_VCPUS = 8, KICK_SIGNAL = SIGUSR2,
 };
-static const uint64_t CODE_BASE = 0xFF000000u, CODE_SIZE = 0x10000, RAM_SIZE = 2u << 20;
+static const uint64_t CODE_BASE = 0xFF000000u, CODE_SIZE = 0x10000;
 
 static uint64_t now_ns(void) {
     struct timespec t;
@@ -80,16 +80,21 @@ static void *vcpu_main(void *arg) {
     return NULL;
 }
 
-int inhibit_baseline_run(const uint8_t *code, size_t code_len, uint64_t block_stride, int vcpus, int transactions,
-                         uint64_t interval_ns, uint64_t *drain_ns, uint64_t *inhibit_ns, char *error,
-                         size_t error_len) {
+int inhibit_baseline_run(const uint8_t *code, size_t code_len, uint64_t block_stride, const uint32_t *targets,
+                         int target_count, uint64_t ram_size, int vcpus, int transactions, uint64_t interval_ns,
+                         uint64_t *drain_ns, uint64_t *inhibit_ns, char *error, size_t error_len) {
     struct baseline *b = calloc(1, sizeof *b);
     if (!b) return -ENOMEM;
     int rc = 0, kvm = -1, started = 0;
     uint8_t *codemem = MAP_FAILED, *ram = MAP_FAILED;
     void *args[MAX_VCPUS][2];
 #define FAIL(code, ...) do { rc = (code); snprintf(error, error_len, __VA_ARGS__); goto out; } while (0)
-    if (vcpus < 1 || vcpus > MAX_VCPUS || code_len > 0x1000) FAIL(-EINVAL, "bad arguments");
+    if (vcpus < 1 || vcpus > MAX_VCPUS || code_len > 0x1000 || target_count < 1
+        || (uint64_t)target_count > (block_stride - 8) / 8 || ram_size == 0 || ram_size % 0x1000 != 0)
+        FAIL(-EINVAL, "bad arguments");
+    for (int j = 0; j < target_count; j++) {
+        if ((uint64_t)targets[j] + 4 > ram_size) FAIL(-EINVAL, "target 0x%x outside the RAM slot", targets[j]);
+    }
     b->vm = -1;
     kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm < 0) FAIL(-errno, "/dev/kvm: %s", strerror(errno));
@@ -99,20 +104,23 @@ int inhibit_baseline_run(const uint8_t *code, size_t code_len, uint64_t block_st
     b->run_size = (size_t)size;
 
     codemem = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (codemem == MAP_FAILED || ram == MAP_FAILED) FAIL(-ENOMEM, "mmap failed");
     memcpy(codemem, code, code_len);
     for (int i = 0; i < vcpus; i++) {
-        // One writable target per vCPU, in the RAM slot the transactions replace.
+        // Every target, writable, in the RAM slot the transactions replace; each
+        // vCPU starts at a different one, as memjournal's vCPUs do (KVMVCPUs).
         uint32_t *block = (uint32_t *)(codemem + block_stride * (uint64_t)(i + 1));
         block[0] = 0;
-        block[1] = 1;
-        block[2] = 0x1000u + 64u * (uint32_t)i;
-        block[3] = 1;
+        block[1] = (uint32_t)target_count;
+        for (int j = 0; j < target_count; j++) {
+            block[2 + 2 * j] = targets[(i + j) % target_count];
+            block[3 + 2 * j] = 1;
+        }
     }
     int r = ckvm_set_user_memory_region(b->vm, CODE_SLOT, 0, CODE_BASE, CODE_SIZE, (uint64_t)(uintptr_t)codemem);
     if (r < 0) FAIL(r, "code slot: %s", strerror(-r));
-    r = ckvm_set_user_memory_region(b->vm, RAM_SLOT, 0, 0, RAM_SIZE, (uint64_t)(uintptr_t)ram);
+    r = ckvm_set_user_memory_region(b->vm, RAM_SLOT, 0, 0, ram_size, (uint64_t)(uintptr_t)ram);
     if (r < 0) FAIL(r, "RAM slot: %s", strerror(-r));
     if ((r = ckvm_install_kick_handler(KICK_SIGNAL)) < 0) FAIL(r, "sigaction: %s", strerror(-r));
 
@@ -145,7 +153,7 @@ int inhibit_baseline_run(const uint8_t *code, size_t code_len, uint64_t block_st
         for (int n; (n = __atomic_load_n(&b->running, __ATOMIC_SEQ_CST)) != 0;) futex(&b->running, FUTEX_WAIT_PRIVATE, n);
         uint64_t drained = now_ns();
         r = ckvm_set_user_memory_region(b->vm, RAM_SLOT, 0, 0, 0, (uint64_t)(uintptr_t)ram);
-        if (r == 0) r = ckvm_set_user_memory_region(b->vm, RAM_SLOT, 0, 0, RAM_SIZE, (uint64_t)(uintptr_t)ram);
+        if (r == 0) r = ckvm_set_user_memory_region(b->vm, RAM_SLOT, 0, 0, ram_size, (uint64_t)(uintptr_t)ram);
         __atomic_store_n(&b->inhibited, 0, __ATOMIC_SEQ_CST);
         futex(&b->inhibited, FUTEX_WAKE_PRIVATE, MAX_VCPUS);
         uint64_t end = now_ns();
@@ -175,7 +183,7 @@ out:
     if (b->vm >= 0) close(b->vm);
     if (kvm >= 0) close(kvm);
     if (codemem != MAP_FAILED) munmap(codemem, CODE_SIZE);
-    if (ram != MAP_FAILED) munmap(ram, RAM_SIZE);
+    if (ram != MAP_FAILED) munmap(ram, ram_size);
     free(b);
     return rc;
 #undef FAIL

@@ -30,9 +30,10 @@ func inhibitLatencyBenchmarks() {
 }
 
 /// 1c. The same kick and drain in a small C program of ours (no listener, no
-/// journal, no Swift): memjournal's guest program on 1/2/4 vCPUs, 500
-/// delete + re-create of the RAM slot they touch, 100 µs apart — the floor that
-/// memjournal's drain and inhibit are read against.
+/// journal, no Swift): memjournal's guest program on 1/2/4 vCPUs touching the
+/// `split` scenario's targets in a RAM slot of its size, 500 delete + re-create
+/// of that slot, 100 µs apart — the floor that memjournal's drain and inhibit
+/// are read against.
 func inhibitBaselineBenchmarks() {
     guard kvmAvailability == nil else { return skipNote("C inhibit baseline (KVM)") }
     for vcpus in [1, 2, 4] {
@@ -42,7 +43,11 @@ func inhibitBaselineBenchmarks() {
             var inhibit = [UInt64](repeating: 0, count: transactions)
             var error = [CChar](repeating: 0, count: 256)
             let code = GuestProgram.code
-            let rc = inhibit_baseline_run(code, code.count, GuestProgram.block(1) - GuestProgram.block(0), Int32(vcpus),
+            // What the guest touches under memjournal (1's `split` runs): the scenario's targets, in its RAM.
+            let split = RunConfiguration(scenario: .split, vcpus: 1, transactions: 0)
+            let targets = try ScenarioRunner(split).scenario.vcpuTargets.map { UInt32($0.gpa) }
+            let rc = inhibit_baseline_run(code, code.count, GuestProgram.block(1) - GuestProgram.block(0), targets,
+                                          Int32(targets.count), split.options.memory, Int32(vcpus),
                                           Int32(transactions), 100_000, &drain, &inhibit, &error, error.count)
             guard rc == 0 else {
                 let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -13,11 +13,13 @@
 #include <stdint.h>
 
 // Runs the baseline. `code` is memjournal's guest program (GuestProgram.code);
-// each vCPU's block is at code base + `block_stride` * (vcpu + 1). `drain_ns` and
-// `inhibit_ns` receive one value per transaction. Returns 0, or -errno with a
-// message in `error`.
-int inhibit_baseline_run(const uint8_t *code, size_t code_len, uint64_t block_stride, int vcpus, int transactions,
-                         uint64_t interval_ns, uint64_t *drain_ns, uint64_t *inhibit_ns, char *error,
-                         size_t error_len);
+// each vCPU's block is at code base + `block_stride` * (vcpu + 1), and lists the
+// `target_count` guest-physical `targets` (the scenario's, so the guest does the
+// same work as under memjournal), all inside the RAM slot of `ram_size` bytes at
+// 0 that each transaction deletes and re-creates. `drain_ns` and `inhibit_ns`
+// receive one value per transaction. Returns 0, or -errno with a message in `error`.
+int inhibit_baseline_run(const uint8_t *code, size_t code_len, uint64_t block_stride, const uint32_t *targets,
+                         int target_count, uint64_t ram_size, int vcpus, int transactions, uint64_t interval_ns,
+                         uint64_t *drain_ns, uint64_t *inhibit_ns, char *error, size_t error_len);
 
 #endif
