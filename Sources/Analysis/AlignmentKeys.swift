@@ -105,6 +105,11 @@ final class AlignmentKeys: RandomAccessCollection {
     }
 
     private func fail(_ path: String, _ reason: String) {
-        if failure == nil { failure = .writeFailed(path: path, reason: "the diff's scratch file: \(reason)") }
+        if failure == nil {
+            failure = .writeFailed(
+                path: path,
+                reason: "the diff's scratch file (one 8-byte key per transaction past 1 MiB): \(reason); "
+                    + "set TMPDIR to a writable directory with room")
+        }
     }
 }

@@ -35,15 +35,5 @@ public struct ReplaySource {
             name: name, backings: contents.backings, records: contents.records,
             maxSlotSize: contents.header.maxSlotSize, inhibit: contents.header.inhibit, wait: contents.header.wait)
     }
-
-    /// What replay needs from a journal on disk, its transactions read a window at a
-    /// time as the replay reaches them: memory does not grow with the journal.
-    public init(_ reader: JournalReader, name: String) throws(JournalError) {
-        let header = try reader.header()
-        self.init(
-            name: name, backings: try reader.backings(),
-            records: try .journal(reader),
-            maxSlotSize: header.maxSlotSize, inhibit: header.inhibit, wait: header.wait)
-    }
 }
 

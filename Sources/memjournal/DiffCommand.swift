@@ -101,22 +101,15 @@ struct DiffCommand: ParsableCommand {
     private func printReport(_ diff: HistoryDiff, _ options: HistoryDiff.Options) {
         print("--- \(a) (\(diff.transactionsA) transactions)")
         print("+++ \(b) (\(diff.transactionsB) transactions)")
-        var printed = 0
-        func room() -> Bool { max == 0 || printed < max }
-        for change in diff.changed where room() {
-            printed += 1
+        // The diff kept at most --max of each kind: print those.
+        for change in diff.changed {
             print("~ transaction \(change.a) ↔ \(change.b)")
             for line in change.differences { print("    \(line)") }
         }
-        for sequence in diff.removed where room() {
-            printed += 1
-            print("- transaction \(sequence) (only in A)")
-        }
-        for sequence in diff.inserted where room() {
-            printed += 1
-            print("+ transaction \(sequence) (only in B)")
-        }
+        for sequence in diff.removed { print("- transaction \(sequence) (only in A)") }
+        for sequence in diff.inserted { print("+ transaction \(sequence) (only in B)") }
         let total = diff.changedCount + diff.removedCount + diff.insertedCount
+        let printed = diff.changed.count + diff.removed.count + diff.inserted.count
         if printed < total { print("… and \(total - printed) more (--max 0 prints all)") }
         if let map = diff.firstMapDifference {
             print("slot tables first differ after A \(map.a) / B \(map.b), address space \(map.addressSpace) at "

@@ -100,7 +100,7 @@ import TestSupport
     /// A random log of two threads calling KVM_SET_USER_MEMORY_REGION (whole and
     /// split, so a call that started first may return last) and two vCPUs
     /// exiting, its times rising by 0–3 µs a line (ties included).
-    static func randomLog(seed: UInt64, lines: Int) -> String {
+    static func randomLog(seed: UInt64, lines: Int, exitsAfter: Int = 0) -> String {
         var rng = SeededRandom(seed: seed)
         var micros: UInt64 = 10_000_000
         var open: [Int: Bool] = [:]  // pid → whether its unfinished call is a KVM_RUN
@@ -132,6 +132,12 @@ import TestSupport
             micros += 1
             text += "\(pid) \(micros / 1_000_000).\(String(format: "%06d", Int(micros % 1_000_000))) <... ioctl resumed>"
                 + (run ? ", 0) = 0 (KVM_EXIT_IO)\n" : ") = 0\n")
+        }
+        // The VM running on after its last memory-region call: exits only.
+        for index in 0..<exitsAfter {
+            micros += 1 + rng.next() % 3
+            text += "\(200 + index % 2) \(micros / 1_000_000).\(String(format: "%06d", Int(micros % 1_000_000))) "
+                + "ioctl(12, KVM_RUN, 0) = 0 (KVM_EXIT_IO)\n"
         }
         return text
     }
@@ -191,7 +197,8 @@ import TestSupport
     /// the whole log finds: the same transactions, exits and windows.
     @Test(arguments: 0..<12 as Range<UInt64>)
     func readingAsItStreamsGivesWhatReadingItWholeGives(seed: UInt64) throws {
-        let text = Self.randomLog(seed: seed, lines: 400 + Int(seed) * 50)
+        // Every other log ends with the VM running on (exits after the last call).
+        let text = Self.randomLog(seed: seed, lines: 400 + Int(seed) * 50, exitsAfter: seed % 2 == 0 ? 300 : 0)
         let path = try traceFile(text)
         defer { unlink(path) }
         let streamed = try StraceImporter.read(path)
@@ -204,5 +211,31 @@ import TestSupport
         // The log has calls that returned out of the order they started in: the
         // ordering the streaming reader must keep is exercised.
         #expect(whole.reordered)
+    }
+
+    /// What the reading holds is what is in flight: a VM running on for 6,000
+    /// exits after its last memory-region call costs at most the 1,024 counted
+    /// exits kept between compactions; a call left unfinished across those exits
+    /// (control) holds every one until it returns.
+    @Test func exitsAfterTheLastCallAreNotHeld() throws {
+        var lines = [Self.line(100, "10.000100", slot: 0, gpa: "0", size: "1048576"),
+                     Self.line(100, "10.000200", slot: 1, gpa: "0x200000", size: "4096")]
+        func exits(from micros: Int) -> [String] {
+            (0..<6_000).map { "201 10.\(String(format: "%06d", micros + $0 * 10)) ioctl(12, KVM_RUN, 0) = 0 (KVM_EXIT_IO)" }
+        }
+        let runningOn = try traceFile((lines + exits(from: 1_000)).joined(separator: "\n") + "\n")
+        defer { unlink(runningOn) }
+        let free = try StraceImporter.read(runningOn)
+        #expect(free.exits["KVM_EXIT_IO"]?.total == 6_000 && free.exits["KVM_EXIT_IO"]?.inWindows == 0)
+        #expect(free.mostHeld <= 1_026, "held \(free.mostHeld)")
+
+        lines.append(Self.line(100, "10.000300", slot: 2, gpa: "0x400000", size: "4096", ending: " <unfinished ...>"))
+        let unfinished = try traceFile((lines + exits(from: 1_000) + ["100 10.070000 <... ioctl resumed>) = 0"])
+            .joined(separator: "\n") + "\n")
+        defer { unlink(unfinished) }
+        let held = try StraceImporter.read(unfinished)
+        // The call joins the transaction, whose window ends where that call started: before every exit.
+        #expect(held.exits["KVM_EXIT_IO"]?.total == 6_000 && held.exits["KVM_EXIT_IO"]?.inWindows == 0)
+        #expect(held.mostHeld >= 6_000, "held \(held.mostHeld)")
     }
 }

@@ -60,7 +60,8 @@ struct StreamingTests {
 
     /// An `strace -f -ttt` log of `transactions` transactions after the first:
     /// one slot deleted and added back 2 MiB on by a call strace split around a
-    /// vCPU's exit, and another vCPU exiting between transactions.
+    /// vCPU's exit, and another vCPU exiting between transactions; then twice as
+    /// many exits with no memory-region call (the VM running on).
     static func straceLog(transactions: Int) -> String {
         func time(_ micros: Int) -> String {
             let fraction = String(micros % 1_000_000)
@@ -79,6 +80,11 @@ struct StreamingTests {
             lines.append("7111 \(time(micros + 20)) ioctl(12, KVM_RUN, 0) = 0 (KVM_EXIT_MMIO)")
             lines.append("7109 \(time(micros + 30)) <... ioctl resumed>) = 0")
             lines.append("7112 \(time(micros + 60)) ioctl(13, KVM_RUN, 0) = 0 (KVM_EXIT_IO)")
+        }
+        // The VM runs on after its last memory-region call: exits only, as many again.
+        let end = 1_795_620_450_000_000 + 100 * (transactions + 1)
+        for index in 0..<transactions * 2 {
+            lines.append("7111 \(time(end + 100 + 50 * index)) ioctl(12, KVM_RUN, 0) = 0 (KVM_EXIT_MMIO)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -23,6 +23,10 @@ public enum StraceImporter {
         /// Transactions during whose window some vCPU exited.
         public var windowsWithExits: Int
         public var skipped: [(line: Int, detail: String)]
+        /// The most calls and exits the reading kept in memory at once (those
+        /// waiting for their turn, and those taken but not yet compacted away):
+        /// what was in flight, not what was read.
+        var mostHeld = 0
     }
 
     /// Whether the first lines look like `strace -f -ttt` output with KVM ioctls.
@@ -52,7 +56,7 @@ public enum StraceImporter {
             header: OutsideChannel.strace.importHeader(path), backings: walked.backings, regions: [:], records: records, cutOff: [], faults: [],
             recorderStatistics: nil)
         return Result(contents: contents, calls: walked.calls, exits: walked.exits, windowsWithExits: walked.windowsWithExits,
-                      skipped: walked.skipped)
+                      skipped: walked.skipped, mostHeld: walked.mostHeld)
     }
 
     /// Writes the log at `path` as a new journal at `output`, each transaction as
@@ -77,6 +81,7 @@ public enum StraceImporter {
         var windowsWithExits = 0
         var backings: [BackingDescriptor] = []
         var skipped: [(line: Int, detail: String)] = []
+        var mostHeld = 0
     }
 
     /// A memory-region call that returned: the line that started it, and when.
@@ -101,9 +106,10 @@ public enum StraceImporter {
     /// order they returned). strace writes its lines in time order, so a call
     /// that returned is handed on once no call still to come can start before
     /// it: none of the calls still unfinished, nor any on a later line. Exits
-    /// are counted against the windows the same way, once no window still to
-    /// come can begin at or before them. What is held at any time is what is
-    /// in flight: the calls and exits since the earliest unfinished call.
+    /// are counted against the windows the same way, once no call still to come
+    /// can start at or before them. What is held at any time is what is in
+    /// flight: the calls and exits since the earliest unfinished call, and the
+    /// open transaction's calls.
     private static func walk(
         _ path: String, lenient: Bool, _ take: (TransactionRecord) throws(JournalError) -> Void
     ) throws(JournalError) -> Walked {
@@ -122,6 +128,12 @@ public enum StraceImporter {
         var exitsHead = 0
         /// Closed transactions' windows an exit still to be counted may fall in, by begin.
         var windows: [Window] = []
+        /// Whether an exit fell in the open transaction's window so far.
+        var openHit = false
+        /// Exits after the open transaction's last call so far (and before any call
+        /// still to come), by reason: inside its window if the next call joins it,
+        /// outside if that call starts another or none comes. Counted, never listed.
+        var undecided: [String: Int] = [:]
         var calls = 0
 
         func fail(_ line: Int, _ detail: String) throws(JournalError) {
@@ -141,7 +153,10 @@ public enum StraceImporter {
             ready.insert(call, at: low)
         }
         func closed(_ record: TransactionRecord) throws(JournalError) {
-            windows.append(Window(begin: record.beginNs, end: record.commitNs))
+            // Its window ended at its last call: the exits after that were outside it.
+            windows.append(Window(begin: record.beginNs, end: record.commitNs, hit: openHit))
+            openHit = false
+            undecided.removeAll()
             try take(record)
         }
         /// Hands on the waiting calls that started at or before `time` (nil: all).
@@ -156,7 +171,14 @@ public enum StraceImporter {
                     slot: SlotID(rawValue: call.region.slot), flags: SlotFlags(rawValue: call.region.flags), request: request,
                     host: backings.locate(call.region.userspaceAddress, size: call.region.size).location,
                     errno: call.result < 0 ? -call.result : 0, timeNs: call.time, name: "\(name):\(call.line)")
-                if let record = transactions.add(memoryCall) { try closed(record) }
+                if let record = transactions.add(memoryCall) {
+                    try closed(record)
+                } else if !undecided.isEmpty {
+                    // The call joined the open transaction: its window now reaches past them.
+                    for (reason, count) in undecided { walked.exits[reason, default: (0, 0)].inWindows += count }
+                    openHit = true
+                    undecided.removeAll()
+                }
             }
             if readyHead == ready.count {
                 ready.removeAll(keepingCapacity: true)
@@ -167,14 +189,26 @@ public enum StraceImporter {
             }
         }
         /// Counts the exits, in log order, that happened before `time` (nil: all),
-        /// each in the last window that began at or before it if it ended after;
-        /// then forgets the windows no later exit can fall in.
+        /// each in the last window that began at or before it if it ended after —
+        /// the open transaction's when it began at or before the exit (decided
+        /// once its next call is known, if the exit came after its last call so
+        /// far); then forgets the windows no later exit can fall in.
         func count(before time: UInt64?) {
             while exitsHead < exits.count, time.map({ exits[exitsHead].time < $0 }) ?? true {
                 let exit = exits[exitsHead]
                 exitsHead += 1
                 var entry = walked.exits[exit.reason] ?? (0, 0)
                 entry.total += 1
+                defer { walked.exits[exit.reason] = entry }
+                if let begin = transactions.open.first?.timeNs, begin <= exit.time {
+                    if let last = transactions.open.last?.timeNs, exit.time <= last {
+                        entry.inWindows += 1
+                        openHit = true
+                    } else {
+                        undecided[exit.reason, default: 0] += 1
+                    }
+                    continue
+                }
                 var low = 0, high = windows.count
                 while low < high {
                     let middle = (low + high) / 2
@@ -184,10 +218,14 @@ public enum StraceImporter {
                     entry.inWindows += 1
                     windows[low - 1].hit = true
                 }
-                walked.exits[exit.reason] = entry
             }
+            // Compacted when drained, or once a thousand are counted (the exit of
+            // the line just read usually waits for the next line).
             if exitsHead == exits.count {
                 exits.removeAll(keepingCapacity: true)
+                exitsHead = 0
+            } else if exitsHead > 1024 {
+                exits.removeFirst(exitsHead)
                 exitsHead = 0
             }
             // A window followed by one that began at or before every exit still to count is done with.
@@ -240,10 +278,10 @@ public enum StraceImporter {
             var earliest = parsed.timeNs
             for open in unfinished.values where open.region != nil { earliest = min(earliest, open.time) }
             try handOn(through: earliest)
-            // A window still to come begins with the open transaction, a waiting call, or later.
-            if let first = transactions.open.first?.timeNs { earliest = min(earliest, first) }
+            // A call still to come is a waiting one, or later.
             if readyHead < ready.count { earliest = min(earliest, ready[readyHead].time) }
             count(before: earliest)
+            walked.mostHeld = max(walked.mostHeld, ready.count + exits.count)
         }
         for (pid, open) in unfinished.sorted(by: { $0.value.line < $1.value.line }) where open.region != nil {
             try fail(open.line, "pid \(pid)'s KVM_SET_USER_MEMORY_REGION never returned in the log")
@@ -254,8 +292,8 @@ public enum StraceImporter {
                 detail: "no KVM_SET_USER_MEMORY_REGION calls in \(path); record it with strace -f -ttt -e trace=ioctl -e kvm=vcpu -o LOG")
         }
         try handOn(through: nil)
-        if let record = transactions.close() { try closed(record) }
         count(before: nil)
+        if let record = transactions.close() { try closed(record) }
         walked.windowsWithExits += windows.filter(\.hit).count
         walked.calls = calls
         walked.backings = backings.descriptors
