@@ -32,6 +32,21 @@ extension OutsideChannel {
             commandLine: ["memjournal"] + commandWords + [path], cleanClose: true)
     }
 
+    /// The log at `path` as journal contents in memory: `walk` reads the log,
+    /// handing each transaction over as it closes, and returns what else it
+    /// found with the backings. Returns the contents and what the walk found.
+    func importContents<Found>(
+        _ path: String,
+        _ walk: ((TransactionRecord) throws(JournalError) -> Void) throws(JournalError) -> (Found, backings: [BackingDescriptor])
+    ) throws(JournalError) -> (contents: JournalContents, found: Found) {
+        var records: [TransactionRecord] = []
+        let (found, backings) = try walk { (record: TransactionRecord) throws(JournalError) in records.append(record) }
+        let contents = JournalContents(
+            header: importHeader(path), backings: backings, regions: [:], records: records, cutOff: [], faults: [],
+            recorderStatistics: nil)
+        return (contents, found)
+    }
+
     /// Writes the log at `path` as a new journal at `output`: `walk` reads the
     /// log, handing each transaction over as it closes, and returns what else it
     /// found with the backings, which are known only once every host address was

@@ -37,13 +37,10 @@ public enum QEMUTraceImporter {
 
     /// The trace at `path` as journal contents, in memory.
     public static func read(_ path: String, lenient: Bool = false) throws(JournalError) -> Result {
-        var records: [TransactionRecord] = []
-        let walked = try walk(path, lenient: lenient) { (record: TransactionRecord) throws(JournalError) in
-            records.append(record)
+        let (contents, walked) = try OutsideChannel.qemuTrace.importContents(path) { take throws(JournalError) in
+            let walked = try walk(path, lenient: lenient, take)
+            return (walked, walked.backings)
         }
-        let contents = JournalContents(
-            header: OutsideChannel.qemuTrace.importHeader(path), backings: walked.backings, regions: [:], records: records, cutOff: [], faults: [],
-            recorderStatistics: nil)
         return Result(contents: contents, events: walked.events, skipped: walked.skipped)
     }
 

@@ -48,13 +48,10 @@ public enum StraceImporter {
 
     /// The log at `path` as journal contents, in memory.
     public static func read(_ path: String, lenient: Bool = false) throws(JournalError) -> Result {
-        var records: [TransactionRecord] = []
-        let walked = try walk(path, lenient: lenient) { (record: TransactionRecord) throws(JournalError) in
-            records.append(record)
+        let (contents, walked) = try OutsideChannel.strace.importContents(path) { take throws(JournalError) in
+            let walked = try walk(path, lenient: lenient, take)
+            return (walked, walked.backings)
         }
-        let contents = JournalContents(
-            header: OutsideChannel.strace.importHeader(path), backings: walked.backings, regions: [:], records: records, cutOff: [], faults: [],
-            recorderStatistics: nil)
         return Result(contents: contents, calls: walked.calls, exits: walked.exits, windowsWithExits: walked.windowsWithExits,
                       skipped: walked.skipped, mostHeld: walked.mostHeld)
     }
@@ -85,11 +82,17 @@ public enum StraceImporter {
     }
 
     /// A memory-region call that returned: the line that started it, and when.
-    private struct Call {
+    private struct Call: Timed {
         var line: Int
         var time: UInt64
         var region: StraceLine.Region
         var result: Int32
+    }
+
+    /// An exit `KVM_RUN` returned with, and when.
+    private struct Exit: Timed {
+        var time: UInt64
+        var reason: String
     }
 
     /// A transaction's window (its first call to its last), and whether an exit fell in it.
@@ -120,12 +123,10 @@ public enum StraceImporter {
         /// What each pid has left unfinished: the line, its time (the call's start,
         /// as strace stamps whole calls) and, for a region call, its argument.
         var unfinished: [Int: (line: Int, time: UInt64, region: StraceLine.Region?, run: Bool)] = [:]
-        /// Calls that returned and wait for their turn, by start time (from `readyHead`).
-        var ready: [Call] = []
-        var readyHead = 0
-        /// Exits not yet counted, in the order of the log (from `exitsHead`).
-        var exits: [(time: UInt64, reason: String)] = []
-        var exitsHead = 0
+        /// Calls that returned and wait for their turn, by start time.
+        var ready = Waiting<Call>()
+        /// Exits not yet counted, in the order of the log.
+        var exits = Waiting<Exit>()
         /// Closed transactions' windows an exit still to be counted may fall in, by begin.
         var windows: [Window] = []
         /// Whether an exit fell in the open transaction's window so far.
@@ -144,13 +145,7 @@ public enum StraceImporter {
         }
         func returned(_ call: Call) {
             calls += 1
-            // After every waiting call that started no later (ties keep the order calls returned).
-            var low = readyHead, high = ready.count
-            while low < high {
-                let middle = (low + high) / 2
-                if ready[middle].time <= call.time { low = middle + 1 } else { high = middle }
-            }
-            ready.insert(call, at: low)
+            ready.insert(call)
         }
         func closed(_ record: TransactionRecord) throws(JournalError) {
             // Its window ended at its last call: the exits after that were outside it.
@@ -161,9 +156,7 @@ public enum StraceImporter {
         }
         /// Hands on the waiting calls that started at or before `time` (nil: all).
         func handOn(through time: UInt64?) throws(JournalError) {
-            while readyHead < ready.count, time.map({ ready[readyHead].time <= $0 }) ?? true {
-                let call = ready[readyHead]
-                readyHead += 1
+            while let call = ready.popFirst(if: { call in time.map { call.time <= $0 } ?? true }) {
                 guard let request = MemoryRegionCall.Request(gpa: call.region.gpa, size: call.region.size) else {
                     throw .malformedLog(path: path, line: call.line, detail: "impossible range")
                 }
@@ -180,13 +173,6 @@ public enum StraceImporter {
                     undecided.removeAll()
                 }
             }
-            if readyHead == ready.count {
-                ready.removeAll(keepingCapacity: true)
-                readyHead = 0
-            } else if readyHead > 1024 {
-                ready.removeFirst(readyHead)
-                readyHead = 0
-            }
         }
         /// Counts the exits, in log order, that happened before `time` (nil: all),
         /// each in the last window that began at or before it if it ended after —
@@ -194,9 +180,7 @@ public enum StraceImporter {
         /// once its next call is known, if the exit came after its last call so
         /// far); then forgets the windows no later exit can fall in.
         func count(before time: UInt64?) {
-            while exitsHead < exits.count, time.map({ exits[exitsHead].time < $0 }) ?? true {
-                let exit = exits[exitsHead]
-                exitsHead += 1
+            while let exit = exits.popFirst(if: { exit in time.map { exit.time < $0 } ?? true }) {
                 var entry = walked.exits[exit.reason] ?? (0, 0)
                 entry.total += 1
                 defer { walked.exits[exit.reason] = entry }
@@ -219,17 +203,8 @@ public enum StraceImporter {
                     windows[low - 1].hit = true
                 }
             }
-            // Compacted when drained, or once a thousand are counted (the exit of
-            // the line just read usually waits for the next line).
-            if exitsHead == exits.count {
-                exits.removeAll(keepingCapacity: true)
-                exitsHead = 0
-            } else if exitsHead > 1024 {
-                exits.removeFirst(exitsHead)
-                exitsHead = 0
-            }
             // A window followed by one that began at or before every exit still to count is done with.
-            let floor = exitsHead < exits.count ? min(exits[exitsHead].time, time ?? .max) : time
+            let floor = exits.first.map { min($0.time, time ?? .max) } ?? time
             var done = 0
             while done + 1 < windows.count, floor.map({ windows[done + 1].begin <= $0 }) ?? true {
                 if windows[done].hit { walked.windowsWithExits += 1 }
@@ -259,7 +234,7 @@ public enum StraceImporter {
             case .runStarted: unfinished[pid] = (number, parsed.timeNs, nil, true)
             case .other(let pending): if pending { unfinished[pid] = (number, parsed.timeNs, nil, false) }
             case .run(let result, let exit):
-                if result == 0, let exit { exits.append((parsed.timeNs, exit)) }
+                if result == 0, let exit { exits.append(Exit(time: parsed.timeNs, reason: exit)) }
             case .resumed(let result, let exit):
                 guard let open = unfinished.removeValue(forKey: pid) else {
                     try fail(number, "a resumed call of pid \(pid) that no line started; the log is cut or interleaved")
@@ -272,16 +247,16 @@ public enum StraceImporter {
                     }
                     returned(Call(line: open.line, time: open.time, region: region, result: result))
                 }
-                if open.run, result == 0, let exit { exits.append((parsed.timeNs, exit)) }
+                if open.run, result == 0, let exit { exits.append(Exit(time: parsed.timeNs, reason: exit)) }
             }
             // Every call still to come starts at or after this line, or is unfinished now.
             var earliest = parsed.timeNs
             for open in unfinished.values where open.region != nil { earliest = min(earliest, open.time) }
             try handOn(through: earliest)
             // A call still to come is a waiting one, or later.
-            if readyHead < ready.count { earliest = min(earliest, ready[readyHead].time) }
+            if let waiting = ready.first { earliest = min(earliest, waiting.time) }
             count(before: earliest)
-            walked.mostHeld = max(walked.mostHeld, ready.count + exits.count)
+            walked.mostHeld = max(walked.mostHeld, ready.kept + exits.kept)
         }
         for (pid, open) in unfinished.sorted(by: { $0.value.line < $1.value.line }) where open.region != nil {
             try fail(open.line, "pid \(pid)'s KVM_SET_USER_MEMORY_REGION never returned in the log")
@@ -303,4 +278,50 @@ public enum StraceImporter {
     /// Longest line read: far beyond any strace line of an ioctl; a longer one
     /// is refused with its number.
     static let maxLineBytes = 16 << 20
+}
+
+/// Something that happened at a time (a call's start, an exit).
+private protocol Timed {
+    var time: UInt64 { get }
+}
+
+/// What waits its turn, taken from the front: appended in arrival order, or
+/// inserted by time (after every item of the same time or earlier). The array
+/// is compacted when drained or once 1,024 were taken — the item of the line
+/// just read often waits for the next line, so it may never drain — and so
+/// holds what waits plus at most that many.
+private struct Waiting<Item: Timed> {
+    private var items: [Item] = []
+    private var head = 0
+
+    /// The next item, if any.
+    var first: Item? { head < items.count ? items[head] : nil }
+
+    /// Items in memory: those waiting, and those taken but not yet compacted away.
+    var kept: Int { items.count }
+
+    mutating func append(_ item: Item) { items.append(item) }
+
+    mutating func insert(_ item: Item) {
+        var low = head, high = items.count
+        while low < high {
+            let middle = (low + high) / 2
+            if items[middle].time <= item.time { low = middle + 1 } else { high = middle }
+        }
+        items.insert(item, at: low)
+    }
+
+    /// Takes the next item if `ready` says it may go.
+    mutating func popFirst(if ready: (Item) -> Bool) -> Item? {
+        guard let item = first, ready(item) else { return nil }
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024 {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
+    }
 }
