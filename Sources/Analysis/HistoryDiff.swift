@@ -96,8 +96,6 @@ public struct HistoryDiff: Sendable {
     /// pairs (flushed every `runLimit`, where a positional middle makes it long).
     public init(_ a: RecordSequence, _ b: RecordSequence, options: Options = Options(),
                 keysInMemory: Int = 1 << 17) throws(JournalError) {
-        transactionsA = a.count
-        transactionsB = b.count
         var comparison = Comparison(options: options)
         // Alignment keys: each transaction's shape hashed to one integer (this
         // process's hasher, the same for both sides). Two shapes that collide would
@@ -111,6 +109,8 @@ public struct HistoryDiff: Sendable {
             return keys
         }
         let keysA = try keys(a), keysB = try keys(b)
+        transactionsA = keysA.count
+        transactionsB = keysB.count
         let script = EditScript(keysA, keysB)
         if let failure = keysA.failure ?? keysB.failure { throw failure }
         exactAlignment = script.exact

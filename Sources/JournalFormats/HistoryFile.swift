@@ -1,5 +1,6 @@
 import JournalStore
 import Memslots
+import Sync
 
 /// A history read whole from either of its files: a journal (SQLite) or its
 /// canonical JSONL text. What replay and `fixture check` read.
@@ -37,6 +38,24 @@ public enum HistoryFile {
         reader.notes.forEach(note)
         if verify { _ = try JournalVerifier.verify(reader) }
         return reader
+    }
+
+    /// The history at `path` as a journal that finds transactions by sequence: a
+    /// journal opened as `reader(of:)` does, a canonical JSONL file imported into
+    /// a private journal (checked whole as it is) in `scratch`, which the caller
+    /// keeps as long as it reads. Memory does not grow with either (`reduce`).
+    public static func indexed(_ path: String, verify: Bool, scratch: TemporaryDirectory,
+                               note: (String) -> Void = { _ in }) throws(JournalError) -> WalkedHistory
+    {
+        let reader: JournalReader
+        if try isJournal(path) {
+            reader = try self.reader(of: path, verify: verify, note: note)
+        } else {
+            let imported = scratch.file("imported.journal")
+            try CanonicalJSONL.importFile(path, to: imported)
+            reader = try JournalReader(path: imported)
+        }
+        return WalkedHistory(header: try reader.header(), backings: try reader.backings(), records: try .journal(reader))
     }
 
     /// Whether `path` starts with SQLite's magic (else it is read as text).

@@ -233,41 +233,54 @@ public protocol RecordWalk: AnyObject {
 
 /// The complete transactions of a history in sequence order, walked as often
 /// as a consumer needs: held in memory, read from a journal a window at a
-/// time as they are walked (replay, diff), or read afresh from a file by each
-/// walk (`walks`: canonical JSONL, checked whole before).
+/// time as they are walked (replay, diff), read afresh from a file by each
+/// walk (`walks`: canonical JSONL, checked whole before), or made by each walk
+/// (`generated`: a reduction's candidate, derived from its input as it goes).
 public enum RecordSequence {
     case memory([TransactionRecord])
     case journal(JournalReader, count: Int)
     /// `count` transactions of the file at `path`; `open` starts a walk.
     case walks(count: Int, path: String, open: () throws(JournalError) -> any RecordWalk)
+    /// Transactions made by each walk `open` starts: how many is known only by walking them.
+    case generated(open: () throws(JournalError) -> any RecordWalk)
 
     /// A journal's complete transactions.
     public static func journal(_ reader: JournalReader) throws(JournalError) -> RecordSequence {
         .journal(reader, count: try reader.completeTransactionCount())
     }
 
-    public var count: Int {
+    /// How many transactions a walk gives; nil for `generated`, known only once walked.
+    public var count: Int? {
         switch self {
         case .memory(let records): records.count
         case .journal(_, let count), .walks(let count, _, _): count
+        case .generated: nil
         }
     }
 
-    /// The journal's path (nil in memory), for errors.
+    /// The journal's path (nil in memory or generated), for errors.
     public var path: String? {
         switch self {
-        case .memory: nil
+        case .memory, .generated: nil
         case .journal(let reader, _): reader.path
         case .walks(_, let path, _): path
         }
     }
 
-    /// A walk from the first transaction.
-    public func makeCursor() -> Cursor {
+    /// A walk over the transactions with `from ≤ sequence ≤ to` (the history's
+    /// order is sequence order): a journal's are found by its index, the others'
+    /// by walking past those before `from`.
+    public func makeCursor(from: UInt64 = 0, to: UInt64 = .max) -> Cursor {
         switch self {
-        case .memory(let records): Cursor(source: .memory(records, 0))
-        case .journal(let reader, _): Cursor(source: .journal(RecordCursor(reader)))
-        case .walks(_, _, let open): Cursor(source: .unopened(open))
+        case .memory(let records):
+            var low = 0, high = records.count
+            while low < high {
+                let middle = (low + high) / 2
+                if records[middle].sequence < from { low = middle + 1 } else { high = middle }
+            }
+            return Cursor(source: .memory(records, low), from: from, to: to)
+        case .journal(let reader, _): return Cursor(source: .journal(RecordCursor(reader, from: from, to: to)), from: from, to: to)
+        case .walks(_, _, let open), .generated(let open): return Cursor(source: .unopened(open), from: from, to: to)
         }
     }
 
@@ -280,9 +293,19 @@ public enum RecordSequence {
             case walk(any RecordWalk)
         }
         fileprivate var source: Source
+        fileprivate let from: UInt64
+        fileprivate let to: UInt64
 
-        /// The next transaction, nil after the last.
+        /// The next transaction in the cursor's bounds, nil after the last.
         public mutating func next() throws(JournalError) -> TransactionRecord? {
+            while let record = try nextFromSource() {
+                if record.sequence < from { continue }
+                return record.sequence <= to ? record : nil
+            }
+            return nil
+        }
+
+        private mutating func nextFromSource() throws(JournalError) -> TransactionRecord? {
             switch source {
             case .memory(let records, let index):
                 guard index < records.count else { return nil }

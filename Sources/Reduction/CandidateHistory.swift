@@ -5,8 +5,9 @@ import MemoryModel
 import Memslots
 import Replay
 
-/// One transaction of a candidate history: what it asks for, and which
-/// transactions of the input it came from.
+/// One transaction of a candidate history: which transactions of the input it
+/// came from, and which of their parts it keeps — a few words, never the parts
+/// themselves, which are read from the input whenever the candidate is walked.
 public struct CandidateTransaction: Hashable, Sendable {
     /// A listener callback (histories recorded by a memory listener) or a
     /// memory-region call (histories of ioctls seen from outside).
@@ -15,10 +16,35 @@ public struct CandidateTransaction: Hashable, Sendable {
         case call(MemoryRegionCall)
     }
 
-    /// Sequence numbers in the input (more than one after a merge).
-    public var origins: [UInt64]
+    /// The first input transaction it came from, by sequence number.
+    public var origin: UInt64
+    /// The input transactions merged into it after the first (empty unless merged).
+    public var merged: [UInt64]
     public var addressSpace: UInt16
-    public var parts: [Part]
+    /// How many parts its input transactions have, all together.
+    public var partCount: Int
+    /// The parts it keeps, by position among those, rising; nil: every one.
+    public private(set) var kept: [Int]?
+
+    /// Sequence numbers in the input, in order (more than one after a merge).
+    public var origins: [UInt64] { [origin] + merged }
+    /// The positions of the parts it keeps.
+    public var keptParts: [Int] { kept ?? Array(0..<partCount) }
+    public var keptCount: Int { kept?.count ?? partCount }
+
+    /// Keeps only the parts at `positions` (rising, a subset of `keptParts`).
+    public mutating func keep(_ positions: [Int]) {
+        kept = positions.count == partCount ? nil : positions
+    }
+
+    /// This transaction and `next` as one: both origins' parts, this one's first.
+    func merged(with next: CandidateTransaction) -> CandidateTransaction {
+        var result = CandidateTransaction(
+            origin: origin, merged: merged + next.origins, addressSpace: addressSpace,
+            partCount: partCount + next.partCount, kept: nil)
+        if kept != nil || next.kept != nil { result.kept = keptParts + next.keptParts.map { $0 + partCount } }
+        return result
+    }
 }
 
 /// How a candidate's transactions get their slot operations.
@@ -40,16 +66,39 @@ public enum Derivation: String, Sendable, CaseIterable {
     /// (`IoctlHistory`).
     case ioctls
 
-    /// How `contents` was made: ioctls for a history seen from outside a VMM (a QEMU
-    /// trace, an strace log, a capture), else listener callbacks.
-    public static func natural(for contents: JournalContents) -> Derivation {
-        OutsideChannel(contents.header) != nil ? .ioctls : .listener
+    /// How a history with `header` was made: ioctls for one seen from outside a
+    /// VMM (a QEMU trace, an strace log, a capture), else listener callbacks.
+    public static func natural(for header: JournalHeader) -> Derivation {
+        OutsideChannel(header) != nil ? .ioctls : .listener
+    }
+
+    /// What a transaction offers a candidate to keep or drop.
+    func parts(of record: TransactionRecord) -> [CandidateTransaction.Part] {
+        switch self {
+        case .listener: return record.sections.map { .section($0) }
+        case .ioctls:
+            return record.slotOps.map { op in
+                let name = record.sections.first { $0.section.range == op.range }?.section.regionName
+                return .call(MemoryRegionCall(op, name: name ?? "slot \(op.slot)"))
+            }
+        }
+    }
+
+    func partCount(of record: TransactionRecord) -> Int {
+        switch self {
+        case .listener: record.sections.count
+        case .ioctls: record.slotOps.count
+        }
     }
 }
 
-/// The transactions of a history as a candidate, and candidates back into histories.
-public struct CandidateHistory: Sendable {
-    public let input: JournalContents
+/// The transactions of a history as candidates, and candidates back into
+/// histories. The input is read through its cursor, never held: a candidate is
+/// derived one transaction at a time each time it is walked, so a reduction
+/// holds its candidates (a few words per transaction), the slots and one
+/// transaction — however long the input.
+public struct CandidateHistory {
+    public let input: WalkedHistory
     public let derivation: Derivation
     /// The input's transactions as candidate transactions, in order.
     public let transactions: [CandidateTransaction]
@@ -58,30 +107,28 @@ public struct CandidateHistory: Sendable {
     /// in every candidate so that a reduced history still shows it.
     private(set) var departures: [UInt64: RecordDeparture]
 
-    /// The complete transactions of `input` as candidate transactions.
-    public init(_ input: JournalContents, derivation: Derivation) {
+    /// The complete transactions of `input` as candidate transactions; with the
+    /// listener derivation, the whole input is derived once to find departures.
+    public init(_ input: WalkedHistory, derivation: Derivation) throws(JournalError) {
         self.input = input
         self.derivation = derivation
-        transactions = input.records.map { record in
-            let parts: [CandidateTransaction.Part]
-            switch derivation {
-            case .listener: parts = record.sections.map { .section($0) }
-            case .ioctls:
-                parts = record.slotOps.map { op in
-                    let name = record.sections.first { $0.section.range == op.range }?.section.regionName
-                    return .call(MemoryRegionCall(op, name: name ?? "slot \(op.slot)"))
-                }
-            }
-            return CandidateTransaction(origins: [record.sequence], addressSpace: record.addressSpace, parts: parts)
+        var transactions: [CandidateTransaction] = []
+        var cursor = input.records.makeCursor()
+        while let record = try cursor.next() {
+            transactions.append(CandidateTransaction(
+                origin: record.sequence, merged: [], addressSpace: record.addressSpace,
+                partCount: derivation.partCount(of: record), kept: nil))
         }
+        self.transactions = transactions
         departures = [:]
         guard derivation == .listener else { return }
         // What the listener makes of the whole input, against what was recorded.
-        let derived = Dictionary(derive(transactions).map { ($0.origin, $0.record) }) { first, _ in first }
+        let walk = CandidateWalk(self, transactions)
         var departures: [UInt64: RecordDeparture] = [:]
-        for record in input.records {
-            guard let mine = derived[record.sequence] else { continue }
-            if let departure = RecordDeparture(recorded: record, derived: mine) { departures[record.sequence] = departure }
+        while let (derived, recorded) = try walk.nextDerived() {
+            if departures[recorded.sequence] == nil, let departure = RecordDeparture(recorded: recorded, derived: derived) {
+                departures[recorded.sequence] = departure
+            }
         }
         self.departures = departures
     }
@@ -92,68 +139,134 @@ public struct CandidateHistory: Sendable {
     /// Sequence numbers of the input transactions that carry a recorded departure.
     public var departingTransactions: [UInt64] { departures.keys.sorted() }
 
-    /// The history `candidate` stands for: the input's header and backings, the
-    /// re-derived transactions numbered from 1, no faults, no times, no recorder
-    /// statistics (as a journal holds them when none were written).
-    public func contents(_ candidate: [CandidateTransaction]) -> JournalContents {
+    /// The history `candidate` stands for, derived afresh by each walk: the
+    /// input's header and backings, the re-derived transactions numbered from 1,
+    /// no faults, no times, no recorder statistics (as a journal holds them when
+    /// none were written).
+    public func history(_ candidate: [CandidateTransaction]) -> WalkedHistory {
         var header = input.header
         header.cleanClose = true
-        var records: [TransactionRecord] = []
-        for (origin, record) in derive(candidate) {
-            var record = record
-            if let departure = departures[origin] { departure.apply(to: &record) }
-            record.sequence = UInt64(records.count + 1)
-            records.append(record)
-        }
-        return JournalContents(
-            header: header, backings: input.backings, regions: [:], records: records, cutOff: [], faults: [],
-            recorderStatistics: .unrecorded)
+        return WalkedHistory(header: header, backings: input.backings,
+                             records: .generated { CandidateWalk(self, candidate) })
     }
 
-    /// Each candidate transaction that still does something, re-derived, with the
-    /// first input transaction it came from.
-    private func derive(_ candidate: [CandidateTransaction]) -> [(origin: UInt64, record: TransactionRecord)] {
-        switch derivation {
-        case .listener: deriveThroughListener(candidate)
-        case .ioctls: deriveFromCalls(candidate)
+    /// The parts `transaction` keeps, read from the input.
+    public func parts(of transaction: CandidateTransaction) throws(JournalError) -> [CandidateTransaction.Part] {
+        var all: [CandidateTransaction.Part] = []
+        for origin in transaction.origins {
+            var cursor = input.records.makeCursor(from: origin, to: origin)
+            guard let record = try cursor.next() else { throw missing(origin) }
+            all += derivation.parts(of: record)
+        }
+        guard let kept = transaction.kept else { return all }
+        return kept.map { all[$0] }
+    }
+
+    /// The error for an origin the input no longer has (a file changed while it was reduced).
+    func missing(_ sequence: UInt64) -> JournalError {
+        .badData(path: input.records.path ?? "the input",
+                 detail: "transaction \(sequence) is no longer there; was the file changed while it was reduced?")
+    }
+}
+
+/// One walk of a candidate: its transactions derived one at a time, in order,
+/// from the input transactions read as the candidate's origins come (they rise
+/// through the input, so one cursor moving forward reads them, started again
+/// where the next origin is far ahead). Holds the derivation's state — the
+/// views and a listener's slots, or the slots the calls left — and one
+/// transaction.
+final class CandidateWalk: RecordWalk {
+    private let history: CandidateHistory
+    private let candidate: [CandidateTransaction]
+    private var index = 0
+    /// Transactions derived so far (the last one's sequence number).
+    private var derivedCount: UInt64 = 0
+    private var cursor: RecordSequence.Cursor?
+    /// The last sequence the cursor can give (it was started to read no further).
+    private var cursorEnd: UInt64 = 0
+    private let feed: ListenerFeed?
+    private var views = HistoryReducer()
+    private var calls = IoctlHistory()
+
+    /// How far past an origin a cursor started there reads (a journal's window).
+    private static let span: UInt64 = 1023
+
+    init(_ history: CandidateHistory, _ candidate: [CandidateTransaction]) {
+        self.history = history
+        self.candidate = candidate
+        switch history.derivation {
+        case .listener:
+            let header = history.input.header
+            let backend = SimulatedBackend()
+            for backing in history.input.backings { _ = backend.createBacking(backing) }
+            let machine = Machine(
+                backend: backend,
+                configuration: Machine.Configuration(
+                    vcpus: 1, wait: header.wait, inhibit: header.inhibit, maxSlotSize: header.maxSlotSize))
+            feed = ListenerFeed(machine: machine, maxSlotSize: header.maxSlotSize, inhibit: header.inhibit)
+        case .ioctls:
+            feed = nil
         }
     }
 
-    private func deriveThroughListener(_ candidate: [CandidateTransaction])
-        -> [(origin: UInt64, record: TransactionRecord)]
-    {
-        let backend = SimulatedBackend()
-        for backing in input.backings { _ = backend.createBacking(backing) }
-        let machine = Machine(
-            backend: backend,
-            configuration: Machine.Configuration(
-                vcpus: 1, wait: input.header.wait, inhibit: input.header.inhibit,
-                maxSlotSize: input.header.maxSlotSize))
-        let feed = ListenerFeed(machine: machine, maxSlotSize: input.header.maxSlotSize, inhibit: input.header.inhibit)
-        var views = HistoryReducer()
-        var result: [(UInt64, TransactionRecord)] = []
-        for transaction in candidate {
-            let space = transaction.addressSpace
+    /// The next re-derived transaction, numbered, with the input's departure at its origin carried over.
+    func next() throws(JournalError) -> TransactionRecord? {
+        guard let (derived, recorded) = try nextDerived() else { return nil }
+        var record = derived
+        if let departure = history.departures[recorded.sequence] { departure.apply(to: &record) }
+        record.sequence = derivedCount
+        return record
+    }
+
+    /// The next candidate transaction that still does something, as derived,
+    /// with the input transaction it first came from.
+    func nextDerived() throws(JournalError) -> (derived: TransactionRecord, recorded: TransactionRecord)? {
+        while index < candidate.count {
+            let transaction = candidate[index]
+            index += 1
+            var parts: [CandidateTransaction.Part] = []
+            var first: TransactionRecord?
+            for origin in transaction.origins {
+                let record = try inputRecord(origin)
+                first = first ?? record
+                parts += history.derivation.parts(of: record)
+            }
+            if let kept = transaction.kept { parts = kept.map { parts[$0] } }
+            guard let first, let record = derive(parts, addressSpace: transaction.addressSpace) else { continue }
+            derivedCount += 1
+            return (record, first)
+        }
+        return nil
+    }
+
+    /// What the derivation makes of one candidate transaction's parts; nil when it does nothing.
+    private func derive(_ parts: [CandidateTransaction.Part], addressSpace space: UInt16) -> TransactionRecord? {
+        if let feed {
             let old = views.view(space)
-            views.applySections(transaction.parts.compactMap(\.section), addressSpace: space)
+            views.applySections(parts.compactMap(\.section), addressSpace: space)
             let changes = ViewDiff.changes(old: old, new: views.view(space)).map(SectionChange.init)
-            guard !changes.isEmpty, let record = feed.feed(changes, addressSpace: space) else { continue }
-            result.append((transaction.origins[0], record.withoutTimes))
+            guard !changes.isEmpty, let record = feed.feed(changes, addressSpace: space) else { return nil }
+            return record.withoutTimes
         }
-        return result
+        let made = parts.compactMap(\.call)
+        guard !made.isEmpty else { return nil }
+        let record = calls.transaction(made, sequence: derivedCount + 1, keepingConsistent: true)
+        return record.slotOps.isEmpty ? nil : record
     }
 
-    private func deriveFromCalls(_ candidate: [CandidateTransaction]) -> [(origin: UInt64, record: TransactionRecord)] {
-        var history = IoctlHistory()
-        var result: [(UInt64, TransactionRecord)] = []
-        for transaction in candidate {
-            let calls = transaction.parts.compactMap(\.call)
-            guard !calls.isEmpty else { continue }
-            let record = history.transaction(calls, sequence: UInt64(result.count + 1), keepingConsistent: true)
-            guard !record.slotOps.isEmpty else { continue }
-            result.append((transaction.origins[0], record))
+    /// The input transaction `sequence`: read on by the cursor, or by one started
+    /// there when it lies beyond what the cursor reads.
+    private func inputRecord(_ sequence: UInt64) throws(JournalError) -> TransactionRecord {
+        if cursor == nil || sequence > cursorEnd {
+            let last = candidate.last?.origins.last ?? sequence
+            cursorEnd = sequence > UInt64.max - Self.span ? .max : min(sequence + Self.span, max(last, sequence))
+            cursor = history.input.records.makeCursor(from: sequence, to: cursorEnd)
         }
-        return result
+        while let record = try cursor?.next() {
+            if record.sequence == sequence { return record }
+            if record.sequence > sequence { break }
+        }
+        throw history.missing(sequence)
     }
 }
 

@@ -21,9 +21,9 @@ public final class HistoryReduction {
         case transactions, parts, merges
     }
 
-    public struct Outcome: Sendable {
-        /// The reduced history, ready to be written.
-        public var contents: JournalContents
+    public struct Outcome {
+        /// The reduced history, derived as it is walked (written, or counted).
+        public var history: WalkedHistory
         public var transactions: [CandidateTransaction]
         public var steps: [Step]
         /// Candidates evaluated in all (each one a re-derivation and a test).
@@ -58,7 +58,7 @@ public final class HistoryReduction {
         let key = CandidateKey(candidate)
         if let known = remembered[key] { return known }
         evaluations += 1
-        let result = candidate.isEmpty ? false : try test.holds(history.contents(candidate))
+        let result = candidate.isEmpty ? false : try test.holds(history.history(candidate))
         remembered[key] = result
         return result
     }
@@ -78,12 +78,13 @@ public final class HistoryReduction {
             })
             steps.append(try pass(.parts, &current) { current in
                 var current = current
-                for index in current.indices where current[index].parts.count > 1 {
-                    current[index].parts = try DeltaDebugging.minimize(current[index].parts) { parts in
+                for index in current.indices where current[index].keptCount > 1 {
+                    let kept = try DeltaDebugging.minimize(current[index].keptParts) { parts in
                         var candidate = current
-                        candidate[index].parts = parts
+                        candidate[index].keep(parts)
                         return try self.holds(candidate, .parts, size: current.count)
                     }
+                    current[index].keep(kept)
                 }
                 return current
             })
@@ -91,7 +92,7 @@ public final class HistoryReduction {
                 var current = current
                 var index = 0
                 while index + 1 < current.count {
-                    if let merged = merge(current[index], current[index + 1]) {
+                    if let merged = try merge(current[index], current[index + 1]) {
                         var candidate = current
                         candidate.replaceSubrange(index...index + 1, with: [merged])
                         if try holds(candidate, .merges, size: current.count) {
@@ -105,7 +106,7 @@ public final class HistoryReduction {
             })
             if current == start { break }
         }
-        return Outcome(contents: history.contents(current), transactions: current, steps: steps,
+        return Outcome(history: history.history(current), transactions: current, steps: steps,
                        evaluations: evaluations)
     }
 
@@ -114,7 +115,7 @@ public final class HistoryReduction {
                       _ body: ([CandidateTransaction]) throws -> [CandidateTransaction]) rethrows -> Step {
         let evaluated = evaluations
         let size = { (list: [CandidateTransaction]) in
-            phase == .parts ? list.reduce(0) { $0 + $1.parts.count } : list.count
+            phase == .parts ? list.reduce(0) { $0 + $1.keptCount } : list.count
         }
         let before = size(current)
         current = try body(current)
@@ -124,15 +125,15 @@ public final class HistoryReduction {
     /// The two adjacent transactions as one, when a VMM could have issued them so:
     /// the same address space, neither carrying a recorded departure (its
     /// operations would move), and for ioctls every delete still before the adds.
-    private func merge(_ a: CandidateTransaction, _ b: CandidateTransaction) -> CandidateTransaction? {
+    private func merge(_ a: CandidateTransaction, _ b: CandidateTransaction) throws -> CandidateTransaction? {
         guard a.addressSpace == b.addressSpace,
               !(a.origins + b.origins).contains(where: history.hasDeparture) else { return nil }
-        let parts = a.parts + b.parts
         if history.derivation == .ioctls {
+            let parts = try history.parts(of: a) + history.parts(of: b)
             let deletes = parts.map { if case .call(let c) = $0, case .delete = c.request { true } else { false } }
             guard !zip(deletes, deletes.dropFirst()).contains(where: { !$0 && $1 }) else { return nil }
         }
-        return CandidateTransaction(origins: a.origins + b.origins, addressSpace: a.addressSpace, parts: parts)
+        return a.merged(with: b)
     }
 }
 

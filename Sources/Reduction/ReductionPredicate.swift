@@ -32,7 +32,7 @@ public enum ReductionPredicate: Sendable, Hashable, CustomStringConvertible {
 
     /// The test a candidate must pass, fixed by what `input` shows; nil with the
     /// reason when the input itself does not show the failure.
-    public func test(for input: JournalContents) throws -> Result<FailureTest, NotShown> {
+    public func test(for input: WalkedHistory) throws -> Result<FailureTest, NotShown> {
         switch self {
         case .faults(let vcpus, let seed):
             let faults = try Self.faults(input, vcpus: vcpus, seed: seed)
@@ -51,10 +51,10 @@ public enum ReductionPredicate: Sendable, Hashable, CustomStringConvertible {
                     + " (input: transaction \(found.divergence.sequence))"
             ) { try Self.divergence($0, mode: mode)?.signature == what })
         case .hazard:
-            let unprotected = HazardAnalysis.analyse(input.records).unprotected
+            let unprotected = try Self.unprotectedWindows(input)
             guard unprotected > 0 else { return .failure(NotShown("has no unprotected non-atomic window")) }
             return .success(FailureTest(description: "\(unprotected) unprotected non-atomic window(s)") {
-                HazardAnalysis.analyse($0.records).unprotected > 0
+                try Self.unprotectedWindows($0) > 0
             })
         case .command(let command):
             let runner = try CommandRunner(command)
@@ -69,24 +69,33 @@ public enum ReductionPredicate: Sendable, Hashable, CustomStringConvertible {
         init(_ description: String) { self.description = description }
     }
 
-    private static func faults(_ contents: JournalContents, vcpus: Int, seed: UInt64) throws -> Int {
+    private static func faults(_ history: WalkedHistory, vcpus: Int, seed: UInt64) throws -> Int {
         var options = ReplayOptions(backend: .sim, mode: .slotOps, vcpus: vcpus)
         options.steppingSeed = seed
-        let report = try ReplayEngine.run(ReplaySource(contents, name: "candidate"), options: options)
+        let report = try ReplayEngine.run(ReplaySource(history, name: "candidate"), options: options)
         return report.statistics?.spuriousFaults ?? 0
     }
 
-    private static func divergence(_ contents: JournalContents, mode: ReplayOptions.Mode) throws
+    private static func divergence(_ history: WalkedHistory, mode: ReplayOptions.Mode) throws
         -> (divergence: Divergence, signature: DivergenceSignature)?
     {
-        let report = try ReplayEngine.run(ReplaySource(contents, name: "candidate"),
+        let report = try ReplayEngine.run(ReplaySource(history, name: "candidate"),
                                           options: ReplayOptions(backend: .sim, mode: mode))
         guard let divergence = report.divergence else { return nil }
-        let record = contents.records.first { $0.sequence == divergence.sequence }
+        var cursor = history.records.makeCursor(from: divergence.sequence, to: divergence.sequence)
+        let record = try cursor.next()
         let operation = divergence.operation.flatMap { index in
             record.flatMap { index < $0.slotOps.count ? $0.slotOps[index].kind : nil }
         }
         return (divergence, DivergenceSignature(kind: divergence.kind, operation: operation))
+    }
+
+    /// Non-atomic windows no inhibit covers, counted as the history is walked.
+    private static func unprotectedWindows(_ history: WalkedHistory) throws -> Int {
+        var walker = HazardAnalysis.Walker(keepingReport: false)
+        var cursor = history.records.makeCursor()
+        while let record = try cursor.next() { walker.add(record) }
+        return walker.summary.unprotected
     }
 }
 
@@ -101,7 +110,7 @@ struct DivergenceSignature: Hashable {
 public struct FailureTest {
     /// What the input shows, in words.
     public let description: String
-    let holds: (JournalContents) throws -> Bool
+    let holds: (WalkedHistory) throws -> Bool
 }
 
 /// Runs a user's command on a candidate written as canonical JSONL.
@@ -114,12 +123,12 @@ struct CommandRunner {
         directory = try TemporaryDirectory(prefix: "memjournal-reduce")
     }
 
-    /// Writes `contents` to a fresh file and runs the command on it; true on exit 0.
-    func holds(_ contents: JournalContents) throws -> Bool {
+    /// Writes `history` to a fresh file and runs the command on it; true on exit 0.
+    func holds(_ history: WalkedHistory) throws -> Bool {
         let path = directory.file("candidate.jsonl")
         unlink(path)
         defer { unlink(path) }
-        try CanonicalJSONL.write(contents, to: path)
+        try CanonicalJSONL.write(history, to: path)
         let quoted = "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

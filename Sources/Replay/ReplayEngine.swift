@@ -29,9 +29,10 @@ public enum ReplayError: Error, CustomStringConvertible {
 /// Re-applies recorded transactions to a fresh VM and stops at the first place
 /// where reality departs from the record.
 public enum ReplayEngine {
-    /// Replays `source`; `progress` (if any) hears (applied, total) after each transaction.
+    /// Replays `source`; `progress` (if any) hears (applied, total) after each
+    /// transaction — total nil when the source knows it only once walked.
     public static func run(
-        _ source: ReplaySource, options: ReplayOptions, progress: ((Int, Int) -> Void)? = nil
+        _ source: ReplaySource, options: ReplayOptions, progress: ((Int, Int?) -> Void)? = nil
     ) throws -> ReplayReport {
         do { try VCPULimit.check(options.vcpus, allowingNone: true) } catch {
             throw ReplayError.badOptions(error.description)
@@ -79,7 +80,7 @@ private final class Replay {
         feed = ListenerFeed(machine: machine, maxSlotSize: source.maxSlotSize, inhibit: source.inhibit)
     }
 
-    func run(progress: ((Int, Int) -> Void)?) throws -> ReplayReport {
+    func run(progress: ((Int, Int?) -> Void)?) throws -> ReplayReport {
         let watchdog = ReplayWatchdog(deadlineNs: options.deadlineNs)
         defer { watchdog.stop() }
         let vcpus = try startVCPUs()

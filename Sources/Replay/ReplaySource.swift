@@ -29,11 +29,15 @@ public struct ReplaySource {
                   inhibit: inhibit, wait: wait)
     }
 
-    /// What replay needs from a whole history in memory (read from canonical JSONL, or a candidate of `reduce`).
-    public init(_ contents: JournalContents, name: String) {
+    /// What replay needs from a history walked on demand (a candidate of `reduce`).
+    public init(_ history: WalkedHistory, name: String) {
         self.init(
-            name: name, backings: contents.backings, records: contents.records,
-            maxSlotSize: contents.header.maxSlotSize, inhibit: contents.header.inhibit, wait: contents.header.wait)
+            name: name, backings: history.backings, records: history.records,
+            maxSlotSize: history.header.maxSlotSize, inhibit: history.header.inhibit, wait: history.header.wait)
+    }
+
+    /// What replay needs from a whole history in memory (read from canonical JSONL).
+    public init(_ contents: JournalContents, name: String) {
+        self.init(WalkedHistory(contents), name: name)
     }
 }
-

@@ -79,7 +79,15 @@ struct ReduceCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: output) || (try? FileManager.default.destinationOfSymbolicLink(atPath: output)) != nil {
             try withJournalErrors { throw JournalError.exists(path: output) }
         }
-        let input = try withJournalErrors { try HistoryFile.contents(of: journal, verify: !noVerify, note: printNote) }
+        // Read through a journal (a JSONL input imported into a private one), never held.
+        let scratch = try withJournalErrors { () throws -> TemporaryDirectory in
+            do { return try TemporaryDirectory(prefix: "memjournal-reduce") } catch {
+                throw JournalError.writeFailed(path: TemporaryDirectory.base, reason: "\(error); set TMPDIR to a writable directory")
+            }
+        }
+        let input = try withJournalErrors {
+            try HistoryFile.indexed(journal, verify: !noVerify, scratch: scratch, note: printNote)
+        }
         let name = (journal as NSString).lastPathComponent
         let predicate = predicate
         let test: FailureTest
@@ -89,17 +97,19 @@ struct ReduceCommand: ParsableCommand {
             print("memjournal: nothing to reduce: \(journal) \(notShown)", to: &standardError)
             throw ExitStatus.found
         }
-        let derivation = derive ?? .natural(for: input)
-        print("\(name): \(input.records.count) transactions; keeping: \(test.description); "
+        let derivation = derive ?? .natural(for: input.header)
+        let inputCount = try withJournalErrors { try input.transactionCount() }
+        print("\(name): \(inputCount) transactions; keeping: \(test.description); "
             + "\(derivation.rawValue) derivation")
         let started = MonotonicClock.now()
         let progress = ProgressLine(json: false)
-        let reduction = HistoryReduction(CandidateHistory(input, derivation: derivation), keeping: test) {
+        let candidates = try withJournalErrors { try CandidateHistory(input, derivation: derivation) }
+        let reduction = HistoryReduction(candidates, keeping: test) {
             phase, evaluated, size in
             progress.update("reducing: \(phase.rawValue), \(size) transactions, \(evaluated) candidates")
         }
         let outcome: HistoryReduction.Outcome
-        do { outcome = try reduction.run() } catch let failure as HistoryReduction.Failure {
+        do { outcome = try withJournalErrors { try reduction.run() } } catch let failure as HistoryReduction.Failure {
             progress.finish()
             print("memjournal: \(journal): \(failure)", to: &standardError)
             throw ExitStatus.found
@@ -111,17 +121,24 @@ struct ReduceCommand: ParsableCommand {
         }
         // The header stays the input's (how the history was recorded or imported,
         // which says how to derive it again); the comment says how it was reduced.
-        var contents = outcome.contents
-        let sections = contents.records.reduce(0) { $0 + $1.sections.count }
+        var reduced = outcome.history
+        var transactions = 0, sections = 0
+        try withJournalErrors {
+            var cursor = reduced.records.makeCursor()
+            while let record = try cursor.next() {
+                transactions += 1
+                sections += record.sections.count
+            }
+        }
         let invocation = (["memjournal"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        contents.header.comment = "reduced by `\(invocation)` from \(input.records.count) transactions to "
-            + "\(contents.records.count); keeps \(predicate): \(test.description); \(derivation.rawValue) derivation; "
+        reduced.header.comment = "reduced by `\(invocation)` from \(inputCount) transactions to "
+            + "\(transactions); keeps \(predicate): \(test.description); \(derivation.rawValue) derivation; "
             + "1-minimal after \(outcome.evaluations) candidates"
         // The journal keeps at most 65,536 characters of it (a --keep-cmd can be long).
-        contents.header.comment = contents.header.comment.map { String($0.prefix(60_000)) }
-        try withJournalErrors { try CanonicalJSONL.write(contents, to: output) }
+        reduced.header.comment = reduced.header.comment.map { String($0.prefix(60_000)) }
+        try withJournalErrors { try CanonicalJSONL.write(reduced, to: output) }
         let seconds = Double(MonotonicClock.now() - started) / 1e9
-        print("wrote \(output): \(contents.records.count) transaction(s), \(sections) section(s); "
+        print("wrote \(output): \(transactions) transaction(s), \(sections) section(s); "
             + "1-minimal; \(outcome.evaluations) candidates in \(String(format: "%.1f", seconds)) s")
     }
 }

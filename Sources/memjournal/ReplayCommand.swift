@@ -63,7 +63,7 @@ struct ReplayCommand: ParsableCommand {
         let progressLine = ProgressLine(json: json)
         do {
             report = try ReplayEngine.run(source, options: options) { applied, total in
-                progressLine.update("\(applied)/\(total) transactions replayed")
+                progressLine.update("\(applied)\(total.map { "/\($0)" } ?? "") transactions replayed")
             }
             progressLine.finish()
         } catch let error as ReplayError {

@@ -36,13 +36,13 @@ struct ReducedFixtureTests {
         #expect(FileManager.default.contents(atPath: dir.file("back.jsonl")) == FileManager.default.contents(atPath: path))
         // Still failing, and reducing it again keeps every transaction.
         let predicate = try #require(Self.kept[name])
-        guard case .success(let test) = try predicate.test(for: contents) else {
+        guard case .success(let test) = try predicate.test(for: WalkedHistory(contents)) else {
             Issue.record("\(name) no longer shows \(predicate)")
             return
         }
-        let history = CandidateHistory(contents, derivation: .natural(for: contents))
+        let history = try CandidateHistory(WalkedHistory(contents), derivation: .natural(for: contents.header))
         let outcome = try HistoryReduction(history, keeping: test).run()
-        #expect(outcome.contents.records == contents.records)
+        #expect(try outcome.history.collected().records == contents.records)
     }
 
     @Test func theFaultsFixtureReplaysCleanly() {

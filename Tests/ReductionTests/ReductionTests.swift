@@ -43,11 +43,11 @@ import TestSupport
     static func reduce(_ input: JournalContents, _ predicate: ReductionPredicate, derivation: Derivation? = nil) throws
         -> (outcome: HistoryReduction.Outcome, test: FailureTest, history: CandidateHistory)
     {
-        guard case .success(let test) = try predicate.test(for: input) else {
+        guard case .success(let test) = try predicate.test(for: WalkedHistory(input)) else {
             Issue.record("the input does not show \(predicate)")
             throw CancellationError()
         }
-        let history = CandidateHistory(input, derivation: derivation ?? .natural(for: input))
+        let history = try CandidateHistory(WalkedHistory(input), derivation: derivation ?? .natural(for: input.header))
         return (try HistoryReduction(history, keeping: test).run(), test, history)
     }
 
@@ -55,11 +55,11 @@ import TestSupport
     static func expectOneMinimal(_ outcome: HistoryReduction.Outcome, _ test: FailureTest, _ history: CandidateHistory)
         throws
     {
-        #expect(try test.holds(outcome.contents), "the result shows the failure")
+        #expect(try test.holds(outcome.history), "the result shows the failure")
         for index in outcome.transactions.indices {
             var smaller = outcome.transactions
             smaller.remove(at: index)
-            #expect(try !test.holds(history.contents(smaller)),
+            #expect(try !test.holds(history.history(smaller)),
                     "without its transaction \(index + 1) the result still fails: not 1-minimal")
         }
     }
@@ -68,7 +68,7 @@ import TestSupport
         var input = try Self.history(.random, transactions: 10_000)
         try #require(input.records.count >= 10_000)
         // Control: as recorded, replay does not diverge — nothing to reduce.
-        guard case .failure = try ReductionPredicate.divergence(mode: .slotOps).test(for: input) else {
+        guard case .failure = try ReductionPredicate.divergence(mode: .slotOps).test(for: WalkedHistory(input)) else {
             Issue.record("the unedited history already diverges")
             return
         }
@@ -78,12 +78,13 @@ import TestSupport
         let editedKind = input.records[index].slotOps.last!.kind
         for mode in ReplayOptions.Mode.allCases {
             let (outcome, test, history) = try Self.reduce(input, .divergence(mode: mode))
-            #expect(outcome.contents.records.count <= 3, "\(mode): \(outcome.contents.records.count) transactions")
-            let report = try ReplayEngine.run(ReplaySource(outcome.contents, name: "min"),
+            let reduced = try outcome.history.collected()
+            #expect(reduced.records.count <= 3, "\(mode): \(reduced.records.count) transactions")
+            let report = try ReplayEngine.run(ReplaySource(reduced, name: "min"),
                                               options: ReplayOptions(backend: .sim, mode: mode))
             let divergence = try #require(report.divergence)
             #expect(divergence.kind == .errno)
-            let record = try #require(outcome.contents.records.first { $0.sequence == divergence.sequence })
+            let record = try #require(reduced.records.first { $0.sequence == divergence.sequence })
             #expect(record.slotOps[try #require(divergence.operation)].kind == editedKind)
             try Self.expectOneMinimal(outcome, test, history)
         }
@@ -92,56 +93,69 @@ import TestSupport
     @Test func faultsWithoutTheInhibitReduceToAtMostTwoTransactionsThatReplayCleanly() throws {
         // Control: with the inhibit the same run has no faults to keep.
         let protected = try Self.history(.split, transactions: 200)
-        guard case .failure = try ReductionPredicate.faults(vcpus: 2, seed: 1).test(for: protected) else {
+        guard case .failure = try ReductionPredicate.faults(vcpus: 2, seed: 1).test(for: WalkedHistory(protected)) else {
             Issue.record("spurious faults with the inhibit on")
             return
         }
         let input = try Self.history(.split, transactions: 200, inhibit: false)
         let (outcome, test, history) = try Self.reduce(input, .faults(vcpus: 2, seed: 1))
-        #expect(outcome.contents.records.count <= 2)
+        let reduced = try outcome.history.collected()
+        #expect(reduced.records.count <= 2)
         try Self.expectOneMinimal(outcome, test, history)
         // A fixture: written, read back and checked like the others.
         let dir = makeTemporaryDirectory()
-        try CanonicalJSONL.write(outcome.contents, to: dir.file("min.jsonl"))
+        try CanonicalJSONL.write(outcome.history, to: dir.file("min.jsonl"))
         let check = FixtureCheck.check(dir.file("min.jsonl"), backend: .sim)
         #expect(!check.failed && check.divergences.isEmpty, "\(check.line)")
-        #expect(try CanonicalJSONL.read(dir.file("min.jsonl")) == outcome.contents)
+        #expect(try CanonicalJSONL.read(dir.file("min.jsonl")) == reduced)
     }
 
     @Test(arguments: ["seabios-boot-qemu-7.2.log", "seabios-boot-qemu-7.2-no-timestamps.log"])
     func aRealQEMUTraceReducesToItsSmallestHazardousHistory(trace: String) throws {
         let input = try QEMUTraceImporter.read(Self.fixtures + "/qemu/" + trace).contents
-        #expect(Derivation.natural(for: input) == .ioctls)
+        #expect(Derivation.natural(for: input.header) == .ioctls)
         let (outcome, test, history) = try Self.reduce(input, .hazard)
+        let reduced = try outcome.history.collected()
         // A slot mapped, then deleted and part of it mapped again: two transactions, three ioctls.
-        #expect(outcome.contents.records.count == 2)
-        #expect(outcome.contents.records.reduce(0) { $0 + $1.slotOps.count } == 3)
-        #expect(outcome.contents.records.count < input.records.count)
+        #expect(reduced.records.count == 2)
+        #expect(reduced.records.reduce(0) { $0 + $1.slotOps.count } == 3)
+        #expect(reduced.records.count < input.records.count)
         try Self.expectOneMinimal(outcome, test, history)
         // Every ioctl kept is one of the trace's, named after its line.
         let names = Set(input.records.flatMap(\.sections).map(\.section.regionName))
-        #expect(outcome.contents.records.flatMap(\.sections).allSatisfy { names.contains($0.section.regionName) })
+        #expect(reduced.records.flatMap(\.sections).allSatisfy { names.contains($0.section.regionName) })
     }
 
     @Test func theSameInputGivesTheSameBytes() throws {
         let input = try Self.history(.split, transactions: 100, inhibit: false)
         let first = try Self.reduce(input, .faults(vcpus: 2, seed: 3)).outcome
         let second = try Self.reduce(input, .faults(vcpus: 2, seed: 3)).outcome
-        #expect(CanonicalJSONL.encode(first.contents) == CanonicalJSONL.encode(second.contents))
+        #expect(CanonicalJSONL.encode(try first.history.collected()) == CanonicalJSONL.encode(try second.history.collected()))
         #expect(first.evaluations == second.evaluations)
     }
 
     @Test func everyCandidateIsAHistoryTheListenerWouldProduce() throws {
         // Any subset of transactions, re-derived, replays in sections mode without divergence.
         let input = try Self.history(.pam, transactions: 120)
-        let history = CandidateHistory(input, derivation: .listener)
+        let history = try CandidateHistory(WalkedHistory(input), derivation: .listener)
         #expect(history.departingTransactions.isEmpty, "a simulated recording is what the listener derives")
         var rng = SeededRandom(seed: 9)
         for _ in 0..<5 {
             let subset = history.transactions.filter { _ in rng.next() % 3 != 0 }
-            let contents = history.contents(subset)
-            let report = try ReplayEngine.run(ReplaySource(contents, name: "subset"), options: ReplayOptions(mode: .sections))
+            let report = try ReplayEngine.run(ReplaySource(history.history(subset), name: "subset"),
+                                              options: ReplayOptions(mode: .sections))
             #expect(report.divergence == nil, "\(report.divergence.map(String.init(describing:)) ?? "")")
         }
+    }
+}
+
+extension WalkedHistory {
+    /// The whole history in memory, as a journal read whole holds it (a reduced one is small).
+    func collected() throws -> JournalContents {
+        var records: [TransactionRecord] = []
+        var cursor = self.records.makeCursor()
+        while let record = try cursor.next() { records.append(record) }
+        return JournalContents(header: header, backings: backings, regions: [:], records: records, cutOff: [],
+                               faults: [], recorderStatistics: .unrecorded)
     }
 }

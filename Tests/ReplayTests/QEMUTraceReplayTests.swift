@@ -21,7 +21,7 @@ enum QEMUTraces {
     @Test(arguments: QEMUTraces.names)
     func realTraceImportsShowsHazardsAndReplaysOnSim(_ name: String) throws {
         let source = try QEMUTraces.source(name)
-        #expect(source.records.count >= 5)
+        #expect((source.records.count ?? 0) >= 5)
         let hazards = HazardAnalysis.analyse(source.records.inMemory)
         #expect(hazards.unprotected > 0, "QEMU 7.2 predates the atomic update: its PAM updates leave windows")
         let report = try ReplayEngine.run(source, options: ReplayOptions(mode: .slotOps))

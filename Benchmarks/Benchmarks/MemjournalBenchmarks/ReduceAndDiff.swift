@@ -15,21 +15,21 @@ func reduceAndDiffBenchmarks() {
         Benchmark("9 reduce 10k divergence \(mode.rawValue)",
                   configuration: runConfiguration([.wallClock, .candidates, .transactionsLeft], iterations: 3)) { benchmark in
             try reporting("9 reduce") {
-                let input = try EditedHistory.contents()
+                let input = WalkedHistory(try EditedHistory.contents())
                 guard case .success(let test) = try ReductionPredicate.divergence(mode: mode).test(for: input) else {
                     throw BenchmarkFailure.diverged("the edited history does not diverge")
                 }
                 benchmark.startMeasurement()
-                let outcome = try HistoryReduction(CandidateHistory(input, derivation: .listener), keeping: test).run()
+                let outcome = try HistoryReduction(try CandidateHistory(input, derivation: .listener), keeping: test).run()
                 benchmark.stopMeasurement()
                 benchmark.measurement(.candidates, outcome.evaluations)
-                benchmark.measurement(.transactionsLeft, outcome.contents.records.count)
+                benchmark.measurement(.transactionsLeft, try outcome.history.transactionCount())
             }
         }
         Benchmark("9 one predicate evaluation 10k divergence \(mode.rawValue) (reference)",
                   configuration: runConfiguration([.wallClock], iterations: 3)) { benchmark in
             try reporting("9 one evaluation") {
-                let input = try EditedHistory.contents()
+                let input = WalkedHistory(try EditedHistory.contents())
                 benchmark.startMeasurement()
                 guard case .success = try ReductionPredicate.divergence(mode: mode).test(for: input) else {
                     throw BenchmarkFailure.diverged("the edited history does not diverge")

@@ -47,15 +47,15 @@ public enum CanonicalJSONL {
         guard try HistoryFile.isJournal(journal) else {
             return try write(try CanonicalJSONL.read(journal), to: output)
         }
-        let reader = try HistoryFile.reader(of: journal, verify: verify, note: note)
-        try TextFile.writeNew(to: output) { (emit: ([UInt8]) throws(JournalError) -> Void) throws(JournalError) in
-            try encode(reader) { line throws(JournalError) in try emit(Array(line.utf8) + [0x0a]) }
-        }
+        try write(try HistoryFile.reader(of: journal, verify: verify, note: note), to: output)
     }
 
-    /// Writes `contents` in canonical form to a new file at `output` (never overwritten).
-    public static func write(_ contents: JournalContents, to output: String) throws(JournalError) {
-        try TextFile.writeNew(encode(contents), to: output)
+    /// Writes `history` in canonical form to a new file at `output` (never
+    /// overwritten), a line at a time as it is walked.
+    public static func write(_ history: some HistoryStream, to output: String) throws(JournalError) {
+        try TextFile.writeNew(to: output) { (emit: ([UInt8]) throws(JournalError) -> Void) throws(JournalError) in
+            try encode(history) { line throws(JournalError) in try emit(Array(line.utf8) + [0x0a]) }
+        }
     }
 
     /// Builds a new journal at `journal` (never overwritten) from the canonical
