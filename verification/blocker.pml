@@ -21,62 +21,68 @@
  * The anchors below ("@ref file:line text") are checked by check.sh, which
  * reports any that no longer hold, so that a stale reference shows up.
  *
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:31 private let gate = PlainMutex()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:38 private let parking = PlainMutex()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:33 private let quiesced = PlainMutex.Condition()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:40 private let released = PlainMutex.Condition()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:42 private let inhibitors = PlainMutex()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:57 private static let rekickNs: UInt64 = 20_000_000
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:72 private var bypass: Bool
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:77 public func beginVCPU(
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:94 public func endVCPU(
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:99 public func beginVM()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:104 public func endVM()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:110 public func withVMIoctl<R>
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:116 private func enter(_ counter: LockCount)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:119 while counter.isBlocking { released.wait(parking) }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:124 private func leave(_ counter: LockCount)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:137 let idle = gate.withLock { isIdle }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:138 if idle { quiesced.signal() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:143 private var isIdle: Bool
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:153 public let drainTimeout: DrainTimeout?
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:166 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:167 inhibitors.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:169 let deadline = drainDeadlineNs.map
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:170 for counter in vcpus { counter.lock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:171 vm.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:174 var busyVCPUs: [Int] = []
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:178 func scanBusy(kicking: Bool) -> Bool
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:179 busyVCPUs.removeAll(keepingCapacity: true)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:180 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:181 busyVCPUs.append(index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:184 kicker?.kick(vcpu: index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:196 _ = scanBusy(kicking: true)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:187 busyVM = vm.count
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:192 case .event:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:197 gate.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:200 while scanBusy(kicking: false) {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:210 if !signalled { _ = scanBusy(kicking: true) }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:201 let now = MonotonicClock.now()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:202 if let deadline, now >= deadline {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:203 timedOut = true
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:207 gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:212 gate.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:213 case .spin:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:222 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:232 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:233 vm.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:234 for counter in vcpus { counter.unlock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:236 parking.withLock { released.broadcast() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:237 inhibitors.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:38 private let gate = PlainMutex()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:45 private let parking = PlainMutex()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:40 private let quiesced = PlainMutex.Condition()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:47 private let released = PlainMutex.Condition()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:49 private let inhibitors = PlainMutex()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:64 private static let rekickNs: UInt64 = 20_000_000
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:79 private var bypass: Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:84 public func beginVCPU(
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:106 public func endVCPU(
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:111 public func beginVM()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:116 public func endVM()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:122 public func withVMIoctl<R>
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:128 private func enter(_ counter: LockCount)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:134 while counter.isBlocking { released.wait(parking) }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:140 private func leave(_ counter: LockCount)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:33 private let total = LockCount()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:130 total.increment()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:156 private func uncount()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:157 if total.decrement() {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:158 gate.withLock {}
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:159 quiesced.signal()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:171 public let drainTimeout: DrainTimeout?
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:184 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:185 inhibitors.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:187 let deadline = drainDeadlineNs.map
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:190 for counter in vcpus { counter.lock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:191 vm.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:194 var busyVCPUs: [Int] = []
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:198 func scanBusy(kicking: Bool) -> Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:199 busyVCPUs.removeAll(keepingCapacity: true)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:200 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:201 busyVCPUs.append(index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:204 kicker?.kick(vcpu: index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:216 _ = scanBusy(kicking: true)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:189 if strategy == .event { total.lock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:207 busyVM = vm.count
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:212 case .event:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:217 gate.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:220 while total.count != 0 {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:231 if !signalled { _ = scanBusy(kicking: true) }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:221 let now = MonotonicClock.now()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:222 if let deadline, now >= deadline {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:224 timedOut = scanBusy(kicking: false)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:228 gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:233 gate.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:234 total.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:235 case .spin:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:244 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:254 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:255 vm.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:256 for counter in vcpus { counter.unlock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:258 parking.withLock { released.broadcast() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:259 inhibitors.unlock()
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:9 public var vcpus: [Int]
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:11 public var vmIoctls: Int
- * @ref Sources/Memslots/Blocker/LockCount.swift:24 func tryIncrement() -> Bool
- * @ref Sources/Memslots/Blocker/LockCount.swift:39 func decrement() -> Bool
- * @ref Sources/Memslots/Blocker/LockCount.swift:44 func lock()
- * @ref Sources/Memslots/Blocker/LockCount.swift:46 func unlock()
- * @ref Sources/Memslots/Blocker/LockCount.swift:49 var count: UInt64
- * @ref Sources/Memslots/Blocker/LockCount.swift:52 var isBlocking: Bool
+ * @ref Sources/Memslots/Blocker/LockCount.swift:26 func tryIncrement() -> Bool
+ * @ref Sources/Memslots/Blocker/LockCount.swift:41 func increment()
+ * @ref Sources/Memslots/Blocker/LockCount.swift:46 func decrement() -> Bool
+ * @ref Sources/Memslots/Blocker/LockCount.swift:51 func lock()
+ * @ref Sources/Memslots/Blocker/LockCount.swift:53 func unlock()
+ * @ref Sources/Memslots/Blocker/LockCount.swift:56 var count: UInt64
+ * @ref Sources/Memslots/Blocker/LockCount.swift:59 var isBlocking: Bool
  * @ref Sources/Sync/PlainMutex.swift:30 public func lock()
  * @ref Sources/Sync/PlainMutex.swift:60 public func wait(_ mutex: PlainMutex) {
  * @ref Sources/Sync/PlainMutex.swift:64 public func wait(_ mutex: PlainMutex, nanoseconds: UInt64) -> Bool
@@ -111,8 +117,8 @@
  * @ref Sources/Memslots/Machine/Machine.swift:124 topologyLock.unlock()
  * @ref Sources/Memslots/Machine/Machine.swift:140 public func fetch(slot: SlotID)
  * @ref Sources/Memslots/Machine/Machine.swift:141 blocker.withVMIoctl
- * @ref Sources/Replay/ReplayEngine.swift:208 machine.topologyLock.withLock {
- * @ref Sources/Replay/ReplayEngine.swift:209 machine.blocker.inhibitBegin(drainDeadlineNs:
+ * @ref Sources/Replay/ReplayEngine.swift:209 machine.topologyLock.withLock {
+ * @ref Sources/Replay/ReplayEngine.swift:210 machine.blocker.inhibitBegin(drainDeadlineNs:
  *
  * Processes
  *   Inhibitor  -- MemslotListener.commit with an overlapping transaction, inside
@@ -133,7 +139,11 @@
  * after it read the count -- is not given by the Swift orderings alone (the
  * increment only acquires), but the signal handler stores immediate_exit on
  * the vCPU's own thread, after its clear in program order (ckvm.c:100-104), and
- * x86's locked CAS is a full fence; so SC loses nothing here.
+ * x86's locked CAS is a full fence; so SC loses nothing here.  The total's
+ * order against the counters is given by the orderings: a thread's
+ * total.increment() comes before its counter's CAS, which releases, and an
+ * inhibitor's lock of that counter acquires before it reads the total; a
+ * leaver's counter decrement comes before its total decrement, which releases.
  *
  * Properties
  *   (a) safety (assertions): while an inhibitor applies atomically no vCPU is
@@ -191,19 +201,20 @@
  *   MUTANT_*   one deliberate bug each:
  *
  * Mutants (each must make spin report a violation, with a trail)
- *   MUTANT_NO_RECHECK  the inhibitor checks "busy" (and kicks) without the
+ *   MUTANT_NO_RECHECK  the inhibitor checks the total (and kicks) without the
  *       gate, then takes the gate and waits on `quiesced` without checking
  *       again -- the "check, then wait" race the gate's comment says it
- *       prevents (IoctlBlocker.swift:28-30: "held by an inhibitor between
- *       re-checking the counts and waiting ... so a wake-up cannot fall between
+ *       prevents (IoctlBlocker.swift:35-37: "held by an inhibitor between
+ *       re-checking the total and waiting ... so a wake-up cannot fall between
  *       the check and the wait").  The last leaver's signal falls between the
  *       check and the wait and is lost.  With REKICK=1 that costs one 20 ms
  *       re-kick period and nothing else (check.sh shows no violation then); with
  *       REKICK=0 the inhibitor sleeps forever while everyone else is done or
  *       parked on `released`: violates (b).
- *   MUTANT_SIGNAL_OUTSIDE_GATE  leave() signals `quiesced` without the gate:
- *       the signal lands between the inhibitor's check (under the gate) and its
- *       wait.  The same lost wake-up: (b) with REKICK=0, a delay with REKICK=1.
+ *   MUTANT_SIGNAL_OUTSIDE_GATE  the last leaver (uncount()) signals `quiesced`
+ *       without passing through the gate: the signal lands between the
+ *       inhibitor's check of the total (under the gate) and its wait.  The same
+ *       lost wake-up: (b) with REKICK=0, a delay with REKICK=1.
  *   MUTANT_NO_KICK_ENTERING  the kick sets no immediate_exit (neither the
  *       kicker nor the signal handler): a kick that lands after the vCPU's
  *       increment but before it is inside KVM_RUN is lost, and a guest that no
@@ -212,6 +223,11 @@
  *       IoctlBlocker.swift:48-51 says as much); with REKICK=0: violates (b).
  *   MUTANT_UNLOCKED_COUNTER  inhibitBegin does not lock the last vCPU's
  *       counter: that vCPU enters KVM_RUN during the apply: violates (a).
+ *   MUTANT_TOTAL_AFTER_COUNTER  enter() counts in the total after its counter
+ *       admitted it, not before (the order IoctlBlocker.swift:129-130 keeps):
+ *       between the two the total is below the counters' sum, an inhibitor
+ *       reads it as 0 and applies while that thread goes on into its ioctl:
+ *       violates (a).
  *   MUTANT_NO_BYPASS  the topology-lock holder's own VM ioctl goes through the
  *       VM counter, which it has locked itself: violates (b).
  *   MUTANT_NO_INHIBITORS_MUTEX (with NINHIB=2)  no `inhibitors` mutex; the
@@ -296,9 +312,14 @@
 #define NPROC  (NINHIB + NVCPU + NVMTHR + 1)
 
 /* ---------------------------------------------------------------- state */
-/* LockCount.state (LockCount.swift:19): lock bit and count of one word */
+/* LockCount.state (LockCount.swift:21): lock bit and count of one word */
 byte cnt[NCNT];
 bit  lk[NCNT];
+/* IoctlBlocker.total (IoctlBlocker.swift:33), a LockCount that only counts:
+   every ioctl in flight plus each refused thread until it backs out; locked
+   while the inhibitor drains */
+byte tot;
+bit  tlk;
 
 byte gate;            /* IoctlBlocker.gate        (IoctlBlocker.swift:31) */
 byte park;            /* IoctlBlocker.parking     (IoctlBlocker.swift:38) */
@@ -404,8 +425,8 @@ inline broadcast_released() {
     d_step { k = 0; do :: k < NPROC -> rw[k] = 0; k++ :: else -> k = 0; break od }
 }
 
-/* `gate.withLock { isIdle }` (leave) and `parking.withLock { released.broadcast() }`
-   (inhibitEnd) are each one step "mutex free -> read / broadcast" here: taking
+/* `gate.withLock {}` (uncount) and `parking.withLock { released.broadcast() }`
+   (inhibitEnd) are each one step "mutex free -> (nothing) / broadcast" here: taking
    a lock is a right mover and releasing it a left mover (Lipton's reduction),
    and nothing else happens inside, so collapsing the short critical section
    loses no behaviour and no deadlock. It still cannot happen while another
@@ -429,61 +450,70 @@ inline try_increment(c, ok, wasref) {
     }
 }
 
-/* decrement()  LockCount.swift:39-42: true when it leaves the word at exactly
-   "locked, count 0".  lock()/unlock() (:44, :46) are single assignments to lk. */
-inline decrement(c, r) { atomic { cnt[c]--; r = (lk[c] && cnt[c] == 0) } }
+/* decrement()  LockCount.swift:46-49 on a counter: its result is not used
+   (the total decides the wake-up).  lock()/unlock() (:51, :53) are single
+   assignments to lk. */
+inline decrement(c) { atomic { cnt[c]-- } }
 
-/* ---------------------------------------------------------------- ioctl side */
+/* total.increment()  LockCount.swift:41: unconditional. */
+inline count_total() { atomic { tot++ } }
 
-/* enter(_:)  IoctlBlocker.swift:111-117 */
-inline enter(me, c) {
-    do
-    :: try_increment(c, ok, wasref);                /* :112 */
-       if
-       :: ok -> break
-       :: else ->
-          mlock(park, me);                          /* parking.lock() */
-          do
-          :: lk[c] && cnt[c] == 0 -> wait_released(me)  /* :114 isBlocking (LockCount.swift:52) */
-          :: else -> break
-          od;
-          munlock(park, me)                         /* parking.unlock() */
-       fi
-    od;
-    ok = 0
-}
-
-/* `isIdle`: no count is above 0.  Read in the same step as the signal below:
-   the Swift reads the counts one by one under the gate, but a locked count at
-   0 stays 0, so "every count read was 0" still means idle at the end; and a
-   count read above 0 belongs to a leaver still to come, which takes the gate
-   after us and makes the same check. */
-#define IDLE (cnt[VMC] == 0 && ALLV0)
-#if NVCPU == 1
-#define ALLV0 (cnt[0] == 0)
-#elif NVCPU == 2
-#define ALLV0 (cnt[0] == 0 && cnt[1] == 0)
-#elif NVCPU == 3
-#define ALLV0 (cnt[0] == 0 && cnt[1] == 0 && cnt[2] == 0)
-#endif
-
-/* leave(_:)  IoctlBlocker.swift:119-129 */
-inline leave(me, c) {
-    decrement(c, r);                                /* :120 */
+/* uncount()  IoctlBlocker.swift:156-161: total.decrement() is true when it
+   leaves the word at exactly "locked, count 0" -- one atomic step, so exactly
+   the last leaver after the lock sees it; that one passes through the gate
+   (`gate.withLock {}`) and signals after it. */
+inline uncount(me) {
+    atomic { tot--; r = (tlk && tot == 0) };
     if
     :: r ->
        r = 0;
-#ifdef MUTANT_SIGNAL_OUTSIDE_GATE
-       atomic { if :: IDLE -> signal_quiesced() :: else -> skip fi }  /* mutant: without the gate */
-#else
-       atomic { gate == 0 -> r = IDLE };            /* let idle = gate.withLock { isIdle } */
-       if
-       :: r -> r = 0; signal_quiesced()            /* if idle { quiesced.signal() }, after the unlock */
-       :: else -> skip
-       fi
+#ifndef MUTANT_SIGNAL_OUTSIDE_GATE
+       atomic { gate == 0 -> skip };                /* gate.withLock {} */
 #endif
+       signal_quiesced()                            /* quiesced.signal(), after the gate */
     :: else -> skip
     fi
+}
+
+/* ---------------------------------------------------------------- ioctl side */
+
+/* enter(_:)  IoctlBlocker.swift:128-138: the total first, then the counter
+   (MUTANT_TOTAL_AFTER_COUNTER: the other way round) */
+inline enter(me, c) {
+#ifndef MUTANT_TOTAL_AFTER_COUNTER
+    count_total();                                  /* :130 total.increment() */
+#endif
+    do
+    :: try_increment(c, ok, wasref);                /* :131 */
+       if
+       :: ok -> break
+       :: else ->
+#ifndef MUTANT_TOTAL_AFTER_COUNTER
+          uncount(me);                              /* :132 */
+#endif
+          mlock(park, me);                          /* parking.lock() */
+          do
+          :: lk[c] && cnt[c] == 0 -> wait_released(me)  /* :134 isBlocking (LockCount.swift:59) */
+          :: else -> break
+          od;
+          munlock(park, me);                        /* parking.unlock() */
+#ifndef MUTANT_TOTAL_AFTER_COUNTER
+          count_total()                             /* :136 */
+#else
+          skip
+#endif
+       fi
+    od;
+#ifdef MUTANT_TOTAL_AFTER_COUNTER
+    count_total();                                  /* mutant: counted after admission */
+#endif
+    ok = 0
+}
+
+/* leave(_:)  IoctlBlocker.swift:140-144: the counter first, then the total */
+inline leave(me, c) {
+    decrement(c);                                   /* :142 */
+    uncount(me)                                     /* :143 */
 }
 
 /* beginVM()/endVM()  IoctlBlocker.swift:94-102 with `bypass` (:67): the
@@ -608,10 +638,11 @@ inline record_stragglers() {
    abstracted by `tick`, counted in wait_quiesced. */
 inline inhibit_begin(me) {
 #ifndef MUTANT_NO_INHIBITORS_MUTEX
-    mlock(inhibitors, me);                          /* :145 */
+    mlock(inhibitors, me);                          /* :185 */
 #endif
+    tlk = 1;                                        /* :189 total.lock(), first */
     c = 0;
-    do                                              /* :148 */
+    do                                              /* :190 */
     :: c < NVCPU ->
 #ifdef MUTANT_UNLOCKED_COUNTER
        if :: c != NVCPU - 1 -> lk[c] = 1 :: else -> skip fi;
@@ -621,16 +652,16 @@ inline inhibit_begin(me) {
        c++
     :: else -> c = 0; break
     od;
-    lk[VMC] = 1;                                    /* :149 */
+    lk[VMC] = 1;                                    /* :191 */
 #ifdef MUTANT_NO_RECHECK
-    /* mutant: check (and kick) outside the gate, then wait without a re-check */
+    /* mutant: check the total (and kick) outside the gate, then wait without a re-check */
     do
     :: kick_busy(1);
        if
-       :: !busy -> break
+       :: tot == 0 -> break
        :: else ->
           if
-          :: DEADLINE_PASSED -> late = 1; break
+          :: DEADLINE_PASSED -> kick_busy(0); late = busy; break
           :: DEADLINE_PENDING -> mlock(gate, me); wait_quiesced(me); munlock(gate, me)
           fi
        fi
@@ -639,24 +670,22 @@ inline inhibit_begin(me) {
     kick_busy(1);                                   /* scanBusy(kicking: true), before the gate */
     mlock(gate, me);                                /* gate.lock() */
     do
-    :: kick_busy(0);                                /* while scanBusy(kicking: false) */
+    :: tot == 0 -> break                            /* while total.count != 0 */
+    :: else ->
        if
-       :: !busy -> break
-       :: else ->
+       :: DEADLINE_PASSED ->                        /* now >= deadline */
+          kick_busy(0); late = busy; break          /* timedOut = scanBusy(kicking: false); break */
+       :: DEADLINE_PENDING ->
+          wait_quiesced(me);                        /* quiesced.wait(gate, nanoseconds: ...) */
           if
-          :: DEADLINE_PASSED ->                     /* now >= deadline */
-             late = 1; break                        /* timedOut = true; break */
-          :: DEADLINE_PENDING ->
-             wait_quiesced(me);                     /* quiesced.wait(gate, nanoseconds: ...) */
-             if
-             :: tmo -> tmo = 0; kick_busy(1)        /* if !signalled { scanBusy(kicking: true) } */
-             :: else -> skip
-             fi
+          :: tmo -> tmo = 0; kick_busy(1)           /* if !signalled { scanBusy(kicking: true) } */
+          :: else -> skip
           fi
        fi
     od;
     munlock(gate, me);                              /* gate.unlock() */
 #endif
+    tlk = 0;                                        /* :234 total.unlock() */
     record_stragglers();                            /* :185 */
     busy = 0; tick = 0
 #ifdef DRAIN_DEADLINE

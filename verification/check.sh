@@ -53,6 +53,7 @@ cases=(
 "mutant.signal_outside_gate|fail|safety|-O0|-DMUTANT_SIGNAL_OUTSIDE_GATE -DSPURIOUS=0 -DREKICK=0|signal without the gate: lost wake-up, (b)"
 "mutant.no_kick_entering|fail|safety|-O0|-DMUTANT_NO_KICK_ENTERING -DSPURIOUS=0 -DREKICK=0|no immediate_exit: a kick before KVM_RUN is lost, (b)"
 "mutant.unlocked_counter|fail|safety|-O0|-DMUTANT_UNLOCKED_COUNTER|the last vCPU's counter is not locked: (a)"
+"mutant.total_after_counter|fail|safety|-O0|-DMUTANT_TOTAL_AFTER_COUNTER|counted in the total after the counter admitted it: (a)"
 "mutant.no_bypass|fail|safety|-O0|-DMUTANT_NO_BYPASS -DSPURIOUS=0 -DREKICK=0|the inhibitor's own VM ioctl waits on its own lock: (b)"
 "mutant.no_inhibitors_mutex|fail|safety|-O0|-DMUTANT_NO_INHIBITORS_MUTEX -DNINHIB=2 -DNINH=1 -DNRUNS=1 -DNVMIO=0|two inhibitors apply at once: (d)"
 "uffd.deadlock|fail|safety|-O0|-DUFFD -DNVMIO=0 -DSPURIOUS=0 -DREKICK=0|userfault served under the topology lock, untimed wait: (b)"

@@ -38,26 +38,54 @@ func inhibitBaselineBenchmarks() {
     guard kvmAvailability == nil else { return skipNote("C inhibit baseline (KVM)") }
     for vcpus in [1, 2, 4] {
         Benchmark("1 C baseline kvm vcpus=\(vcpus) (reference)", configuration: runConfiguration([.drainNs, .inhibitNs])) { benchmark in
-            let transactions = 500
-            var drain = [UInt64](repeating: 0, count: transactions)
-            var inhibit = [UInt64](repeating: 0, count: transactions)
-            var error = [CChar](repeating: 0, count: 256)
-            let code = GuestProgram.code
-            // What the guest touches under memjournal (1's `split` runs): the scenario's targets, in its RAM.
-            let split = RunConfiguration(scenario: .split, vcpus: 1, transactions: 0)
-            let targets = try ScenarioRunner(split).scenario.vcpuTargets.map { UInt32($0.gpa) }
-            let rc = inhibit_baseline_run(code, code.count, GuestProgram.block(1) - GuestProgram.block(0), targets,
-                                          Int32(targets.count), split.options.memory, Int32(vcpus),
-                                          Int32(transactions), 100_000, &drain, &inhibit, &error, error.count)
-            guard rc == 0 else {
-                let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                print("C baseline failed: \(message)")
-                throw BenchmarkFailure.diverged(message)
-            }
-            for (d, i) in zip(drain, inhibit) {
+            for (d, i) in try cBaselineRun(vcpus: vcpus, transactions: 500) {
                 benchmark.measurement(.drainNs, Int(d))
                 benchmark.measurement(.inhibitNs, Int(i))
             }
         }
     }
+    // 1d. Both in turns: 10 rounds of 50 transactions of the C baseline, then 50
+    // of memjournal's `split` run (as in 1), so a neighbour's load or a
+    // frequency change falls on both sides alike, not on whichever ran second.
+    for vcpus in [1, 2, 4] {
+        Benchmark("1 drain in turns kvm vcpus=\(vcpus), C vs memjournal",
+                  configuration: runConfiguration([.cDrainNs, .drainNs, .cInhibitNs, .inhibitNs])) { benchmark in
+            for _ in 0..<10 {
+                for (d, i) in try cBaselineRun(vcpus: vcpus, transactions: 50) {
+                    benchmark.measurement(.cDrainNs, Int(d))
+                    benchmark.measurement(.cInhibitNs, Int(i))
+                }
+                var configuration = RunConfiguration(scenario: .split, backend: .kvm, vcpus: vcpus, transactions: 50)
+                configuration.intervalNs = 100_000
+                let runner = try ScenarioRunner(configuration)
+                try runner.run()
+                for record in runner.records where record.timing.inhibited {
+                    benchmark.measurement(.drainNs, Int(record.timing.drainNs))
+                    benchmark.measurement(.inhibitNs, Int(record.timing.inhibitNs))
+                }
+            }
+        }
+    }
+}
+
+/// One run of the C baseline: `transactions` delete + re-create of the `split`
+/// scenario's RAM slot, 100 µs apart, under memjournal's guest program touching
+/// that scenario's targets on `vcpus` vCPUs; each transaction's drain and inhibit.
+private func cBaselineRun(vcpus: Int, transactions: Int) throws -> Zip2Sequence<[UInt64], [UInt64]> {
+    var drain = [UInt64](repeating: 0, count: transactions)
+    var inhibit = [UInt64](repeating: 0, count: transactions)
+    var error = [CChar](repeating: 0, count: 256)
+    let code = GuestProgram.code
+    // What the guest touches under memjournal (1's `split` runs): the scenario's targets, in its RAM.
+    let split = RunConfiguration(scenario: .split, vcpus: 1, transactions: 0)
+    let targets = try ScenarioRunner(split).scenario.vcpuTargets.map { UInt32($0.gpa) }
+    let rc = inhibit_baseline_run(code, code.count, GuestProgram.block(1) - GuestProgram.block(0), targets,
+                                  Int32(targets.count), split.options.memory, Int32(vcpus),
+                                  Int32(transactions), 100_000, &drain, &inhibit, &error, error.count)
+    guard rc == 0 else {
+        let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        print("C baseline failed: \(message)")
+        throw BenchmarkFailure.diverged(message)
+    }
+    return zip(drain, inhibit)
 }

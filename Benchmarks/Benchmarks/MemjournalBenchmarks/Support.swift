@@ -29,6 +29,9 @@ func runConfiguration(_ metrics: [BenchmarkMetric], iterations: Int = 1) -> Benc
 extension BenchmarkMetric {
     static let drainNs = BenchmarkMetric.custom("drain (ns)", polarity: .prefersSmaller, useScalingFactor: false)
     static let inhibitNs = BenchmarkMetric.custom("inhibit (ns)", polarity: .prefersSmaller, useScalingFactor: false)
+    /// The C baseline's, where one benchmark measures both sides.
+    static let cDrainNs = BenchmarkMetric.custom("C drain (ns)", polarity: .prefersSmaller, useScalingFactor: false)
+    static let cInhibitNs = BenchmarkMetric.custom("C inhibit (ns)", polarity: .prefersSmaller, useScalingFactor: false)
     static let faultsPer1000 = BenchmarkMetric.custom("spurious faults per 1000 txns", polarity: .prefersSmaller,
                                                       useScalingFactor: false)
     static let transactionNs = BenchmarkMetric.custom("transaction incl. observer (ns)", polarity: .prefersSmaller,

@@ -24,10 +24,17 @@ public final class IoctlBlocker: Sendable {
     /// ioctls; each keeps its own invariant (see `LockCount`).
     private let vcpus: [LockCount]
     private let vm = LockCount()
+    /// Every ioctl in flight on any counter, plus each thread refused by one
+    /// until it backs out; locked while an inhibitor drains. An ioctl counts
+    /// here before its own counter admits it and stops after its counter lets
+    /// it go, so this is never below the counters' sum: 0 here means no ioctl
+    /// in flight. The leaver that brings it to 0 while it is locked is the one
+    /// that wakes the inhibitor — one gate section per drain, not one per vCPU.
+    private let total = LockCount()
     private let topologyLock: TopologyLock?
-    /// Guards `quiesced`: held by an inhibitor between re-checking the counts and
-    /// waiting, and by a leaver deciding whether to signal, so a wake-up cannot
-    /// fall between the check and the wait.
+    /// Guards `quiesced`: held by an inhibitor between re-checking the total and
+    /// waiting, and passed through by the last leaver before it signals, so a
+    /// wake-up cannot fall between the check and the wait.
     private let gate = PlainMutex()
     /// Signalled when the last ioctl in flight ends while locked (the inhibitor's event).
     private let quiesced = PlainMutex.Condition()
@@ -84,7 +91,12 @@ public final class IoctlBlocker: Sendable {
     /// progress, and never bypassed — the stepped vCPU stands for another thread
     /// even though the topology-lock holder runs it. Pair with `endSteppedVCPU`.
     public func tryBeginSteppedVCPU(_ index: Int) -> Bool {
-        vcpus[index].tryIncrement()
+        total.increment()
+        guard vcpus[index].tryIncrement() else {
+            uncount()
+            return false
+        }
+        return true
     }
 
     public func endSteppedVCPU(_ index: Int) {
@@ -114,33 +126,39 @@ public final class IoctlBlocker: Sendable {
     }
 
     private func enter(_ counter: LockCount) {
+        // The total first: an ioctl admitted by its counter is already in the total.
+        total.increment()
         while !counter.tryIncrement() {
+            uncount()
             parking.lock()
             while counter.isBlocking { released.wait(parking) }
             parking.unlock()
+            total.increment()
         }
     }
 
     private func leave(_ counter: LockCount) {
-        if counter.decrement() {
-            // Only the last ioctl to end wakes the inhibitor: one wake per drain,
-            // not one per counter. Decided under the gate: of two leavers the
-            // second to take it sees the first's decrement (ordered by the gate),
-            // so at least the last one finds every count 0. The signal itself
-            // goes after the unlock, so the woken inhibitor does not find the gate
-            // still held and sleep again on it. It cannot be lost: an inhibitor
-            // that checked before our gate section was already waiting when we
-            // took the gate (it holds the gate from its check into the wait), and
-            // one that checks after it sees our decrement and does not wait. A
-            // signal that arrives after the inhibitor stopped waiting is a
-            // spurious wake-up for a later wait, which re-checks the counts.
-            let idle = gate.withLock { isIdle }
-            if idle { quiesced.signal() }
-        }
+        // The counter first: the total stays above it until the ioctl is out of both.
+        counter.decrement()
+        uncount()
     }
 
-    /// No ioctl is in flight on any counter.
-    private var isIdle: Bool { vm.count == 0 && vcpus.allSatisfy { $0.count == 0 } }
+    /// Takes one from the total; the thread that leaves it at 0 while an
+    /// inhibitor drains wakes it. The decision is one atomic step (the count
+    /// and the lock bit share a word), so of all leavers exactly the last one
+    /// after the lock takes it. Passing through the gate before the signal
+    /// keeps it from being lost: an inhibitor that checked the total before we
+    /// took the gate holds the gate from its check into its wait, and one that
+    /// checks after our decrement sees 0 and does not wait. The signal goes
+    /// after the gate is free, so the woken inhibitor does not find it still
+    /// held and sleep again on it; one that arrives after the inhibitor stopped
+    /// waiting is a spurious wake-up for a later wait, which checks again.
+    private func uncount() {
+        if total.decrement() {
+            gate.withLock {}
+            quiesced.signal()
+        }
+    }
 
     // MARK: inhibitor side
 
@@ -167,6 +185,8 @@ public final class IoctlBlocker: Sendable {
         inhibitors.lock()
         let start = MonotonicClock.now()
         let deadline = drainDeadlineNs.map { start.addingReportingOverflow($0).overflow ? UInt64.max : start + $0 }
+        // The total first, so that the last leaver of this drain finds it locked.
+        if strategy == .event { total.lock() }
         for counter in vcpus { counter.lock() }
         vm.lock()
         let kicker = self.kicker.withLock { $0.kicker }
@@ -190,17 +210,18 @@ public final class IoctlBlocker: Sendable {
         var timedOut = false
         switch strategy {
         case .event:
-            // The first kicks go out before the gate is taken: a kicked vCPU takes
-            // the gate to wake us as it leaves, and would otherwise find it held
-            // and sleep until our wait released it — a second wake-up per drain.
+            // The first kicks go out before the gate is taken: the last kicked vCPU
+            // to leave passes through the gate to wake us, and would otherwise find
+            // it held and sleep until our wait released it — a second wake-up per drain.
             _ = scanBusy(kicking: true)
             gate.lock()
-            // Checked again under the gate, so the last leaver's signal cannot
-            // fall between this check and the wait.
-            while scanBusy(kicking: false) {
+            // Checked under the gate, so the last leaver's signal cannot fall
+            // between this check and the wait.
+            while total.count != 0 {
                 let now = MonotonicClock.now()
                 if let deadline, now >= deadline {
-                    timedOut = true
+                    // What is still inside, for the drain timeout.
+                    timedOut = scanBusy(kicking: false)
                     break
                 }
                 let signalled = quiesced.wait(
@@ -210,6 +231,7 @@ public final class IoctlBlocker: Sendable {
                 if !signalled { _ = scanBusy(kicking: true) }
             }
             gate.unlock()
+            total.unlock()
         case .spin:
             while scanBusy(kicking: true) {
                 if let deadline, MonotonicClock.now() >= deadline {
@@ -232,10 +254,10 @@ public final class IoctlBlocker: Sendable {
     public func inhibitEnd(_ inhibit: Inhibit) -> UInt64 {
         vm.unlock()
         for counter in vcpus { counter.unlock() }
-        let total = MonotonicClock.now() - inhibit.startNs
+        let elapsed = MonotonicClock.now() - inhibit.startNs
         parking.withLock { released.broadcast() }
         inhibitors.unlock()
-        return total
+        return elapsed
     }
 
     /// Ioctls in flight now (for tests and diagnostics).

@@ -13,9 +13,11 @@ final class LockCount: Sendable {
 
     /// Bit 63: locked; bits 0–62: ioctls in flight.
     /// Orderings: successful increments acquire (the caller then sees every slot
-    /// change published before the matching unlock); decrements release (the
-    /// inhibitor that observes zero sees everything the ioctl did); lock/unlock are
-    /// read-modify-writes that acquire and release.
+    /// change published before the matching unlock) and release (an inhibitor
+    /// whose lock follows one sees what the thread did before it: its count in
+    /// the blocker's total); decrements release (the inhibitor that observes zero
+    /// sees everything the ioctl did); lock/unlock are read-modify-writes that
+    /// acquire and release.
     private let state = Atomic<UInt64>(0)
 
     init() {}
@@ -28,14 +30,19 @@ final class LockCount: Sendable {
             if count == 0 && current & Self.lockedBit != 0 { return false }
             let (exchanged, original) = state.compareExchange(
                 expected: current, desired: current + 1,
-                successOrdering: .acquiring, failureOrdering: .relaxed)
+                successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
             if exchanged { return true }
             current = original
         }
     }
 
+    /// Counts one more whatever the lock says (the blocker's total: it only
+    /// counts, refusing is the per-counter words' job).
+    func increment() { state.wrappingAdd(1, ordering: .acquiring) }
+
     /// Counts one ioctl finished. Returns true when this made the count 0 while an
     /// inhibitor holds the lock — the inhibitor must then be woken.
+    @discardableResult
     func decrement() -> Bool {
         let new = state.wrappingSubtract(1, ordering: .releasing).newValue
         return new == Self.lockedBit
