@@ -251,10 +251,12 @@ struct CanonicalJSONLTests {
     @Test("a JSONL file walked a line at a time gives what reading it whole gives")
     func walkedLineByLine() throws {
         let dir = makeTemporaryDirectory()
-        let journal = try Self.recordJournal(.hotplug, inhibit: true, in: dir)
+        // Without the inhibit: a history with faults, whose ids a walk does not gather again.
+        let journal = try Self.recordJournal(.split, inhibit: false, in: dir)
         let text = dir.file("walked.jsonl")
         try CanonicalJSONL.export(journal: journal, to: text)
         let whole = try CanonicalJSONL.read(text)
+        try #require(!whole.faults.isEmpty)
         let history = try CanonicalJSONL.records(text)
         #expect(history.header == whole.header && history.backings == whole.backings && history.cutOff == whole.cutOff.count)
         #expect(history.records.count == whole.records.count && history.records.path == text)
@@ -263,17 +265,38 @@ struct CanonicalJSONLTests {
             try history.records.forEach { walked.append($0); return true }
             #expect(walked == whole.records)
         }
-        // Cut short after the check: the next walk names the file and the line where it ends.
-        var lines = Self.lines(try #require(contents(text)))
+        func expectRefused(_ what: Comment) {
+            #expect(what) {
+                try history.records.forEach { _ in true }
+            } throws: { error in
+                guard let error = error as? JournalError else { return false }
+                return error.path == text && error.description.contains("changed after it was checked")
+                    && error.exitCode == 65
+            }
+        }
+        // Replaced after the check by another valid history of the same length:
+        // the walk refuses it rather than read what was never checked.
+        let other = dir.file("other.jsonl")
+        try CanonicalJSONL.export(journal: try Self.recordJournal(.hotplug, inhibit: true, in: dir), to: other)
+        let original = try #require(contents(text))
+        try #require(rename(other, text) == 0)
+        expectRefused("a file replaced after the check")
+        // The same bytes written back are a file written since: refused as well.
+        try #require(unlink(text) == 0)
+        write(original, to: text)
+        expectRefused("a file rewritten after the check")
+        // Cut short: refused before a line is read.
+        var lines = Self.lines(original)
         lines.removeLast(3)
         try #require(unlink(text) == 0)
         write(Array((lines.joined(separator: "\n") + "\n").utf8), to: text)
-        #expect {
-            try history.records.forEach { _ in true }
-        } throws: { error in
-            guard let error = error as? JournalError else { return false }
-            return error.path == text && error.line == lines.count + 1 && error.description.contains("truncated")
-        }
+        expectRefused("a file cut after the check")
+        // Control: checked again, the rewritten file walks.
+        try #require(unlink(text) == 0)
+        write(original, to: text)
+        var walked: [TransactionRecord] = []
+        try CanonicalJSONL.records(text).records.forEach { walked.append($0); return true }
+        #expect(walked == whole.records)
     }
 
     @Test("export and import never overwrite their output")

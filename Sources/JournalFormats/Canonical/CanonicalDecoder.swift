@@ -123,8 +123,11 @@ extension CanonicalJSONL {
         private var transactions = 0
         private var firstCutOff: UInt64?
         private var lastSequence: UInt64 = 0
-        /// The fault ids read so far (to refuse one twice).
-        private var faultIDs = Set<Int>()
+        /// The fault ids read so far (to refuse one twice); nil when the file
+        /// was checked whole before (a walk), where a set of every id would
+        /// grow with the file.
+        private var faultIDs: Set<Int>?
+        private var faults = 0
         /// What the line being read yields, handed to the sink once the line is checked.
         private var pending: [Piece] = []
         /// The line's slot operations as the reading thread read them (nil: not read there).
@@ -137,9 +140,12 @@ extension CanonicalJSONL {
             case fault(SpuriousFault, id: Int)
         }
 
-        init(path: String, sink: Sink) {
+        /// `checkingFaultIDs` false: for a file already checked whole (and not
+        /// changed since, `FileIdentity`), whose ids are known to be distinct.
+        init(path: String, sink: Sink, checkingFaultIDs: Bool = true) {
             self.path = path
             self.sink = sink
+            faultIDs = checkingFaultIDs ? [] : nil
         }
 
         mutating func line(_ line: ParsedLine) throws(JournalError) {
@@ -189,10 +195,10 @@ extension CanonicalJSONL {
                     path: path, line: end,
                     detail: "the file ends after \(transactions) transaction line(s) but its header (line 1) announces \(announcedTransactions): it was truncated")
             }
-            guard faultIDs.count == announcedFaults else {
+            guard faults == announcedFaults else {
                 throw .malformed(
                     path: path, line: end,
-                    detail: "the file ends after \(faultIDs.count) fault(s) but its header (line 1) announces \(announcedFaults): it was truncated")
+                    detail: "the file ends after \(faults) fault(s) but its header (line 1) announces \(announcedFaults): it was truncated")
             }
             if header.cleanClose, let cut = firstCutOff {
                 throw .malformed(
@@ -408,7 +414,7 @@ extension CanonicalJSONL {
             let limit = announcedFaults
             let id = try o.int("id", in: 1...Swift.max(1, limit))
             guard limit > 0 else { throw JSONError("\(o.context): a fault, but the header (line 1) announces none") }
-            guard !faultIDs.contains(id) else { throw JSONError("\(o.context).id: fault \(id) appears twice") }
+            guard faultIDs?.contains(id) != true else { throw JSONError("\(o.context).id: fault \(id) appears twice") }
             let vcpu = try o.int("vcpu", in: 0...Int.max)
             let gpa = try o.hex64("gpa")
             let isWrite = try o.bool("write")
@@ -416,7 +422,8 @@ extension CanonicalJSONL {
             let time = try m.hex64("time_ns")
             try m.finish()
             try o.finish()
-            faultIDs.insert(id)
+            faultIDs?.insert(id)
+            faults += 1
             pending.append(.fault(SpuriousFault(vcpu: vcpu, gpa: gpa, isWrite: isWrite, timeNs: time, transactionInFlight: inFlight), id: id))
         }
 

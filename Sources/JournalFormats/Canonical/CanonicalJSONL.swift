@@ -81,15 +81,20 @@ public enum CanonicalJSONL {
     /// complete transactions as a sequence read from the file by each walk: the
     /// file is read and checked whole once here (as `read` does), keeping only
     /// counts, then again by every walk — memory does not grow with the file.
+    /// A walk refuses a file that is no longer the one checked (`FileIdentity`).
     public static func records(_ path: String) throws(JournalError)
         -> (header: JournalHeader, backings: [BackingDescriptor], cutOff: Int, records: RecordSequence)
     {
+        let identity = try FileIdentity.of(path)
         var decoder = Decoder(path: path, sink: CountingSink())
         try decode(path, &decoder)
         let (header, _) = try decoder.finish()
+        try identity.check(path)
         let counted = decoder.sink
         return (header, counted.backings, counted.cutOff,
-                .walks(count: counted.records, path: path, open: { () throws(JournalError) in JSONLWalk(path) }))
+                .walks(count: counted.records, path: path, open: { () throws(JournalError) in
+                    try JSONLWalk(path, checked: identity)
+                }))
     }
 
     /// What the checking read keeps: the backings and how many transactions there are.
@@ -105,7 +110,10 @@ public enum CanonicalJSONL {
         mutating func add(_ fault: SpuriousFault, id: Int) {}
     }
 
-    /// One walk over a canonical file's complete transactions, a line at a time.
+    /// One walk over a canonical file's complete transactions, a line at a
+    /// time, of a file checked whole before: its fault ids are not gathered
+    /// again, and the file must still be the one checked when the walk starts
+    /// and when it ends.
     final class JSONLWalk: RecordWalk {
         /// The transaction of the line read last, if it was one.
         struct LatestRecord: CanonicalSink {
@@ -118,16 +126,20 @@ public enum CanonicalJSONL {
 
         private let lines: ParsedLines
         private var decoder: Decoder<LatestRecord>
+        private let identity: FileIdentity
 
-        init(_ path: String) {
+        init(_ path: String, checked identity: FileIdentity) throws(JournalError) {
+            try identity.check(path)
+            self.identity = identity
             lines = ParsedLines(path)
-            decoder = Decoder(path: path, sink: LatestRecord())
+            decoder = Decoder(path: path, sink: LatestRecord(), checkingFaultIDs: false)
         }
 
         func next() throws(JournalError) -> TransactionRecord? {
             while true {
                 guard let line = try lines.next() else {
                     _ = try decoder.finish()
+                    try identity.check(decoder.path)
                     return nil
                 }
                 try decoder.line(line)
