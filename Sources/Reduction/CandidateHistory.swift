@@ -17,32 +17,66 @@ public struct CandidateTransaction: Hashable, Sendable {
     }
 
     /// The first input transaction it came from, by sequence number.
-    public var origin: UInt64
-    /// The input transactions merged into it after the first (empty unless merged).
-    public var merged: [UInt64]
-    public var addressSpace: UInt16
-    /// How many parts its input transactions have, all together.
-    public var partCount: Int
-    /// The parts it keeps, by position among those, rising; nil: every one.
-    public private(set) var kept: [Int]?
+    public let origin: UInt64
+    public let addressSpace: UInt16
+    /// How many parts its input transactions have, all together (a transaction
+    /// has at most a few thousand: 32 bits keep the entry at 24 bytes).
+    private let parts: UInt32
+    /// What a merge or a smaller set of parts changed; nil for an input
+    /// transaction as it is (most of a reduction's candidates).
+    private var edit: Edit?
 
+    /// The input transactions merged into it after the first, and the parts it
+    /// keeps when not all: held apart, so that an unchanged transaction costs
+    /// no allocation.
+    private final class Edit: Hashable, Sendable {
+        let merged: [UInt64]
+        let kept: [Int]?
+
+        init(merged: [UInt64], kept: [Int]?) {
+            self.merged = merged
+            self.kept = kept
+        }
+
+        static func == (a: Edit, b: Edit) -> Bool { a.merged == b.merged && a.kept == b.kept }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(merged)
+            hasher.combine(kept)
+        }
+    }
+
+    /// An input transaction as it is.
+    init(origin: UInt64, addressSpace: UInt16, partCount: Int) {
+        self.origin = origin
+        self.addressSpace = addressSpace
+        parts = UInt32(clamping: partCount)
+    }
+
+    /// The input transactions merged into it after the first (empty unless merged).
+    public var merged: [UInt64] { edit?.merged ?? [] }
     /// Sequence numbers in the input, in order (more than one after a merge).
     public var origins: [UInt64] { [origin] + merged }
+    /// How many parts its input transactions have, all together.
+    public var partCount: Int { Int(parts) }
+    /// The parts it keeps, by position among those, rising; nil: every one.
+    public var kept: [Int]? { edit?.kept }
     /// The positions of the parts it keeps.
     public var keptParts: [Int] { kept ?? Array(0..<partCount) }
     public var keptCount: Int { kept?.count ?? partCount }
 
     /// Keeps only the parts at `positions` (rising, a subset of `keptParts`).
     public mutating func keep(_ positions: [Int]) {
-        kept = positions.count == partCount ? nil : positions
+        let kept = positions.count == partCount ? nil : positions
+        edit = merged.isEmpty && kept == nil ? nil : Edit(merged: merged, kept: kept)
     }
 
     /// This transaction and `next` as one: both origins' parts, this one's first.
     func merged(with next: CandidateTransaction) -> CandidateTransaction {
         var result = CandidateTransaction(
-            origin: origin, merged: merged + next.origins, addressSpace: addressSpace,
-            partCount: partCount + next.partCount, kept: nil)
-        if kept != nil || next.kept != nil { result.kept = keptParts + next.keptParts.map { $0 + partCount } }
+            origin: origin, addressSpace: addressSpace, partCount: partCount + next.partCount)
+        let kept = kept == nil && next.kept == nil ? nil : keptParts + next.keptParts.map { $0 + partCount }
+        result.edit = Edit(merged: merged + next.origins, kept: kept)
         return result
     }
 }
@@ -116,8 +150,7 @@ public struct CandidateHistory {
         var cursor = input.records.makeCursor()
         while let record = try cursor.next() {
             transactions.append(CandidateTransaction(
-                origin: record.sequence, merged: [], addressSpace: record.addressSpace,
-                partCount: derivation.partCount(of: record), kept: nil))
+                origin: record.sequence, addressSpace: record.addressSpace, partCount: derivation.partCount(of: record)))
         }
         self.transactions = transactions
         departures = [:]

@@ -8,18 +8,25 @@ public enum DeltaDebugging {
         var current = items
         var granularity = 2
         while current.count >= 2 {
-            let chunks = split(current, into: granularity)
+            // Chunks as ranges, each made into a candidate only when tried: the
+            // input and one candidate are held, never all the chunks at once.
+            let chunks = split(current.count, into: granularity)
             var reduced = false
             // A chunk alone, then everything but one chunk.
-            for chunk in chunks where try holds(chunk) {
-                current = chunk
+            for chunk in chunks {
+                let candidate = Array(current[chunk])
+                guard try holds(candidate) else { continue }
+                current = candidate
                 granularity = 2
                 reduced = true
                 break
             }
             if !reduced && chunks.count > 2 {
-                for index in chunks.indices {
-                    let complement = chunks.indices.filter { $0 != index }.flatMap { chunks[$0] }
+                for chunk in chunks {
+                    var complement: [Item] = []
+                    complement.reserveCapacity(current.count - chunk.count)
+                    complement += current[..<chunk.lowerBound]
+                    complement += current[chunk.upperBound...]
                     if try holds(complement) {
                         current = complement
                         granularity = max(granularity - 1, 2)
@@ -37,14 +44,14 @@ public enum DeltaDebugging {
         return current
     }
 
-    /// `items` cut into `parts` contiguous chunks of near-equal size, in order.
-    static func split<Item>(_ items: [Item], into parts: Int) -> [[Item]] {
-        let size = items.count / parts, extra = items.count % parts
-        var chunks: [[Item]] = []
+    /// `0..<count` cut into `parts` contiguous, non-empty ranges of near-equal size, in order.
+    static func split(_ count: Int, into parts: Int) -> [Range<Int>] {
+        let size = count / parts, extra = count % parts
+        var chunks: [Range<Int>] = []
         var start = 0
         for index in 0..<parts {
             let end = start + size + (index < extra ? 1 : 0)
-            if end > start { chunks.append(Array(items[start..<end])) }
+            if end > start { chunks.append(start..<end) }
             start = end
         }
         return chunks
