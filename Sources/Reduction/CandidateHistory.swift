@@ -185,14 +185,27 @@ public struct CandidateHistory {
 
     /// The parts `transaction` keeps, read from the input.
     public func parts(of transaction: CandidateTransaction) throws(JournalError) -> [CandidateTransaction.Part] {
-        var all: [CandidateTransaction.Part] = []
-        for origin in transaction.origins {
+        try parts(of: transaction) { (origin: UInt64) throws(JournalError) in
             var cursor = input.records.makeCursor(from: origin, to: origin)
             guard let record = try cursor.next() else { throw missing(origin) }
-            all += derivation.parts(of: record)
+            return record
+        }.parts
+    }
+
+    /// The parts `transaction` keeps, its origins read by `record`; with the first origin's record.
+    func parts(of transaction: CandidateTransaction, record: (UInt64) throws(JournalError) -> TransactionRecord)
+        throws(JournalError) -> (parts: [CandidateTransaction.Part], first: TransactionRecord)
+    {
+        var all: [CandidateTransaction.Part] = []
+        var first: TransactionRecord?
+        for origin in transaction.origins {
+            let read = try record(origin)
+            first = first ?? read
+            all += derivation.parts(of: read)
         }
-        guard let kept = transaction.kept else { return all }
-        return kept.map { all[$0] }
+        // origins is never empty: it starts with `origin`.
+        guard let first else { preconditionFailure("a candidate transaction without an origin") }
+        return (transaction.kept.map { $0.map { all[$0] } } ?? all, first)
     }
 
     /// The error for an origin the input no longer has (a file changed while it was reduced).
@@ -257,15 +270,10 @@ final class CandidateWalk: RecordWalk {
         while index < candidate.count {
             let transaction = candidate[index]
             index += 1
-            var parts: [CandidateTransaction.Part] = []
-            var first: TransactionRecord?
-            for origin in transaction.origins {
-                let record = try inputRecord(origin)
-                first = first ?? record
-                parts += history.derivation.parts(of: record)
+            let (parts, first) = try history.parts(of: transaction) { (origin: UInt64) throws(JournalError) in
+                try inputRecord(origin)
             }
-            if let kept = transaction.kept { parts = kept.map { parts[$0] } }
-            guard let first, let record = derive(parts, addressSpace: transaction.addressSpace) else { continue }
+            guard let record = derive(parts, addressSpace: transaction.addressSpace) else { continue }
             derivedCount += 1
             return (record, first)
         }
