@@ -6,8 +6,9 @@ import Memslots
 import Replay
 
 /// One transaction of a candidate history: which transactions of the input it
-/// came from, and which of their parts it keeps — a few words, never the parts
-/// themselves, which are read from the input whenever the candidate is walked.
+/// came from, by position, and which of their parts it keeps — a word, or a
+/// side object where it was edited; never the parts themselves, which are read
+/// from the input whenever the candidate is walked.
 public struct CandidateTransaction: Hashable, Sendable {
     /// A listener callback (histories recorded by a memory listener) or a
     /// memory-region call (histories of ioctls seen from outside).
@@ -16,24 +17,20 @@ public struct CandidateTransaction: Hashable, Sendable {
         case call(MemoryRegionCall)
     }
 
-    /// The first input transaction it came from, by sequence number.
-    public let origin: UInt64
-    public let addressSpace: UInt16
-    /// How many parts its input transactions have, all together (a transaction
-    /// has at most a few thousand: 32 bits keep the entry at 24 bytes).
-    private let parts: UInt32
+    /// The first input transaction it came from, by position in the input.
+    public let position: Int
     /// What a merge or a smaller set of parts changed; nil for an input
     /// transaction as it is (most of a reduction's candidates).
-    private var edit: Edit?
+    private let edit: Edit?
 
     /// The input transactions merged into it after the first, and the parts it
     /// keeps when not all: held apart, so that an unchanged transaction costs
     /// no allocation.
     private final class Edit: Hashable, Sendable {
-        let merged: [UInt64]
+        let merged: [Int]
         let kept: [Int]?
 
-        init(merged: [UInt64], kept: [Int]?) {
+        init(merged: [Int], kept: [Int]?) {
             self.merged = merged
             self.kept = kept
         }
@@ -46,38 +43,39 @@ public struct CandidateTransaction: Hashable, Sendable {
         }
     }
 
-    /// An input transaction as it is.
-    init(origin: UInt64, addressSpace: UInt16, partCount: Int) {
-        self.origin = origin
-        self.addressSpace = addressSpace
-        parts = UInt32(clamping: partCount)
+    /// The input transaction at `position`, as it is.
+    init(position: Int) {
+        self.position = position
+        edit = nil
     }
 
-    /// The input transactions merged into it after the first (empty unless merged).
-    public var merged: [UInt64] { edit?.merged ?? [] }
-    /// Sequence numbers in the input, in order (more than one after a merge).
-    public var origins: [UInt64] { [origin] + merged }
-    /// How many parts its input transactions have, all together.
-    public var partCount: Int { Int(parts) }
-    /// The parts it keeps, by position among those, rising; nil: every one.
-    public var kept: [Int]? { edit?.kept }
-    /// The positions of the parts it keeps.
-    public var keptParts: [Int] { kept ?? Array(0..<partCount) }
-    public var keptCount: Int { kept?.count ?? partCount }
-
-    /// Keeps only the parts at `positions` (rising, a subset of `keptParts`).
-    public mutating func keep(_ positions: [Int]) {
-        let kept = positions.count == partCount ? nil : positions
+    private init(position: Int, merged: [Int], kept: [Int]?) {
+        self.position = position
         edit = merged.isEmpty && kept == nil ? nil : Edit(merged: merged, kept: kept)
     }
 
-    /// This transaction and `next` as one: both origins' parts, this one's first.
-    func merged(with next: CandidateTransaction) -> CandidateTransaction {
-        var result = CandidateTransaction(
-            origin: origin, addressSpace: addressSpace, partCount: partCount + next.partCount)
-        let kept = kept == nil && next.kept == nil ? nil : keptParts + next.keptParts.map { $0 + partCount }
-        result.edit = Edit(merged: merged + next.origins, kept: kept)
-        return result
+    /// Whether it differs from the input transaction at `position`.
+    public var isEdited: Bool { edit != nil }
+    /// The input transactions merged into it after the first (empty unless merged).
+    public var merged: [Int] { edit?.merged ?? [] }
+    /// Positions in the input, rising (more than one after a merge).
+    public var origins: [Int] { [position] + merged }
+    /// The parts it keeps, by position among all its input transactions' parts,
+    /// rising; nil: every one.
+    public var kept: [Int]? { edit?.kept }
+
+    /// The same transaction keeping only the parts at `positions` (rising, a
+    /// subset of those it keeps) of the `total` its input transactions have.
+    func keeping(_ positions: [Int], of total: Int) -> CandidateTransaction {
+        CandidateTransaction(position: position, merged: merged, kept: positions.count == total ? nil : positions)
+    }
+
+    /// This transaction and `next` as one: both origins' parts, this one's
+    /// first; `totals` are how many parts each one's input transactions have.
+    func merged(with next: CandidateTransaction, totals: (Int, Int)) -> CandidateTransaction {
+        let kept = kept == nil && next.kept == nil ? nil
+            : (kept ?? Array(0..<totals.0)) + (next.kept ?? Array(0..<totals.1)).map { $0 + totals.0 }
+        return CandidateTransaction(position: position, merged: merged + next.origins, kept: kept)
     }
 }
 
@@ -117,129 +115,184 @@ public enum Derivation: String, Sendable, CaseIterable {
             }
         }
     }
-
-    func partCount(of record: TransactionRecord) -> Int {
-        switch self {
-        case .listener: record.sections.count
-        case .ioctls: record.slotOps.count
-        }
-    }
 }
 
 /// The transactions of a history as candidates, and candidates back into
 /// histories. The input is read through its cursor, never held: a candidate is
 /// derived one transaction at a time each time it is walked, so a reduction
-/// holds its candidates (a few words per transaction), the slots and one
-/// transaction — however long the input.
+/// holds its candidates (a few words per run of untouched transactions and per
+/// edited one), the slots and one transaction — however long the input.
 public struct CandidateHistory {
     public let input: WalkedHistory
     public let derivation: Derivation
-    /// The input's transactions as candidate transactions, in order.
-    public let transactions: [CandidateTransaction]
+    /// How many transactions the input has.
+    public let count: Int
+    /// Where the input's sequence numbers start again after a gap: from each
+    /// start's position on they rise by one from its sequence (the first at 0).
+    private let starts: [SequenceStart]
     /// Where a recorded transaction differs from what its derivation gives in
-    /// the whole input (an edit, or what another backend did), by sequence: kept
-    /// in every candidate so that a reduced history still shows it.
-    private(set) var departures: [UInt64: RecordDeparture]
+    /// the whole input (an edit, or what another backend did), by position:
+    /// kept in every candidate so that a reduced history still shows it.
+    private(set) var departures: [Int: RecordDeparture]
 
-    /// The complete transactions of `input` as candidate transactions; with the
-    /// listener derivation, the whole input is derived once to find departures.
+    private struct SequenceStart {
+        let position: Int
+        let sequence: UInt64
+    }
+
+    /// The transactions of `input` as candidates; with the listener derivation,
+    /// the whole input is derived once to find departures.
     public init(_ input: WalkedHistory, derivation: Derivation) throws(JournalError) {
         self.input = input
         self.derivation = derivation
-        var transactions: [CandidateTransaction] = []
+        var count = 0
+        var starts: [SequenceStart] = []
         var cursor = input.records.makeCursor()
         while let record = try cursor.next() {
-            transactions.append(CandidateTransaction(
-                origin: record.sequence, addressSpace: record.addressSpace, partCount: derivation.partCount(of: record)))
+            if starts.last.map({ $0.sequence &+ UInt64(count - $0.position) }) != record.sequence {
+                starts.append(SequenceStart(position: count, sequence: record.sequence))
+            }
+            count += 1
         }
-        self.transactions = transactions
+        self.count = count
+        self.starts = starts
         departures = [:]
         guard derivation == .listener else { return }
         // What the listener makes of the whole input, against what was recorded.
         let walk = CandidateWalk(self, transactions)
-        var departures: [UInt64: RecordDeparture] = [:]
-        while let (derived, recorded) = try walk.nextDerived() {
-            if departures[recorded.sequence] == nil, let departure = RecordDeparture(recorded: recorded, derived: derived) {
-                departures[recorded.sequence] = departure
+        var departures: [Int: RecordDeparture] = [:]
+        while let (derived, recorded, position) = try walk.nextDerived() {
+            if departures[position] == nil, let departure = RecordDeparture(recorded: recorded, derived: derived) {
+                departures[position] = departure
             }
         }
         self.departures = departures
     }
 
-    /// Whether the transaction from input `sequence` carries a recorded departure.
-    public func hasDeparture(_ sequence: UInt64) -> Bool { departures[sequence] != nil }
+    /// Every transaction of the input, as it is.
+    public var transactions: CandidateList { CandidateList(positions: 0..<count) }
+
+    /// The input's sequence number of the transaction at `position`.
+    public func sequence(at position: Int) -> UInt64 {
+        var low = 0, high = starts.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if starts[middle].position <= position { low = middle } else { high = middle - 1 }
+        }
+        return starts[low].sequence + UInt64(position - starts[low].position)
+    }
+
+    /// Whether the transaction at input `position` carries a recorded departure.
+    public func hasDeparture(_ position: Int) -> Bool { departures[position] != nil }
 
     /// Sequence numbers of the input transactions that carry a recorded departure.
-    public var departingTransactions: [UInt64] { departures.keys.sorted() }
+    public var departingTransactions: [UInt64] { departures.keys.sorted().map(sequence(at:)) }
 
     /// The history `candidate` stands for, derived afresh by each walk: the
     /// input's header and backings, the re-derived transactions numbered from 1,
     /// no faults, no times, no recorder statistics (as a journal holds them when
     /// none were written).
-    public func history(_ candidate: [CandidateTransaction]) -> WalkedHistory {
+    public func history(_ candidate: CandidateList) -> WalkedHistory {
         var header = input.header
         header.cleanClose = true
         return WalkedHistory(header: header, backings: input.backings,
                              records: .generated { CandidateWalk(self, candidate) })
     }
 
-    /// The parts `transaction` keeps, read from the input.
-    public func parts(of transaction: CandidateTransaction) throws(JournalError) -> [CandidateTransaction.Part] {
-        try parts(of: transaction) { (origin: UInt64) throws(JournalError) in
-            var cursor = input.records.makeCursor(from: origin, to: origin)
-            guard let record = try cursor.next() else { throw missing(origin) }
-            return record
-        }.parts
+    /// What `transaction` is made of, read from the input: the parts it keeps,
+    /// its first origin's record, and how many parts its origins have in all.
+    public func read(_ transaction: CandidateTransaction) throws(JournalError) -> CandidateRead {
+        var reader = InputReader(self, last: transaction.origins.last)
+        return try read(transaction, with: &reader)
     }
 
-    /// The parts `transaction` keeps, its origins read by `record`; with the first origin's record.
-    func parts(of transaction: CandidateTransaction, record: (UInt64) throws(JournalError) -> TransactionRecord)
-        throws(JournalError) -> (parts: [CandidateTransaction.Part], first: TransactionRecord)
-    {
+    /// How many parts the transactions of `list` keep, all together.
+    func keptParts(in list: CandidateList) throws(JournalError) -> Int {
+        var reader = InputReader(self, last: list.last?.origins.last)
+        var total = 0
+        for transaction in list { total += try read(transaction, with: &reader).parts.count }
+        return total
+    }
+
+    /// `read(_:)`, its origins read by `reader`.
+    func read(_ transaction: CandidateTransaction, with reader: inout InputReader) throws(JournalError) -> CandidateRead {
         var all: [CandidateTransaction.Part] = []
         var first: TransactionRecord?
         for origin in transaction.origins {
-            let read = try record(origin)
-            first = first ?? read
-            all += derivation.parts(of: read)
+            let record = try reader.record(at: origin)
+            first = first ?? record
+            all += derivation.parts(of: record)
         }
-        // origins is never empty: it starts with `origin`.
+        // origins is never empty: it starts with `position`.
         guard let first else { preconditionFailure("a candidate transaction without an origin") }
-        return (transaction.kept.map { $0.map { all[$0] } } ?? all, first)
-    }
-
-    /// The error for an origin the input no longer has (a file changed while it was reduced).
-    func missing(_ sequence: UInt64) -> JournalError {
-        .badData(path: input.records.path ?? "the input",
-                 detail: "transaction \(sequence) is no longer there; was the file changed while it was reduced?")
+        return CandidateRead(parts: transaction.kept.map { $0.map { all[$0] } } ?? all, first: first, total: all.count)
     }
 }
 
-/// One walk of a candidate: its transactions derived one at a time, in order,
-/// from the input transactions read as the candidate's origins come (they rise
-/// through the input, so one cursor moving forward reads them, started again
-/// where the next origin is far ahead). Holds the derivation's state — the
-/// views and a listener's slots, or the slots the calls left — and one
-/// transaction.
-final class CandidateWalk: RecordWalk {
+/// A candidate transaction as read from the input.
+public struct CandidateRead {
+    /// The parts it keeps, in order.
+    public let parts: [CandidateTransaction.Part]
+    /// The input transaction it first came from.
+    public let first: TransactionRecord
+    /// How many parts its input transactions have, all together.
+    public let total: Int
+}
+
+/// The input read forward through one cursor by a walk whose origins rise,
+/// started again where the next origin lies beyond what it reads.
+struct InputReader {
     private let history: CandidateHistory
-    private let candidate: [CandidateTransaction]
-    private var index = 0
-    /// Transactions derived so far (the last one's sequence number).
-    private var derivedCount: UInt64 = 0
+    /// The walk's last origin's sequence: no cursor reads past it.
+    private let last: UInt64?
     private var cursor: RecordSequence.Cursor?
     /// The last sequence the cursor can give (it was started to read no further).
     private var cursorEnd: UInt64 = 0
-    private let feed: ListenerFeed?
-    private var views = HistoryReducer()
-    private var calls = IoctlHistory()
 
     /// How far past an origin a cursor started there reads (a journal's window).
     private static let span: UInt64 = 1023
 
-    init(_ history: CandidateHistory, _ candidate: [CandidateTransaction]) {
+    /// A reader for a walk whose last origin is at position `last`.
+    init(_ history: CandidateHistory, last: Int?) {
         self.history = history
-        self.candidate = candidate
+        self.last = last.map(history.sequence(at:))
+    }
+
+    /// The input transaction at `position`.
+    mutating func record(at position: Int) throws(JournalError) -> TransactionRecord {
+        let sequence = history.sequence(at: position)
+        if cursor == nil || sequence > cursorEnd {
+            let last = last ?? sequence
+            cursorEnd = sequence > UInt64.max - Self.span ? .max : min(sequence + Self.span, max(last, sequence))
+            cursor = history.input.records.makeCursor(from: sequence, to: cursorEnd)
+        }
+        while let record = try cursor?.next() {
+            if record.sequence == sequence { return record }
+            if record.sequence > sequence { break }
+        }
+        throw .badData(path: history.input.records.path ?? "the input",
+                       detail: "transaction \(sequence) is no longer there; was the file changed while it was reduced?")
+    }
+}
+
+/// One walk of a candidate: its transactions derived one at a time, in order,
+/// from the input transactions read as the candidate's origins come. Holds the
+/// derivation's state — the views and a listener's slots, or the slots the
+/// calls left — and one transaction.
+final class CandidateWalk: RecordWalk {
+    private let history: CandidateHistory
+    private var transactions: CandidateList.Iterator
+    private var reader: InputReader
+    /// Transactions derived so far (the last one's sequence number).
+    private var derivedCount: UInt64 = 0
+    private let feed: ListenerFeed?
+    private var views = HistoryReducer()
+    private var calls = IoctlHistory()
+
+    init(_ history: CandidateHistory, _ candidate: CandidateList) {
+        self.history = history
+        transactions = candidate.makeIterator()
+        reader = InputReader(history, last: candidate.last?.origins.last)
         switch history.derivation {
         case .listener:
             let header = history.input.header
@@ -257,25 +310,21 @@ final class CandidateWalk: RecordWalk {
 
     /// The next re-derived transaction, numbered, with the input's departure at its origin carried over.
     func next() throws(JournalError) -> TransactionRecord? {
-        guard let (derived, recorded) = try nextDerived() else { return nil }
+        guard let (derived, _, position) = try nextDerived() else { return nil }
         var record = derived
-        if let departure = history.departures[recorded.sequence] { departure.apply(to: &record) }
+        if let departure = history.departures[position] { departure.apply(to: &record) }
         record.sequence = derivedCount
         return record
     }
 
     /// The next candidate transaction that still does something, as derived,
-    /// with the input transaction it first came from.
-    func nextDerived() throws(JournalError) -> (derived: TransactionRecord, recorded: TransactionRecord)? {
-        while index < candidate.count {
-            let transaction = candidate[index]
-            index += 1
-            let (parts, first) = try history.parts(of: transaction) { (origin: UInt64) throws(JournalError) in
-                try inputRecord(origin)
-            }
-            guard let record = derive(parts, addressSpace: transaction.addressSpace) else { continue }
+    /// with the input transaction it first came from and that one's position.
+    func nextDerived() throws(JournalError) -> (derived: TransactionRecord, recorded: TransactionRecord, position: Int)? {
+        while let transaction = transactions.next() {
+            let read = try history.read(transaction, with: &reader)
+            guard let record = derive(read.parts, addressSpace: read.first.addressSpace) else { continue }
             derivedCount += 1
-            return (record, first)
+            return (record, read.first, transaction.position)
         }
         return nil
     }
@@ -293,21 +342,6 @@ final class CandidateWalk: RecordWalk {
         guard !made.isEmpty else { return nil }
         let record = calls.transaction(made, sequence: derivedCount + 1, keepingConsistent: true)
         return record.slotOps.isEmpty ? nil : record
-    }
-
-    /// The input transaction `sequence`: read on by the cursor, or by one started
-    /// there when it lies beyond what the cursor reads.
-    private func inputRecord(_ sequence: UInt64) throws(JournalError) -> TransactionRecord {
-        if cursor == nil || sequence > cursorEnd {
-            let last = candidate.last?.origins.last ?? sequence
-            cursorEnd = sequence > UInt64.max - Self.span ? .max : min(sequence + Self.span, max(last, sequence))
-            cursor = history.input.records.makeCursor(from: sequence, to: cursorEnd)
-        }
-        while let record = try cursor?.next() {
-            if record.sequence == sequence { return record }
-            if record.sequence > sequence { break }
-        }
-        throw history.missing(sequence)
     }
 }
 

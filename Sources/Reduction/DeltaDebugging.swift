@@ -4,7 +4,7 @@
 public enum DeltaDebugging {
     /// The 1-minimal subsequence of `items` for which `holds` is true; `holds(items)`
     /// is assumed. `holds` is called once per candidate, in a fixed order.
-    public static func minimize<Item>(_ items: [Item], holds: ([Item]) throws -> Bool) rethrows -> [Item] {
+    public static func minimize<Items: Reducible>(_ items: Items, holds: (Items) throws -> Bool) rethrows -> Items {
         var current = items
         var granularity = 2
         while current.count >= 2 {
@@ -14,7 +14,7 @@ public enum DeltaDebugging {
             var reduced = false
             // A chunk alone, then everything but one chunk.
             for chunk in chunks {
-                let candidate = Array(current[chunk])
+                let candidate = current.keeping(chunk)
                 guard try holds(candidate) else { continue }
                 current = candidate
                 granularity = 2
@@ -23,10 +23,7 @@ public enum DeltaDebugging {
             }
             if !reduced && chunks.count > 2 {
                 for chunk in chunks {
-                    var complement: [Item] = []
-                    complement.reserveCapacity(current.count - chunk.count)
-                    complement += current[..<chunk.lowerBound]
-                    complement += current[chunk.upperBound...]
+                    let complement = current.removing(chunk)
                     if try holds(complement) {
                         current = complement
                         granularity = max(granularity - 1, 2)
@@ -40,7 +37,10 @@ public enum DeltaDebugging {
             if granularity >= current.count { break }
             granularity = min(granularity * 2, current.count)
         }
-        if current.count == 1, try holds([]) { return [] }
+        if current.count == 1 {
+            let none = current.keeping(0..<0)
+            if try holds(none) { return none }
+        }
         return current
     }
 
@@ -57,3 +57,27 @@ public enum DeltaDebugging {
         return chunks
     }
 }
+
+/// What ddmin reduces: a sequence it can take one contiguous part of, or leave
+/// one out of, by position.
+public protocol Reducible {
+    var count: Int { get }
+    /// The elements at `range`.
+    func keeping(_ range: Range<Int>) -> Self
+    /// Every element but those at `range`.
+    func removing(_ range: Range<Int>) -> Self
+}
+
+extension Array: Reducible {
+    public func keeping(_ range: Range<Int>) -> [Element] { Array(self[range]) }
+
+    public func removing(_ range: Range<Int>) -> [Element] {
+        var rest: [Element] = []
+        rest.reserveCapacity(count - range.count)
+        rest += self[..<range.lowerBound]
+        rest += self[range.upperBound...]
+        return rest
+    }
+}
+
+extension CandidateList: Reducible {}

@@ -24,7 +24,7 @@ public final class HistoryReduction {
     public struct Outcome {
         /// The reduced history, derived as it is walked (written, or counted).
         public var history: WalkedHistory
-        public var transactions: [CandidateTransaction]
+        public var transactions: CandidateList
         public var steps: [Step]
         /// Candidates evaluated in all (each one a re-derivation and a test).
         public var evaluations: Int
@@ -53,7 +53,7 @@ public final class HistoryReduction {
     }
 
     /// Whether `candidate` still shows the failure (remembered; `progress` hears of it).
-    private func holds(_ candidate: [CandidateTransaction], _ phase: Phase? = nil, size: Int = 0) throws -> Bool {
+    private func holds(_ candidate: CandidateList, _ phase: Phase? = nil, size: Int = 0) throws -> Bool {
         if let phase { progress(phase, evaluations, size) }
         let key = CandidateKey(candidate)
         if let known = remembered[key] { return known }
@@ -78,13 +78,15 @@ public final class HistoryReduction {
             })
             steps.append(try pass(.parts, &current) { current in
                 var current = current
-                for index in current.indices where current[index].keptCount > 1 {
-                    let kept = try DeltaDebugging.minimize(current[index].keptParts) { parts in
-                        var candidate = current
-                        candidate[index].keep(parts)
+                for index in current.indices {
+                    let transaction = current[index], total = try history.read(transaction).total
+                    let keptParts = transaction.kept ?? Array(0..<total)
+                    guard keptParts.count > 1 else { continue }
+                    let kept = try DeltaDebugging.minimize(keptParts) { parts in
+                        let candidate = current.replacing(index..<index + 1, with: [transaction.keeping(parts, of: total)])
                         return try self.holds(candidate, .parts, size: current.count)
                     }
-                    current[index].keep(kept)
+                    current = current.replacing(index..<index + 1, with: [transaction.keeping(kept, of: total)])
                 }
                 return current
             })
@@ -93,8 +95,7 @@ public final class HistoryReduction {
                 var index = 0
                 while index + 1 < current.count {
                     if let merged = try merge(current[index], current[index + 1]) {
-                        var candidate = current
-                        candidate.replaceSubrange(index...index + 1, with: [merged])
+                        let candidate = current.replacing(index..<index + 2, with: [merged])
                         if try holds(candidate, .merges, size: current.count) {
                             current = candidate
                             continue
@@ -111,29 +112,31 @@ public final class HistoryReduction {
     }
 
     /// Runs one pass over `current`, counting what it evaluated.
-    private func pass(_ phase: Phase, _ current: inout [CandidateTransaction],
-                      _ body: ([CandidateTransaction]) throws -> [CandidateTransaction]) rethrows -> Step {
+    private func pass(_ phase: Phase, _ current: inout CandidateList,
+                      _ body: (CandidateList) throws -> CandidateList) throws -> Step {
         let evaluated = evaluations
-        let size = { (list: [CandidateTransaction]) in
-            phase == .parts ? list.reduce(0) { $0 + $1.keptCount } : list.count
+        let size = { (list: CandidateList) throws(JournalError) in
+            phase == .parts ? try self.history.keptParts(in: list) : list.count
         }
-        let before = size(current)
+        let before = try size(current)
         current = try body(current)
-        return Step(phase: phase, before: before, after: size(current), candidates: evaluations - evaluated)
+        return Step(phase: phase, before: before, after: try size(current), candidates: evaluations - evaluated)
     }
 
     /// The two adjacent transactions as one, when a VMM could have issued them so:
     /// the same address space, neither carrying a recorded departure (its
     /// operations would move), and for ioctls every delete still before the adds.
     private func merge(_ a: CandidateTransaction, _ b: CandidateTransaction) throws -> CandidateTransaction? {
-        guard a.addressSpace == b.addressSpace,
-              !(a.origins + b.origins).contains(where: history.hasDeparture) else { return nil }
+        guard !(a.origins + b.origins).contains(where: history.hasDeparture) else { return nil }
+        let (readA, readB) = (try history.read(a), try history.read(b))
+        guard readA.first.addressSpace == readB.first.addressSpace else { return nil }
         if history.derivation == .ioctls {
-            let parts = try history.parts(of: a) + history.parts(of: b)
-            let deletes = parts.map { if case .call(let c) = $0, case .delete = c.request { true } else { false } }
+            let deletes = (readA.parts + readB.parts).map {
+                if case .call(let c) = $0, case .delete = c.request { true } else { false }
+            }
             guard !zip(deletes, deletes.dropFirst()).contains(where: { !$0 && $1 }) else { return nil }
         }
-        return a.merged(with: b)
+        return a.merged(with: b, totals: (readA.total, readB.total))
     }
 }
 
@@ -145,7 +148,7 @@ private struct CandidateKey: Hashable {
     let first: Int
     let second: Int
 
-    init(_ candidate: [CandidateTransaction]) {
+    init(_ candidate: CandidateList) {
         first = candidate.hashValue
         var hasher = Hasher()
         hasher.combine(0x6d65_6d6a_6f75_726e as UInt64)  // "memjourn": a salt
