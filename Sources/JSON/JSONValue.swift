@@ -87,7 +87,7 @@ extension JSONValue {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let n): out += n
-        case .string(let s): out += JSONValue.quote(s)
+        case .string(let s): JSONValue.appendQuoted(s, to: &out)
         case .array(let items):
             out += "["
             for (index, item) in items.enumerated() {
@@ -99,7 +99,7 @@ extension JSONValue {
             out += "{"
             for (index, member) in members.enumerated() {
                 if index > 0 { out += "," }
-                out += JSONValue.quote(member.key)
+                JSONValue.appendQuoted(member.key, to: &out)
                 out += ":"
                 member.value.write(to: &out)
             }
@@ -140,7 +140,20 @@ extension JSONValue {
 
     /// `s` as a JSON string literal — the one escaper of everything the project writes.
     public static func quote(_ s: String) -> String {
-        var out = "\""
+        var out = ""
+        appendQuoted(s, to: &out)
+        return out
+    }
+
+    /// Appends `quote(s)` to `out`; a string with nothing to escape (every key and
+    /// almost every value the project writes) is appended whole.
+    static func appendQuoted(_ s: String, to out: inout String) {
+        out += "\""
+        if !s.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -154,6 +167,6 @@ extension JSONValue {
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        out += "\""
     }
 }
