@@ -15,14 +15,9 @@ func inhibitLatencyBenchmarks() {
         for wait in WaitStrategy.allCases {
             Benchmark("1 inhibit latency kvm vcpus=\(vcpus) wait=\(wait.rawValue)",
                       configuration: runConfiguration([.drainNs, .inhibitNs])) { benchmark in
-                var configuration = RunConfiguration(
-                    scenario: .split, backend: .kvm, vcpus: vcpus, transactions: 500, wait: wait)
-                configuration.intervalNs = 100_000
-                let runner = try ScenarioRunner(configuration)
-                try runner.run()
-                for record in runner.records where record.timing.inhibited {
-                    benchmark.measurement(.drainNs, Int(record.timing.drainNs))
-                    benchmark.measurement(.inhibitNs, Int(record.timing.inhibitNs))
+                for (d, i) in try splitRun(vcpus: vcpus, transactions: 500, wait: wait) {
+                    benchmark.measurement(.drainNs, Int(d))
+                    benchmark.measurement(.inhibitNs, Int(i))
                 }
             }
         }
@@ -55,17 +50,24 @@ func inhibitBaselineBenchmarks() {
                     benchmark.measurement(.cDrainNs, Int(d))
                     benchmark.measurement(.cInhibitNs, Int(i))
                 }
-                var configuration = RunConfiguration(scenario: .split, backend: .kvm, vcpus: vcpus, transactions: 50)
-                configuration.intervalNs = 100_000
-                let runner = try ScenarioRunner(configuration)
-                try runner.run()
-                for record in runner.records where record.timing.inhibited {
-                    benchmark.measurement(.drainNs, Int(record.timing.drainNs))
-                    benchmark.measurement(.inhibitNs, Int(record.timing.inhibitNs))
+                for (d, i) in try splitRun(vcpus: vcpus, transactions: 50, wait: .event) {
+                    benchmark.measurement(.drainNs, Int(d))
+                    benchmark.measurement(.inhibitNs, Int(i))
                 }
             }
         }
     }
+}
+
+/// One memjournal `split` run on KVM: `transactions` transactions 100 µs apart
+/// (so vCPUs are in `KVM_RUN` when kicked); each inhibited transaction's drain and inhibit.
+private func splitRun(vcpus: Int, transactions: Int, wait: WaitStrategy) throws -> [(UInt64, UInt64)] {
+    var configuration = RunConfiguration(
+        scenario: .split, backend: .kvm, vcpus: vcpus, transactions: transactions, wait: wait)
+    configuration.intervalNs = 100_000
+    let runner = try ScenarioRunner(configuration)
+    try runner.run()
+    return runner.records.filter(\.timing.inhibited).map { ($0.timing.drainNs, $0.timing.inhibitNs) }
 }
 
 /// One run of the C baseline: `transactions` delete + re-create of the `split`
