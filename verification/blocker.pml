@@ -34,46 +34,48 @@
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:116 public func endVM()
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:122 public func withVMIoctl<R>
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:128 private func enter(_ counter: LockCount)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:134 while counter.isBlocking { released.wait(parking) }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:140 private func leave(_ counter: LockCount)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:145 while counter.isBlocking { released.wait(parking) }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:149 private func leave(_ counter: LockCount)
  * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:33 private let total = LockCount()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:130 total.increment()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:156 private func uncount()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:157 if total.decrement() {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:158 gate.withLock {}
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:159 quiesced.signal()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:171 public let drainTimeout: DrainTimeout?
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:184 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:185 inhibitors.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:187 let deadline = drainDeadlineNs.map
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:190 for counter in vcpus { counter.lock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:191 vm.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:194 var busyVCPUs: [Int] = []
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:198 func scanBusy(kicking: Bool) -> Bool
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:199 busyVCPUs.removeAll(keepingCapacity: true)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:200 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:201 busyVCPUs.append(index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:204 kicker?.kick(vcpu: index)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:216 _ = scanBusy(kicking: true)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:189 if strategy == .event { total.lock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:207 busyVM = vm.count
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:212 case .event:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:217 gate.lock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:220 while total.count != 0 {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:231 if !signalled { _ = scanBusy(kicking: true) }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:221 let now = MonotonicClock.now()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:222 if let deadline, now >= deadline {
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:224 timedOut = scanBusy(kicking: false)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:228 gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:233 gate.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:234 total.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:235 case .spin:
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:244 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:254 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:255 vm.unlock()
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:256 for counter in vcpus { counter.unlock() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:258 parking.withLock { released.broadcast() }
- * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:259 inhibitors.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:136 total.increment()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:134 if counter.isBlocking { park(counter) }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:143 private func park(_ counter: LockCount)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:165 private func uncount()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:166 if total.decrement() {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:167 gate.withLock {}
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:168 quiesced.signal()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:180 public let drainTimeout: DrainTimeout?
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:193 public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:194 inhibitors.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:202 let deadline = drainDeadlineNs.map
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:205 for counter in vcpus { counter.lock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:206 vm.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:199 var busyVCPUs: [Int] = []
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:210 func scanBusy(kicking: Bool) -> Bool
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:211 busyVCPUs.removeAll(keepingCapacity: true)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:212 for (index, counter) in vcpus.enumerated() where counter.count != 0 {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:213 busyVCPUs.append(index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:216 kicker?.kick(vcpu: index)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:228 _ = scanBusy(kicking: true)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:204 if strategy == .event { total.lock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:219 busyVM = vm.count
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:224 case .event:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:229 gate.lock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:232 while total.count != 0 {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:243 if !signalled { _ = scanBusy(kicking: true) }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:233 let now = MonotonicClock.now()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:234 if let deadline, now >= deadline {
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:236 timedOut = scanBusy(kicking: false)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:240 gate, nanoseconds: deadline.map { min(Self.rekickNs, $0 - now) } ?? Self.rekickNs)
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:245 gate.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:246 total.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:247 case .spin:
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:256 let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:266 public func inhibitEnd(_ inhibit: Inhibit) -> UInt64
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:267 vm.unlock()
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:268 for counter in vcpus { counter.unlock() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:270 parking.withLock { released.broadcast() }
+ * @ref Sources/Memslots/Blocker/IoctlBlocker.swift:271 inhibitors.unlock()
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:9 public var vcpus: [Int]
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:11 public var vmIoctls: Int
  * @ref Sources/Memslots/Blocker/LockCount.swift:26 func tryIncrement() -> Bool
@@ -224,7 +226,7 @@
  *   MUTANT_UNLOCKED_COUNTER  inhibitBegin does not lock the last vCPU's
  *       counter: that vCPU enters KVM_RUN during the apply: violates (a).
  *   MUTANT_TOTAL_AFTER_COUNTER  enter() counts in the total after its counter
- *       admitted it, not before (the order IoctlBlocker.swift:129-130 keeps):
+ *       admitted it, not before (the order IoctlBlocker.swift:136-137 keeps):
  *       between the two the total is below the counters' sum, an inhibitor
  *       reads it as 0 and applies while that thread goes on into its ioctl:
  *       violates (a).
@@ -372,7 +374,7 @@ inline tunlock(me) { atomic { assert(topo == me + 1); topo = 0; holds = 0 } }
    timeout -- and only then contends for the mutex again.  A signal or a
    broadcast wakes the threads waiting at that moment and is otherwise lost. */
 
-/* released.wait(parking)  IoctlBlocker.swift:114, PlainMutex.swift:59 */
+/* released.wait(parking)  IoctlBlocker.swift:145, PlainMutex.swift:59 */
 inline wait_released(me) {
     atomic { assert(park == me + 1); rw[me] = 1; park = 0 }
     atomic {
@@ -458,7 +460,7 @@ inline decrement(c) { atomic { cnt[c]-- } }
 /* total.increment()  LockCount.swift:41: unconditional. */
 inline count_total() { atomic { tot++ } }
 
-/* uncount()  IoctlBlocker.swift:156-161: total.decrement() is true when it
+/* uncount()  IoctlBlocker.swift:165-170: total.decrement() is true when it
    leaves the word at exactly "locked, count 0" -- one atomic step, so exactly
    the last leaver after the lock sees it; that one passes through the gate
    (`gate.withLock {}`) and signals after it. */
@@ -477,28 +479,49 @@ inline uncount(me) {
 
 /* ---------------------------------------------------------------- ioctl side */
 
-/* enter(_:)  IoctlBlocker.swift:128-138: the total first, then the counter
+/* isBlocking  LockCount.swift:59, read by enter() before it counts
+   (IoctlBlocker.swift:134): one atomic read of the word.  A thread it turns
+   away counts as refused from then, as one refused by try_increment does. */
+inline blocking(c, blk, wasref) {
+    atomic {
+        if
+        :: lk[c] && cnt[c] == 0 ->
+           blk = 1;
+           if :: !wasref -> wasref = 1; refused++ :: else -> skip fi
+        :: else -> blk = 0
+        fi
+    }
+}
+
+/* park(_:)  IoctlBlocker.swift:143-147 */
+inline park_while_blocking(me, c) {
+    mlock(park, me);                                /* parking.lock() */
+    do
+    :: lk[c] && cnt[c] == 0 -> wait_released(me)  /* :145 while isBlocking { released.wait(parking) } */
+    :: else -> break
+    od;
+    munlock(park, me)                               /* parking.unlock() */
+}
+
+/* enter(_:)  IoctlBlocker.swift:128-141: parked while its counter visibly
+   refuses, before counting; then the total, then the counter
    (MUTANT_TOTAL_AFTER_COUNTER: the other way round) */
 inline enter(me, c) {
-#ifndef MUTANT_TOTAL_AFTER_COUNTER
-    count_total();                                  /* :130 total.increment() */
-#endif
     do
-    :: try_increment(c, ok, wasref);                /* :131 */
+    :: blocking(c, blk, wasref);                    /* :134 if counter.isBlocking */
+       if
+       :: blk -> blk = 0; park_while_blocking(me, c)    /* park(counter) */
+       :: else -> skip
+       fi;
+#ifndef MUTANT_TOTAL_AFTER_COUNTER
+       count_total();                               /* :136 total.increment() */
+#endif
+       try_increment(c, ok, wasref);                /* :137 */
        if
        :: ok -> break
        :: else ->
 #ifndef MUTANT_TOTAL_AFTER_COUNTER
-          uncount(me);                              /* :132 */
-#endif
-          mlock(park, me);                          /* parking.lock() */
-          do
-          :: lk[c] && cnt[c] == 0 -> wait_released(me)  /* :134 isBlocking (LockCount.swift:59) */
-          :: else -> break
-          od;
-          munlock(park, me);                        /* parking.unlock() */
-#ifndef MUTANT_TOTAL_AFTER_COUNTER
-          count_total()                             /* :136 */
+          uncount(me)                               /* :138 */
 #else
           skip
 #endif
@@ -510,10 +533,10 @@ inline enter(me, c) {
     ok = 0
 }
 
-/* leave(_:)  IoctlBlocker.swift:140-144: the counter first, then the total */
+/* leave(_:)  IoctlBlocker.swift:149-153: the counter first, then the total */
 inline leave(me, c) {
-    decrement(c);                                   /* :142 */
-    uncount(me)                                     /* :143 */
+    decrement(c);                                   /* :151 */
+    uncount(me)                                     /* :152 */
 }
 
 /* beginVM()/endVM()  IoctlBlocker.swift:94-102 with `bypass` (:67): the
@@ -633,16 +656,16 @@ inline record_stragglers() {
 #endif
 }
 
-/* inhibitBegin(drainDeadlineNs:)  IoctlBlocker.swift:144-188, strategy
+/* inhibitBegin(drainDeadlineNs:)  IoctlBlocker.swift:193-259, strategy
    .event (:165-175).  `late` is timedOut (:163); the deadline (:147) is
    abstracted by `tick`, counted in wait_quiesced. */
 inline inhibit_begin(me) {
 #ifndef MUTANT_NO_INHIBITORS_MUTEX
-    mlock(inhibitors, me);                          /* :185 */
+    mlock(inhibitors, me);                          /* :194 */
 #endif
-    tlk = 1;                                        /* :189 total.lock(), first */
+    tlk = 1;                                        /* :204 total.lock(), first */
     c = 0;
-    do                                              /* :190 */
+    do                                              /* :205 */
     :: c < NVCPU ->
 #ifdef MUTANT_UNLOCKED_COUNTER
        if :: c != NVCPU - 1 -> lk[c] = 1 :: else -> skip fi;
@@ -652,7 +675,7 @@ inline inhibit_begin(me) {
        c++
     :: else -> c = 0; break
     od;
-    lk[VMC] = 1;                                    /* :191 */
+    lk[VMC] = 1;                                    /* :206 */
 #ifdef MUTANT_NO_RECHECK
     /* mutant: check the total (and kick) outside the gate, then wait without a re-check */
     do
@@ -685,7 +708,7 @@ inline inhibit_begin(me) {
     od;
     munlock(gate, me);                              /* gate.unlock() */
 #endif
-    tlk = 0;                                        /* :234 total.unlock() */
+    tlk = 0;                                        /* :246 total.unlock() */
     record_stragglers();                            /* :185 */
     busy = 0; tick = 0
 #ifdef DRAIN_DEADLINE
@@ -693,18 +716,18 @@ inline inhibit_begin(me) {
 #endif
 }
 
-/* inhibitEnd(_:)  IoctlBlocker.swift:195-202 */
+/* inhibitEnd(_:)  IoctlBlocker.swift:266-273 */
 inline inhibit_end(me) {
-    lk[VMC] = 0;                                    /* :196 */
+    lk[VMC] = 0;                                    /* :267 */
     c = 0;
-    do                                              /* :197 */
+    do                                              /* :268 */
     :: c < NVCPU -> lk[c] = 0; c++
     :: else -> c = 0; break
     od;
     atomic { park == 0 -> broadcast_released() };  /* parking.withLock { broadcast } */
     atomic {
 #ifndef MUTANT_NO_INHIBITORS_MUTEX
-        munlock(inhibitors, me);                    /* :200 */
+        munlock(inhibitors, me);                    /* :271 */
 #endif
         inh--
     }
@@ -783,7 +806,7 @@ inline apply(me, usesTopo) {
    (ReplayEngine.swift:239-241) has the same shape. */
 proctype Inhibitor(byte me; bit usesTopo) {
     byte n, c, k, tick;
-    bit busy, late, ok, wasref, r, holds, tmo;
+    bit busy, late, ok, wasref, r, holds, tmo, blk;
 #ifdef DRAIN_DEADLINE
     byte seen, sawvm;
 #endif
@@ -825,7 +848,7 @@ proctype Inhibitor(byte me; bit usesTopo) {
    accessesPerRun accesses (the "own exit ends the run" branch). */
 proctype VCPU(byte me; byte i) {
     byte runs, own;
-    bit ok, wasref, r;
+    bit ok, wasref, r, blk;
 #ifdef UFFD
     bit faulted;
 #endif
@@ -875,7 +898,7 @@ end_guest:                                          /* a guest may run until kic
    (IoctlBlocker.swift:105-109).  NVMTHR such threads share the VM counter. */
 proctype VMIoctl(byte me) {
     byte n;
-    bit ok, wasref, r, holds;                       /* holds: never */
+    bit ok, wasref, r, holds, blk;                  /* holds: never */
     do
     :: n < NVMIO ->
        begin_vm(me);                                /* IoctlBlocker.swift:106 */

@@ -126,15 +126,24 @@ public final class IoctlBlocker: Sendable {
     }
 
     private func enter(_ counter: LockCount) {
-        // The total first: an ioctl admitted by its counter is already in the total.
-        total.increment()
-        while !counter.tryIncrement() {
-            uncount()
-            parking.lock()
-            while counter.isBlocking { released.wait(parking) }
-            parking.unlock()
+        while true {
+            // Parked before counting while an inhibit visibly holds the counter:
+            // a kicked vCPU coming straight back would otherwise count itself
+            // in the total its inhibitor waits to see at 0, and on backing out
+            // be its last leaver a second time (the gate and a signal again).
+            if counter.isBlocking { park(counter) }
+            // The total first: an ioctl admitted by its counter is already in the total.
             total.increment()
+            if counter.tryIncrement() { return }
+            uncount()
         }
+    }
+
+    /// Waits while `counter` refuses increments: until the inhibit that holds it ends.
+    private func park(_ counter: LockCount) {
+        parking.lock()
+        while counter.isBlocking { released.wait(parking) }
+        parking.unlock()
     }
 
     private func leave(_ counter: LockCount) {
@@ -183,15 +192,18 @@ public final class IoctlBlocker: Sendable {
     /// forever — the case QEMU's blocker leaves unsolved.
     public func inhibitBegin(drainDeadlineNs: UInt64? = nil) -> Inhibit {
         inhibitors.lock()
+        // Made before the clock starts and the counters lock, so that no vCPU
+        // is held out while they are: the kicks go out one after another.
+        let kicker = self.kicker.withLock { $0.kicker }
+        var kicked = [Bool](repeating: false, count: vcpuCount)
+        var busyVCPUs: [Int] = []
+        busyVCPUs.reserveCapacity(vcpuCount)
         let start = MonotonicClock.now()
         let deadline = drainDeadlineNs.map { start.addingReportingOverflow($0).overflow ? UInt64.max : start + $0 }
         // The total first, so that the last leaver of this drain finds it locked.
         if strategy == .event { total.lock() }
         for counter in vcpus { counter.lock() }
         vm.lock()
-        let kicker = self.kicker.withLock { $0.kicker }
-        var kicked = Set<Int>()
-        var busyVCPUs: [Int] = []
         var busyVM: UInt64 = 0
         // Notes every vCPU still inside an ioctl and the VM ioctls in flight, kicking
         // those vCPUs when `kicking`; true when anything is in flight.
@@ -200,7 +212,7 @@ public final class IoctlBlocker: Sendable {
             for (index, counter) in vcpus.enumerated() where counter.count != 0 {
                 busyVCPUs.append(index)
                 if kicking {
-                    kicked.insert(index)
+                    kicked[index] = true
                     kicker?.kick(vcpu: index)
                 }
             }
@@ -242,7 +254,7 @@ public final class IoctlBlocker: Sendable {
             }
         }
         let timeout = timedOut ? DrainTimeout(vcpus: busyVCPUs, vmIoctls: Int(clamping: busyVM)) : nil
-        return Inhibit(startNs: start, drainNs: MonotonicClock.now() - start, vcpusKicked: kicked.count,
+        return Inhibit(startNs: start, drainNs: MonotonicClock.now() - start, vcpusKicked: kicked.filter { $0 }.count,
                        drainTimeout: timeout)
     }
 
