@@ -75,11 +75,19 @@ public enum TextFile {
                     (start, end) = (0, n)
                 }
                 if let newline = buffer[start..<end].firstIndex(of: 0x0a) {
-                    line.append(contentsOf: buffer[start..<newline])
+                    // A line of its own size: handing out `line` itself would give
+                    // every later line the room of the longest one read so far.
+                    let taken: [UInt8]
+                    if line.isEmpty {
+                        taken = Array(buffer[start..<newline])
+                    } else {
+                        line.append(contentsOf: buffer[start..<newline])
+                        taken = Array(line[...])
+                    }
                     start = newline + 1
-                    guard line.count <= maxLineBytes else { throw tooLong(path, number + 1, maxLineBytes) }
+                    guard taken.count <= maxLineBytes else { throw tooLong(path, number + 1, maxLineBytes) }
                     number += 1
-                    return line
+                    return taken
                 }
                 line.append(contentsOf: buffer[start..<end])
                 start = end
