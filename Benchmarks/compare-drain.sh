@@ -5,8 +5,8 @@
 # how many runs were above 1.2, and the median p50 and p99 of each side.
 #
 #   swift build -c release --package-path Benchmarks
-#   cp Benchmarks/.build/release/MemjournalBenchmarks /tmp/before   # then change, build again
-#   Benchmarks/compare-drain.sh /tmp/before Benchmarks/.build/release/MemjournalBenchmarks
+#   cp Benchmarks/.build/release/MemjournalBenchmarks before-drain   # then change, build again
+#   Benchmarks/compare-drain.sh before-drain Benchmarks/.build/release/MemjournalBenchmarks
 #
 # Run directly (not through the plugin), the executable runs each benchmark once
 # and prints its HdrHistogram percentiles; both builds load the malloc

@@ -91,10 +91,13 @@ struct fd_entry {
 static struct fd_entry fds[MAX_FDS];
 
 /* The connection: -1 until the first VM is created, then the socket, or -1 again
- * for good if connecting failed. `connected` is 1 while sends make sense; it
- * drops to 0 (relaxed: a late send on a dead socket only fails again) when the
- * recorder goes away. The fd is never closed in the VMM itself, so a vCPU thread
- * racing with the disconnect sends to a dead socket, never to a reused fd. */
+ * for good if connecting failed. `connected` is 1 while sends make sense. It is
+ * set to 1 (release) after `sock` and `exit_budget` are stored, and a sender
+ * loads it (acquire) before either, so a sender that sees 1 also sees the
+ * socket, never the -1 before it. It drops to 0 (relaxed: a late send on a dead
+ * socket only fails again) when the recorder goes away. The fd is never closed
+ * in the VMM itself, so a vCPU thread racing with the disconnect sends to a
+ * dead socket, never to a reused fd. */
 static _Atomic int sock = -1;
 static _Atomic int connected;
 /* How much of the socket's send buffer (in the kernel's own accounting) exit
@@ -102,15 +105,17 @@ static _Atomic int connected;
  * taking exit after exit refills the buffer the moment the recorder drains it,
  * and the listener's blocking memory-slot send starves behind them (seen with
  * Linux's default wmem_max on a loaded machine: QEMU stalled mid-toggle for
- * minutes). Set once before `sock` is published (release), read after it is
- * loaded (acquire), so relaxed suffices. */
+ * minutes). Set once before `connected` is published (release), read after it
+ * is loaded (acquire), so relaxed suffices. */
 static _Atomic int exit_budget;
 /* 0 until a connection was attempted (one attempt per process). */
 static atomic_flag attempted = ATOMIC_FLAG_INIT;
 /* Counters: relaxed, they only need to be exact in total, not ordered. */
 static _Atomic uint64_t produced;
 static _Atomic uint32_t dropped_exits;
-/* Set in a forked child: the child is not the VMM and records nothing. */
+/* Set in a forked child: the child is not the VMM and records nothing. Relaxed:
+ * it is set in the child's only thread (at fork) and read by that thread and
+ * the threads it starts afterwards, which thread creation orders after it. */
 static _Atomic int disabled;
 
 static uint64_t now_ns(void) {
@@ -131,9 +136,11 @@ static void fill(struct memjournal_record *r, uint16_t kind) {
  * full). A failure other than a full socket means the recorder is gone. */
 static void send_record(struct memjournal_record *r, int may_block) {
     r->sequence = atomic_fetch_add_explicit(&produced, 1, memory_order_relaxed) + 1;
-    if (!atomic_load_explicit(&connected, memory_order_relaxed)) return;
+    /* Acquire: pairs with connect_once's release of 1, after which `sock` and
+     * `exit_budget` hold the connection. */
+    if (!atomic_load_explicit(&connected, memory_order_acquire)) return;
     r->dropped_exits = atomic_load_explicit(&dropped_exits, memory_order_relaxed);
-    int fd = atomic_load_explicit(&sock, memory_order_acquire);
+    int fd = atomic_load_explicit(&sock, memory_order_relaxed);
     if (!may_block) {
         int queued = 0;
         if (real_ioctl(fd, SIOCOUTQ, &queued) == 0 && queued >= atomic_load_explicit(&exit_budget, memory_order_relaxed)) {
@@ -176,8 +183,9 @@ static void connect_once(void) {
     if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &granted, &length) != 0) granted = 0;
     /* A quarter for exits: the rest is the memory-slot records' room. */
     atomic_store_explicit(&exit_budget, granted / 4, memory_order_relaxed);
-    atomic_store_explicit(&sock, fd, memory_order_release);
-    atomic_store_explicit(&connected, 1, memory_order_relaxed);
+    atomic_store_explicit(&sock, fd, memory_order_relaxed);
+    /* Release: publishes `sock` and `exit_budget` to every sender that sees 1. */
+    atomic_store_explicit(&connected, 1, memory_order_release);
     struct memjournal_record hello;
     fill(&hello, MEMJOURNAL_HELLO);
     hello.result = getpid();

@@ -21,8 +21,6 @@ public struct HashChain: Hashable, Sendable {
     /// A SHA-256 digest.
     public typealias Link = [UInt8]
 
-    public static let linkSize = 32
-
     /// Where the chain started (`journal_header.chain_start`).
     public let start: Link
     /// Last link of each of the four chains (the start value before any link).

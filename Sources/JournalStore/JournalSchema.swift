@@ -15,7 +15,7 @@ enum JournalSchema {
     }
 
     /// The objects of schema `version`, made by running migrations 1…version on
-    /// an in-memory database (computed once per version).
+    /// an in-memory database (cached per version).
     static func expected(version: Int) throws(SQLiteError) -> [Object] {
         if let cached = cache.withLock({ $0[version] }) { return cached }
         let database = try Database(path: ":memory:", mode: .create)
@@ -62,5 +62,8 @@ enum JournalSchema {
         return "its schema objects differ from schema \(version)'s"
     }
 
+    /// Schema objects by version. The lock keeps the dictionary whole across
+    /// threads; it is not held while a version is computed, so two threads may
+    /// both compute one — the results are equal, and either write is right.
     private static let cache = PlainLocked<[Int: [Object]]>([:])
 }

@@ -21,6 +21,8 @@ final class HostMemory: @unchecked Sendable {
         let fd: Int32?
     }
 
+    /// Guards `mappings`: backings are added and removed by the listener's thread
+    /// while vCPU threads look them up to complete faults.
     private let lock = PlainMutex()
     private var mappings: [BackingID: Mapping] = [:]
     /// Upper bound on one backing, checked before anything is mapped.

@@ -19,6 +19,8 @@ public final class KVMBackend: MemslotBackend {
     let vm: KVMVMDescriptor
     let memory: HostMemory
     /// What KVM holds, mirrored from successful calls (KVM cannot list its slots).
+    /// Guarded: the lock keeps the map whole between the slot calls that change it
+    /// and `installedSlots`/`digest`, which may read it from any thread.
     private let installed = PlainLocked(MemslotMap())
 
     public enum Failure: Error, CustomStringConvertible {

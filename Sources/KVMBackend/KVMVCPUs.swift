@@ -72,9 +72,11 @@ public final class KVMVCPUs: VCPUDriver, VCPUKicker {
     private let faults = Atomic<Int>(0)
     private let mmioExits = Atomic<Int>(0)
     /// First fatal exit (e.g. an internal error), if any; reported by `stop`.
+    /// Guarded: written by whichever vCPU thread fails first, read through `fatalExit` from any thread.
     private let fatal = PlainLocked<String?>(nil)
     private let threads = VCPUThreadGroup()
-    /// Genuine MMIO exits per guest address (the slow path only).
+    /// Genuine MMIO exits per guest address (the slow path only). Guarded: every
+    /// vCPU thread adds to it; `mmioExitAddresses` copies it from any thread.
     private let exitAddresses = PlainLocked<[UInt64: Int]>([:])
 
     /// The kick handler, installed once per process; its errno is captured by the

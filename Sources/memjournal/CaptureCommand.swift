@@ -51,6 +51,8 @@ struct CaptureCommand: ParsableCommand {
         let output = output
         // The first VMM CMD starts gets the journal; any other is let run unrecorded.
         let claimed = PlainLocked(false)
+        // How the recording ended. Guarded: set once by the service's finished
+        // callback on its thread, read here after the service has stopped.
         let outcome = PlainLocked<JournalService.Finished?>(nil)
         let service = JournalService(
             socket: socket,

@@ -72,7 +72,7 @@ struct FixtureMakeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "make",
         abstract: "Record every scenario and edge case (seeded, simulated, stepping) as a canonical fixture.",
-        discussion: "Existing files are never overwritten. Example: memjournal fixture make /tmp/new-fixtures"
+        discussion: "Existing files are never overwritten. Example: memjournal fixture make new-fixtures"
     )
 
     @Argument(help: "Directory to write the .jsonl fixtures into (created if missing).") var directory: String

@@ -141,6 +141,7 @@ extension BadRecordTests {
 
 /// Results handed over from the service's threads.
 final class PlainLockedResults: Sendable {
+    /// Guarded: appended by the service's threads, read by the test's.
     private let items = PlainLocked<[JournalService.Finished]>([])
     var count: Int { items.withLock { $0.count } }
     var first: JournalService.Finished? { items.withLock { $0.first } }

@@ -13,6 +13,8 @@ import TestSupport
 /// non-atomically, named in its record, journaled, and kept through export/import.
 @Suite struct DrainTimeoutJournalTests {
     final class Signals: Sendable {
+        /// Each is stored releasing by the thread that takes the step and loaded
+        /// acquiring by the one waiting for it, so the waiter sees the step done.
         let inside = Atomic<Bool>(false)
         let release = Atomic<Bool>(false)
     }

@@ -30,6 +30,7 @@ struct RecorderTests {
         let recorder = try JournalRecorder(
             path: path, header: simHeader(RunConfiguration(scenario: .pam)), options: .init(queueCapacity: 4, maxBatch: 2))
         recorder.pauseWriter(true)
+        // Guarded: set by the producer after its last record, read by the test's thread.
         let producedAll = PlainLocked(false)
         let producer = OSThread {
             for sequence in UInt64(1)...40 { recorder.transactionCommitted(syntheticRecord(sequence)) }

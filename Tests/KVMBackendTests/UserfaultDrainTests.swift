@@ -38,6 +38,7 @@ enum Userfaultfd {
 struct UserfaultDrainTests {
     /// Records what the observer hears, with the time it heard it.
     final class Heard: TransactionObserver {
+        /// Guarded: appended by the listener's thread, read by the test's.
         let timeouts = PlainLocked<[(sequence: UInt64, timeout: DrainTimeout, atNs: UInt64)]>([])
         func transactionCommitted(_ record: TransactionRecord) {}
         func spuriousFault(_ fault: SpuriousFault) {}

@@ -10,6 +10,8 @@ import Testing
     /// A vCPU thread that enters `KVM_RUN` and stays until `release` — kicks or not.
     final class StuckVCPU {
         final class Signals: Sendable {
+            /// Each is stored releasing by the thread that takes the step and loaded
+            /// acquiring by the one waiting for it, so the waiter sees the step done.
             let inside = Atomic<Bool>(false)
             let release = Atomic<Bool>(false)
         }

@@ -6,6 +6,8 @@ import Sync
 /// Kicks by raising a per-vCPU flag the test threads watch.
 final class FlagKicker: VCPUKicker {
     let flags: [KickFlag]
+    /// Relaxed: a flag the vCPU thread polls; the blocker's own counters order
+    /// what matters, the flag only says "leave now".
     final class KickFlag: Sendable { let raised = Atomic<Bool>(false) }
     init(_ count: Int) { flags = (0..<count).map { _ in KickFlag() } }
     func kick(vcpu: Int) { flags[vcpu].raised.store(true, ordering: .relaxed) }
@@ -29,6 +31,8 @@ final class FlagKicker: VCPUKicker {
         let blocker = IoctlBlocker(vcpus: 3)
         let kicker = FlagKicker(3)
         blocker.setKicker(kicker)
+        // Released by the vCPU thread after each step, acquired by the test's
+        // thread, so each read sees the step done.
         let inside = Atomic<Bool>(false)
         let left = Atomic<Bool>(false)
         // vCPU 1 sits in "KVM_RUN" until kicked.
@@ -74,6 +78,10 @@ final class FlagKicker: VCPUKicker {
         let blocker = IoctlBlocker(vcpus: vcpuCount, strategy: strategy)
         let kicker = FlagKicker(vcpuCount)
         blocker.setKicker(kicker)
+        // `stop` and the counters are relaxed: polled, and summed after the join.
+        // `insideInhibit` is released by the inhibitor after its inhibitBegin and
+        // before its inhibitEnd, and acquired by the vCPU threads inside an ioctl:
+        // a 1 seen there is an ioctl admitted during an inhibit.
         let stop = Atomic<Bool>(false)
         let insideInhibit = Atomic<Int>(0)
         let violations = Atomic<Int>(0)

@@ -6,6 +6,7 @@ import Sync
 import Synchronization
 
 final class Records: TransactionObserver {
+    /// Guarded: appended by whichever thread commits, read by the test's.
     let state = PlainLocked<[TransactionRecord]>([])
     func transactionCommitted(_ record: TransactionRecord) { state.withLock { $0.append(record) } }
     func spuriousFault(_ fault: SpuriousFault) {}
@@ -137,6 +138,8 @@ func makeMachine(maxSlotSize: UInt64? = nil, memory: UInt64 = 1 << 20)
     }
 }
 
+/// Raised releasing by the thread that finished, read acquiring by the test's
+/// thread, so a raised flag means the work before it is seen.
 final class Flag: Sendable { let raised = Atomic<Bool>(false) }
 
 /// A dirty-log fetch from outside the topology lock is a VM ioctl the blocker counts.

@@ -157,6 +157,7 @@ enum RealVMM {
         let socket: RecordSocket
         let service: JournalService
         let thread: OSThread
+        /// Guarded: set once by the service's thread, read after it is joined.
         let finished = PlainLocked<JournalService.Finished?>(nil)
 
         init() throws {

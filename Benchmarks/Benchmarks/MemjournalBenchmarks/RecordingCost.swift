@@ -9,6 +9,7 @@ import Scenarios
 /// returned — the commit path as the VMM feels it, recorder included.
 final class CommitPathTimer: TransactionObserver {
     let next: (any TransactionObserver)?
+    /// Guarded: appended on the committing thread, read after the run.
     let samples = PlainLocked<[UInt64]>([])
 
     init(next: (any TransactionObserver)?) { self.next = next }

@@ -71,6 +71,8 @@ extension BenchmarkMetric {
 
 /// 10,000 `random` transactions with transaction 5,000's last operation failing.
 private enum EditedHistory {
+    /// Guarded: read and set under the lock. Benchmarks run one at a time, so the
+    /// history is made once (two first uses at once would each make an equal one).
     static let made = PlainLocked<JournalContents?>(nil)
 
     static func contents() throws -> JournalContents {
@@ -92,6 +94,8 @@ private enum EditedHistory {
 /// (equal content, A's times, its own storage: nothing compares equal by
 /// identity), with `edits` operations' errno changed.
 private enum DiffHistories {
+    /// Guarded: read and set under the lock. Benchmarks run one at a time, so the
+    /// pair is made once (two first uses at once would each make an equal one).
     static let made = PlainLocked<([TransactionRecord], [TransactionRecord])?>(nil)
 
     static func pair(edits: Int) throws -> ([TransactionRecord], [TransactionRecord]) {

@@ -19,6 +19,8 @@ func verifyThroughputBenchmarks() {
 
 /// The 100,000-transaction journal, recorded on first use.
 private enum VerifyJournal {
+    /// Guarded: read and set under the lock. Benchmarks run one at a time, so the
+    /// journal is made once (two first uses at once would each make an equal one).
     static let made = PlainLocked<String?>(nil)
 
     static func path() throws -> String {

@@ -24,6 +24,8 @@ final class LockCount: Sendable {
 
     /// Counts one more ioctl in flight unless an inhibitor holds the lock at count 0.
     func tryIncrement() -> Bool {
+        // Relaxed: only the compare-exchange's guess; the exchange that succeeds
+        // carries the ordering, and a failed one just retries with what it saw.
         var current = state.load(ordering: .relaxed)
         while true {
             let count = current & ~Self.lockedBit
@@ -38,6 +40,10 @@ final class LockCount: Sendable {
 
     /// Counts one more whatever the lock says (the blocker's total: it only
     /// counts, refusing is the per-counter words' job).
+    /// Acquiring pairs with `lock`/`unlock`'s release. No release is needed here:
+    /// the caller's `tryIncrement` on its own counter follows in program order and
+    /// releases, which publishes this increment to an inhibitor that locks that
+    /// counter afterwards.
     func increment() { state.wrappingAdd(1, ordering: .acquiring) }
 
     /// Counts one ioctl finished. Returns true when this made the count 0 while an
@@ -52,9 +58,11 @@ final class LockCount: Sendable {
 
     func unlock() { state.bitwiseAnd(~Self.lockedBit, ordering: .acquiringAndReleasing) }
 
-    /// Ioctls in flight now.
+    /// Ioctls in flight now. Acquiring pairs with `decrement`'s release: an
+    /// inhibitor that reads 0 sees everything the finished ioctls did.
     var count: UInt64 { state.load(ordering: .acquiring) & ~Self.lockedBit }
 
-    /// Whether an increment would be refused now.
+    /// Whether an increment would be refused now. Acquiring pairs with `unlock`'s
+    /// release: a thread that reads false sees the slot changes made under the lock.
     var isBlocking: Bool { state.load(ordering: .acquiring) == Self.lockedBit }
 }
