@@ -79,12 +79,12 @@
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:9 public var vcpus: [Int]
  * @ref Sources/Memslots/Blocker/DrainTimeout.swift:11 public var vmIoctls: Int
  * @ref Sources/Memslots/Blocker/LockCount.swift:26 func tryIncrement() -> Bool
- * @ref Sources/Memslots/Blocker/LockCount.swift:41 func increment()
- * @ref Sources/Memslots/Blocker/LockCount.swift:46 func decrement() -> Bool
- * @ref Sources/Memslots/Blocker/LockCount.swift:51 func lock()
- * @ref Sources/Memslots/Blocker/LockCount.swift:53 func unlock()
- * @ref Sources/Memslots/Blocker/LockCount.swift:56 var count: UInt64
- * @ref Sources/Memslots/Blocker/LockCount.swift:59 var isBlocking: Bool
+ * @ref Sources/Memslots/Blocker/LockCount.swift:47 func increment()
+ * @ref Sources/Memslots/Blocker/LockCount.swift:52 func decrement() -> Bool
+ * @ref Sources/Memslots/Blocker/LockCount.swift:57 func lock()
+ * @ref Sources/Memslots/Blocker/LockCount.swift:59 func unlock()
+ * @ref Sources/Memslots/Blocker/LockCount.swift:63 var count: UInt64
+ * @ref Sources/Memslots/Blocker/LockCount.swift:67 var isBlocking: Bool
  * @ref Sources/Sync/PlainMutex.swift:30 public func lock()
  * @ref Sources/Sync/PlainMutex.swift:60 public func wait(_ mutex: PlainMutex) {
  * @ref Sources/Sync/PlainMutex.swift:64 public func wait(_ mutex: PlainMutex, nanoseconds: UInt64) -> Bool
@@ -93,14 +93,14 @@
  * @ref Sources/Sync/TopologyLock.swift:19 public func lock()
  * @ref Sources/Sync/TopologyLock.swift:24 public func unlock()
  * @ref Sources/Sync/TopologyLock.swift:29 public var isHeldByCurrentThread: Bool
- * @ref Sources/KVMBackend/KVMVCPUs.swift:146 public func kick(vcpu index: Int)
- * @ref Sources/KVMBackend/KVMVCPUs.swift:181 private func run(_ index: Int)
- * @ref Sources/KVMBackend/KVMVCPUs.swift:194 vcpu.page.setImmediateExit(false)
- * @ref Sources/KVMBackend/KVMVCPUs.swift:195 blocker.beginVCPU(index)
- * @ref Sources/KVMBackend/KVMVCPUs.swift:197 blocker.endVCPU(index)
- * @ref Sources/KVMBackend/KVMVCPUs.swift:203 private func runUntilKicked(
- * @ref Sources/KVMBackend/KVMVCPUs.swift:206 case .failure(.interrupted):
- * @ref Sources/KVMBackend/KVMVCPUs.swift:217 case .io, .interrupted:
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:148 public func kick(vcpu index: Int)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:183 private func run(_ index: Int)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:196 vcpu.page.setImmediateExit(false)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:197 blocker.beginVCPU(index)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:199 blocker.endVCPU(index)
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:205 private func runUntilKicked(
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:208 case .failure(.interrupted):
+ * @ref Sources/KVMBackend/KVMVCPUs.swift:219 case .io, .interrupted:
  * @ref Sources/CKVM/ckvm.c:83 void ckvm_run_set_immediate_exit(struct kvm_run *run, uint8_t value)
  * @ref Sources/CKVM/ckvm.c:100 static void kick_handler(int signo)
  * @ref Sources/CKVM/ckvm.c:103 if (run) __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
