@@ -76,34 +76,40 @@ extension JSONValue {
     }
 
     /// The compact text: no spaces, members in order, strings escaped by `quote`.
-    public var text: String {
-        var out = ""
+    public var text: String { String(decoding: utf8Text, as: UTF8.self) }
+
+    /// `text` as UTF-8 bytes, for writing to a file without a String between.
+    public var utf8Text: [UInt8] {
+        var out: [UInt8] = []
         write(to: &out)
         return out
     }
 
-    public func write(to out: inout String) {
+    /// Appends `text`'s UTF-8 bytes to `out` — the one writer of everything the
+    /// project writes as JSON (bytes, not a String: appending to a String costs
+    /// a third of an export).
+    public func write(to out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += n
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let n): out.append(contentsOf: n.utf8)
         case .string(let s): JSONValue.appendQuoted(s, to: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 item.write(to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, member) in members.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 JSONValue.appendQuoted(member.key, to: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 member.value.write(to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
@@ -112,61 +118,72 @@ extension JSONValue {
     /// (`element`, in order), then `objectClosing`. Together, the text `text`
     /// gives for the whole object.
     public static func objectOpening(_ before: [(String, JSONValue)], array key: String) -> String {
-        var out = "{"
+        var out: [UInt8] = [UInt8(ascii: "{")]
         for (name, value) in before {
-            out += quote(name) + ":"
+            appendQuoted(name, to: &out)
+            out.append(UInt8(ascii: ":"))
             value.write(to: &out)
-            out += ","
+            out.append(UInt8(ascii: ","))
         }
-        return out + quote(key) + ":["
+        appendQuoted(key, to: &out)
+        out.append(contentsOf: ":[".utf8)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Element `index` of the streamed array: its text, after a comma unless it is the first.
     public static func element(_ value: JSONValue, index: Int) -> String {
-        var out = index == 0 ? "" : ","
+        var out: [UInt8] = index == 0 ? [] : [UInt8(ascii: ",")]
         value.write(to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The end of the streamed array, then the members `after` it and the object's `}`.
     public static func objectClosing(after: [(String, JSONValue)] = []) -> String {
-        var out = "]"
+        var out: [UInt8] = [UInt8(ascii: "]")]
         for (name, value) in after {
-            out += "," + quote(name) + ":"
+            out.append(UInt8(ascii: ","))
+            appendQuoted(name, to: &out)
+            out.append(UInt8(ascii: ":"))
             value.write(to: &out)
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `s` as a JSON string literal — the one escaper of everything the project writes.
     public static func quote(_ s: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         appendQuoted(s, to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends `quote(s)` to `out`; a string with nothing to escape (every key and
-    /// almost every value the project writes) is appended whole.
-    static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        if !s.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) {
-            out += s
-            out += "\""
-            return
-        }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let digits = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-            default: out.unicodeScalars.append(scalar)
+    /// Appends `quote(s)`'s bytes to `out`; a string with nothing to escape
+    /// (every key and almost every value the project writes) is appended whole.
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            guard bytes.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else {
+                out.append(contentsOf: bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+                case UInt8(ascii: "\n"): out.append(contentsOf: "\\n".utf8)
+                case UInt8(ascii: "\r"): out.append(contentsOf: "\\r".utf8)
+                case UInt8(ascii: "\t"): out.append(contentsOf: "\\t".utf8)
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0xf)])
+                // Every other byte, including each of a multi-byte character's, is itself.
+                default: out.append(byte)
+                }
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -14,4 +14,23 @@ struct JSONWriterTests {
             + JSONValue.objectClosing(after: after)
         #expect(pieces == JSONValue.orderedObject(before + [("items", .array(elements))] + after).text)
     }
+
+    /// Every control character, the quote and the backslash are escaped (tab,
+    /// newline and carriage return by their short forms, the other controls as
+    /// `\u00XX`); everything else, multi-byte characters included, is written as
+    /// its own UTF-8 bytes; and the parser reads each back as the string written
+    /// (all but NUL, which it refuses inside a string).
+    @Test func stringsAreEscapedExactlyAndReadBackAsWritten() throws {
+        let controls = String(String.UnicodeScalarView((1..<0x20).map { Unicode.Scalar(UInt8($0)) }))
+        let strings = ["", "plain", "q\"uote", "back\\slash", controls, "é, ∀ and 🐢", "\u{7f}del", "mixed é\n\"\u{1}"]
+        for string in strings {
+            let written = JSONValue.string(string).utf8Text
+            #expect(try JSONParser.parse(written) == .string(string), "\(string.debugDescription)")
+            #expect(JSONValue.quote(string) == JSONValue.string(string).text)
+        }
+        #expect(JSONValue.quote("\u{0}\u{1}") == #""\u0000\u0001""#)
+        #expect(JSONValue.quote("\u{8}\t\n\u{b}\u{c}\r\u{1f}") == #""\u0008\t\n\u000b\u000c\r\u001f""#)
+        #expect(JSONValue.quote("é🐢\u{7f}") == "\"é🐢\u{7f}\"")
+        #expect(JSONValue.quote("a\"b\\c") == #""a\"b\\c""#)
+    }
 }

@@ -54,7 +54,7 @@ public enum CanonicalJSONL {
     /// overwritten), a line at a time as it is walked.
     public static func write(_ history: some HistoryStream, to output: String) throws(JournalError) {
         try TextFile.writeNew(to: output) { (emit: ([UInt8]) throws(JournalError) -> Void) throws(JournalError) in
-            try encode(history) { line throws(JournalError) in try emit(Array(line.utf8) + [0x0a]) }
+            try encode(history, emit)
         }
     }
 
@@ -231,21 +231,27 @@ public enum CanonicalJSONL {
     public static func encode(_ contents: JournalContents) -> [UInt8] {
         var out: [UInt8] = []
         do {
-            try encode(contents) { line throws(JournalError) in
-                out.append(contentsOf: line.utf8)
-                out.append(0x0a)
-            }
+            try encode(contents) { line throws(JournalError) in out.append(contentsOf: line) }
         } catch {
             preconditionFailure("a history in memory is read without failing: \(error)")
         }
         return out
     }
 
-    /// The canonical text of `history`, line by line (without their `\n`), in order.
-    public static func encode(_ history: some HistoryStream, _ emit: (String) throws(JournalError) -> Void)
+    /// The canonical text of `history`, line by line (each with its `\n`), in
+    /// order: UTF-8 bytes in one buffer reused for every line, valid only during
+    /// the call to `emit`.
+    public static func encode(_ history: some HistoryStream, _ emit: ([UInt8]) throws(JournalError) -> Void)
         throws(JournalError)
     {
-        try emit(headerLine(try history.head()))
+        var line: [UInt8] = []
+        func put(_ value: JSONValue) throws(JournalError) {
+            line.removeAll(keepingCapacity: true)
+            value.write(to: &line)
+            line.append(0x0a)
+            try emit(line)
+        }
+        try put(headerLine(try history.head()))
         // Faults go with the transaction that was in flight when they happened.
         // Those with none in flight (or naming a transaction not in this journal)
         // get their own line, placed before the first transaction that began after
@@ -254,18 +260,18 @@ public enum CanonicalJSONL {
         var nextLoose = 0
         try history.forEachTransaction { item throws(JournalError) in
             while nextLoose < loose.count, loose[nextLoose].fault.timeNs < item.beginNs {
-                try emit(faultLine(loose[nextLoose]))
+                try put(faultLine(loose[nextLoose]))
                 nextLoose += 1
             }
             switch item {
-            case .complete(let record, let faults): try emit(transactionLine(record, faults: faults))
-            case .cutOff(let cut, let faults): try emit(cutOffLine(cut, faults: faults))
+            case .complete(let record, let faults): try put(transactionLine(record, faults: faults))
+            case .cutOff(let cut, let faults): try put(cutOffLine(cut, faults: faults))
             }
         }
-        for item in loose[nextLoose...] { try emit(faultLine(item)) }
+        for item in loose[nextLoose...] { try put(faultLine(item)) }
     }
 
-    private static func headerLine(_ c: HistoryHead) -> String {
+    private static func headerLine(_ c: HistoryHead) -> JSONValue {
         let h = c.header
         let header: JSONValue = .orderedObject([
             ("tool_version", .string(h.toolVersion)),
@@ -320,7 +326,7 @@ public enum CanonicalJSONL {
                 ])
             }),
         ])
-        return line.text
+        return line
     }
 
     /// The members of a section (shared by regions and transaction sections).
@@ -358,7 +364,7 @@ public enum CanonicalJSONL {
         ]
     }
 
-    private static func transactionLine(_ r: TransactionRecord, faults: [NumberedFault]) -> String {
+    private static func transactionLine(_ r: TransactionRecord, faults: [NumberedFault]) -> JSONValue {
         let members = intent(sequence: r.sequence, addressSpace: r.addressSpace,
                              outcome: r.succeeded ? "ok" : "failed", sections: r.sections, decision: r.decision)
             + [
@@ -388,23 +394,23 @@ public enum CanonicalJSONL {
                     ("inhibit_ns", .hex(r.timing.inhibitNs)), ("vcpus_kicked", .int(r.timing.vcpusKicked)),
                 ])),
             ]
-        return JSONValue.orderedObject(members).text
+        return .orderedObject(members)
     }
 
-    private static func cutOffLine(_ c: CutOffTransaction, faults: [NumberedFault]) -> String {
+    private static func cutOffLine(_ c: CutOffTransaction, faults: [NumberedFault]) -> JSONValue {
         let members = intent(sequence: c.sequence, addressSpace: c.addressSpace, outcome: cutOffOutcome,
                              sections: c.sections, decision: c.decision)
             + [
                 ("faults", .array(faults.map { faultObject($0, inFlight: false) })),
                 ("measured", .orderedObject([("begin_ns", .hex(c.beginNs))])),
             ]
-        return JSONValue.orderedObject(members).text
+        return .orderedObject(members)
     }
 
     static let cutOffOutcome = "cut_off"
 
-    private static func faultLine(_ item: NumberedFault) -> String {
-        JSONValue.orderedObject([("fault", faultObject(item, inFlight: true))]).text
+    private static func faultLine(_ item: NumberedFault) -> JSONValue {
+        .orderedObject([("fault", faultObject(item, inFlight: true))])
     }
 
     /// A fault; `transaction_in_flight` is written only on a fault's own line
