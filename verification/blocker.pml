@@ -84,7 +84,7 @@
  * @ref Sources/Memslots/Blocker/LockCount.swift:57 func lock()
  * @ref Sources/Memslots/Blocker/LockCount.swift:59 func unlock()
  * @ref Sources/Memslots/Blocker/LockCount.swift:63 var count: UInt64
- * @ref Sources/Memslots/Blocker/LockCount.swift:67 var isBlocking: Bool
+ * @ref Sources/Memslots/Blocker/LockCount.swift:68 var isBlocking: Bool
  * @ref Sources/Sync/PlainMutex.swift:30 public func lock()
  * @ref Sources/Sync/PlainMutex.swift:60 public func wait(_ mutex: PlainMutex) {
  * @ref Sources/Sync/PlainMutex.swift:64 public func wait(_ mutex: PlainMutex, nanoseconds: UInt64) -> Bool

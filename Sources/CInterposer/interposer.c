@@ -90,8 +90,9 @@ struct fd_entry {
 };
 static struct fd_entry fds[MAX_FDS];
 
-/* The connection: -1 until the first VM is created, then the socket, or -1 again
- * for good if connecting failed. `connected` is 1 while sends make sense. It is
+/* The connection: -1 until the first VM is created, then the socket; it stays
+ * -1 if connecting failed, and is -1 again in a forked child. `connected` is 1
+ * while sends make sense. It is
  * set to 1 (release) after `sock` and `exit_budget` are stored, and a sender
  * loads it (acquire) before either, so a sender that sees 1 also sees the
  * socket, never the -1 before it. It drops to 0 (relaxed: a late send on a dead
@@ -131,15 +132,31 @@ static void fill(struct memjournal_record *r, uint16_t kind) {
     r->guest_memfd = -1;
 }
 
+/* The outcome of one send. */
+enum sent { SENT, FULL, GONE };
+
+/* Sends one record on `fd`. A full socket is an outcome only for a send that may
+ * not block; any other failure means the recorder is gone. */
+static enum sent send_on(int fd, struct memjournal_record *r, int may_block) {
+    r->dropped_exits = atomic_load_explicit(&dropped_exits, memory_order_relaxed);
+    int flags = MSG_NOSIGNAL | (may_block ? 0 : MSG_DONTWAIT);
+    for (;;) {
+        ssize_t n = send(fd, r, sizeof *r, flags);
+        if (n == (ssize_t)sizeof *r) return SENT;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !may_block) return FULL;
+        return GONE;
+    }
+}
+
 /* Sends one record. `may_block` is true for memory-slot records (never lost while
  * the recorder lives) and false for exits (dropped and counted when the socket is
  * full). A failure other than a full socket means the recorder is gone. */
 static void send_record(struct memjournal_record *r, int may_block) {
     r->sequence = atomic_fetch_add_explicit(&produced, 1, memory_order_relaxed) + 1;
     /* Acquire: pairs with connect_once's release of 1, after which `sock` and
-     * `exit_budget` hold the connection. */
+     * `exit_budget` hold the connection and its hello has gone out first. */
     if (!atomic_load_explicit(&connected, memory_order_acquire)) return;
-    r->dropped_exits = atomic_load_explicit(&dropped_exits, memory_order_relaxed);
     int fd = atomic_load_explicit(&sock, memory_order_relaxed);
     if (!may_block) {
         int queued = 0;
@@ -148,17 +165,10 @@ static void send_record(struct memjournal_record *r, int may_block) {
             return;
         }
     }
-    int flags = MSG_NOSIGNAL | (may_block ? 0 : MSG_DONTWAIT);
-    for (;;) {
-        ssize_t n = send(fd, r, sizeof *r, flags);
-        if (n == (ssize_t)sizeof *r) return;
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !may_block) {
-            atomic_fetch_add_explicit(&dropped_exits, 1, memory_order_relaxed);
-            return;
-        }
-        atomic_store_explicit(&connected, 0, memory_order_relaxed);
-        return;
+    switch (send_on(fd, r, may_block)) {
+    case SENT: return;
+    case FULL: atomic_fetch_add_explicit(&dropped_exits, 1, memory_order_relaxed); return;
+    case GONE: atomic_store_explicit(&connected, 0, memory_order_relaxed); return;
     }
 }
 
@@ -183,13 +193,17 @@ static void connect_once(void) {
     if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &granted, &length) != 0) granted = 0;
     /* A quarter for exits: the rest is the memory-slot records' room. */
     atomic_store_explicit(&exit_budget, granted / 4, memory_order_relaxed);
-    atomic_store_explicit(&sock, fd, memory_order_relaxed);
-    /* Release: publishes `sock` and `exit_budget` to every sender that sees 1. */
-    atomic_store_explicit(&connected, 1, memory_order_release);
+    /* The hello goes out before the socket is published: the recorder refuses a
+     * connection whose first record is not one, and another thread creating a
+     * VM could otherwise send first. Unpublished, the fd is ours to close. */
     struct memjournal_record hello;
     fill(&hello, MEMJOURNAL_HELLO);
     hello.result = getpid();
-    send_record(&hello, 1);
+    hello.sequence = atomic_fetch_add_explicit(&produced, 1, memory_order_relaxed) + 1;
+    if (send_on(fd, &hello, 1) != SENT) { close(fd); return; }
+    atomic_store_explicit(&sock, fd, memory_order_relaxed);
+    /* Release: publishes `sock` and `exit_budget` to every sender that sees 1. */
+    atomic_store_explicit(&connected, 1, memory_order_release);
 }
 
 /* Whether fd is an open /dev/kvm (so KVM_CREATE_VM on anything else is not ours). */

@@ -175,10 +175,11 @@ extension JSONValue {
                 case UInt8(ascii: "\r"): out.append(contentsOf: "\\r".utf8)
                 case UInt8(ascii: "\t"): out.append(contentsOf: "\\t".utf8)
                 case 0..<0x20:
-                    let hex = Array("0123456789abcdef".utf8)
+                    // \u00 and two lowercase hex digits: the high one is 0 or 1.
+                    let low = byte & 0xf
                     out.append(contentsOf: "\\u00".utf8)
-                    out.append(hex[Int(byte >> 4)])
-                    out.append(hex[Int(byte & 0xf)])
+                    out.append(UInt8(ascii: "0") + (byte >> 4))
+                    out.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
                 // Every other byte, including each of a multi-byte character's, is itself.
                 default: out.append(byte)
                 }

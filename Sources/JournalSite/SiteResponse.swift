@@ -15,7 +15,7 @@ public struct SiteResponse: Sendable {
     }
 
     static func json(_ value: JSONValue) -> SiteResponse {
-        SiteResponse(status: 200, contentType: "application/json", body: Array(value.text.utf8))
+        SiteResponse(status: 200, contentType: "application/json", body: value.utf8Text)
     }
 
     static func html(_ text: String) -> SiteResponse {
@@ -25,6 +25,6 @@ public struct SiteResponse: Sendable {
     /// A refusal: `{"error": message}` with its status.
     static func problem(_ status: Int, _ message: String) -> SiteResponse {
         SiteResponse(status: status, contentType: "application/json",
-                     body: Array(JSONValue.orderedObject([("error", .string(message))]).text.utf8))
+                     body: JSONValue.orderedObject([("error", .string(message))]).utf8Text)
     }
 }

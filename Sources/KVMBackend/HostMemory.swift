@@ -21,8 +21,9 @@ final class HostMemory: @unchecked Sendable {
         let fd: Int32?
     }
 
-    /// Guards `mappings`: backings are added and removed by the listener's thread
-    /// while vCPU threads look them up to complete faults.
+    /// Guards `mappings`: backings are added while a machine is built (and by
+    /// replay and reduce as they meet them) and never removed before deinit; the
+    /// listener (slot calls) and vCPU threads (fault completion) look them up.
     private let lock = PlainMutex()
     private var mappings: [BackingID: Mapping] = [:]
     /// Upper bound on one backing, checked before anything is mapped.

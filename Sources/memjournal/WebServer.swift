@@ -11,18 +11,21 @@ import Sync
 /// Dispatch queue, never on the server's event loops.
 final class WebServer: Sendable {
     private let task: Task<Void, Never>
-    /// How the server ended (nil while it runs). Guarded: set by the server task, read by `stop`.
+    /// How the server ended (nil while it runs). Guarded: set by the server task,
+    /// read by `start`'s wait for the bind (an end before binding is its error).
     private let outcome: PlainLocked<Result<Void, any Error>?>
-    /// Signalled once, when the server task has stored `outcome`; `stop` waits on it.
+    /// Signalled once, when the server task has ended and stored `outcome`; `stop` waits on it.
     private let ended: DispatchSemaphore
 
     /// Starts serving `site` on `host:port` (port 0: any free port); returns once
     /// the socket is bound, with the port, or throws why it could not be bound.
     static func start(_ site: JournalSite, host: String, port: Int) throws -> (WebServer, port: Int) {
-        // The bound port. Guarded: set by the server's on-bind hook (or left nil when
-        // binding fails), read here only after `ready` is signalled.
+        // The bound port. Guarded: set by the server's on-bind hook before it signals
+        // `ready`; read below once `ready` is signalled, or once the server ended
+        // without an error (nil then: the port asked for is returned).
         let bound = PlainLocked<Int?>(nil)
-        // Signalled once: the socket is bound, or the server ended without binding.
+        // Signalled once, by the on-bind hook. A server that ends without binding
+        // never signals it: the wait below polls `outcome` for that.
         let ready = DispatchSemaphore(value: 0)
         var logger = Logger(label: "memjournal.http")
         logger.logLevel = .warning

@@ -28,9 +28,11 @@ struct JSONWriterTests {
             #expect(try JSONParser.parse(written) == .string(string), "\(string.debugDescription)")
             #expect(JSONValue.quote(string) == JSONValue.string(string).text)
         }
-        #expect(JSONValue.quote("\u{0}\u{1}") == #""\u0000\u0001""#)
-        #expect(JSONValue.quote("\u{8}\t\n\u{b}\u{c}\r\u{1f}") == #""\u0008\t\n\u000b\u000c\r\u001f""#)
-        #expect(JSONValue.quote("é🐢\u{7f}") == "\"é🐢\u{7f}\"")
-        #expect(JSONValue.quote("a\"b\\c") == #""a\"b\\c""#)
+        // Byte for byte (String's == would take canonically equivalent text as equal).
+        func bytes(_ s: String) -> [UInt8] { JSONValue.string(s).utf8Text }
+        #expect(bytes("\u{0}\u{1}") == Array(#""\u0000\u0001""#.utf8))
+        #expect(bytes("\u{8}\t\n\u{b}\u{c}\r\u{1f}") == Array(#""\u0008\t\n\u000b\u000c\r\u001f""#.utf8))
+        #expect(bytes("e\u{301}🐢\u{7f}") == [0x22] + Array("e\u{301}🐢\u{7f}".utf8) + [0x22])
+        #expect(bytes("a\"b\\c") == Array(#""a\"b\\c""#.utf8))
     }
 }

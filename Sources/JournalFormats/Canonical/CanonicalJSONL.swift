@@ -239,8 +239,7 @@ public enum CanonicalJSONL {
     }
 
     /// The canonical text of `history`, line by line (each with its `\n`), in
-    /// order: UTF-8 bytes in one buffer reused for every line, valid only during
-    /// the call to `emit`.
+    /// order: UTF-8 bytes, written into one buffer reused for every line.
     public static func encode(_ history: some HistoryStream, _ emit: ([UInt8]) throws(JournalError) -> Void)
         throws(JournalError)
     {

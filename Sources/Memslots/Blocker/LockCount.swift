@@ -62,7 +62,8 @@ final class LockCount: Sendable {
     /// inhibitor that reads 0 sees everything the finished ioctls did.
     var count: UInt64 { state.load(ordering: .acquiring) & ~Self.lockedBit }
 
-    /// Whether an increment would be refused now. Acquiring pairs with `unlock`'s
-    /// release: a thread that reads false sees the slot changes made under the lock.
+    /// Whether an increment would be refused now: only a hint to park before
+    /// trying. Acquiring pairs with `lock`/`unlock`'s release; what orders the
+    /// slot changes for the thread that goes on is its `tryIncrement`'s acquire.
     var isBlocking: Bool { state.load(ordering: .acquiring) == Self.lockedBit }
 }
