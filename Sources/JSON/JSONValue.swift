@@ -105,12 +105,17 @@ extension JSONValue {
             out.append(UInt8(ascii: "{"))
             for (index, member) in members.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                JSONValue.appendQuoted(member.key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                member.value.write(to: &out)
+                JSONValue.appendMember(member.key, member.value, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// Appends one object member, `"key":value`.
+    static func appendMember(_ key: String, _ value: JSONValue, to out: inout [UInt8]) {
+        appendQuoted(key, to: &out)
+        out.append(UInt8(ascii: ":"))
+        value.write(to: &out)
     }
 
     /// An object too long to hold, written in pieces: this opening — the members
@@ -120,9 +125,7 @@ extension JSONValue {
     public static func objectOpening(_ before: [(String, JSONValue)], array key: String) -> String {
         var out: [UInt8] = [UInt8(ascii: "{")]
         for (name, value) in before {
-            appendQuoted(name, to: &out)
-            out.append(UInt8(ascii: ":"))
-            value.write(to: &out)
+            appendMember(name, value, to: &out)
             out.append(UInt8(ascii: ","))
         }
         appendQuoted(key, to: &out)
@@ -142,9 +145,7 @@ extension JSONValue {
         var out: [UInt8] = [UInt8(ascii: "]")]
         for (name, value) in after {
             out.append(UInt8(ascii: ","))
-            appendQuoted(name, to: &out)
-            out.append(UInt8(ascii: ":"))
-            value.write(to: &out)
+            appendMember(name, value, to: &out)
         }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
